@@ -1,0 +1,33 @@
+"""Exceptions that the CLI turns into clear messages and exit codes (never a traceback)."""
+
+from __future__ import annotations
+
+
+class GrowthlabError(Exception):
+    """Base class for errors shown to the user as a message (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+class DataContractError(GrowthlabError):
+    """The source breaks the data contract (SPEC §3).
+
+    ``problems`` lists every problem found in one pass; ``str(err)`` is the readable report.
+    """
+
+    def __init__(self, problems: list, message: str | None = None):
+        self.problems = list(problems)
+        super().__init__(message or self._format())
+
+    def _format(self) -> str:
+        lines = [f"the source breaks the data contract ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ConfigError(GrowthlabError):
+    """An invalid run configuration or parameter (CLI exit code 2)."""
+
+
+class AnalysisInputError(GrowthlabError, ValueError):
+    """An analysis function was given input it cannot use (names what and why)."""

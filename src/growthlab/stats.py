@@ -1,0 +1,97 @@
+"""Small, shared statistical helpers (vectorised, no I/O).
+
+Every interval here is two-sided at confidence ``1 - alpha``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _st
+
+
+def _z(alpha: float) -> float:
+    return float(_st.norm.ppf(1 - alpha / 2))
+
+
+def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion.
+
+    With p = x/n and z the normal quantile::
+
+        centre = (p + z²/2n) / (1 + z²/n)
+        half   = z / (1 + z²/n) * sqrt(p(1-p)/n + z²/4n²)
+
+    Reference: Wilson (1927), JASA 22(158); Brown, Cai & DasGupta (2001), Stat. Sci. 16(2).
+    Works element-wise on arrays; n = 0 gives (nan, nan).
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = _z(alpha)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+def mean_interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Mean with a Student-t interval: mean ± t_{1-α/2, n-1} · s/√n.
+
+    Returns (mean, low, high); fewer than two values give nan bounds.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    n = v.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if n < 2:
+        return m, float("nan"), float("nan")
+    se = float(v.std(ddof=1)) / np.sqrt(n)
+    t = float(_st.t.ppf(1 - alpha / 2, n - 1))
+    return m, m - t * se, m + t * se
+
+
+def grouped_mean_interval(
+    sums, sq_sums, counts, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised mean ± t·s/√n per group from sufficient statistics (Σx, Σx², n).
+
+    s² = (Σx² − (Σx)²/n) / (n − 1). Groups with n < 2 get nan bounds.
+    """
+    s1 = np.asarray(sums, dtype=float)
+    s2 = np.asarray(sq_sums, dtype=float)
+    n = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = np.clip((s2 - s1**2 / n) / (n - 1), 0, None)
+        t = _st.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1))
+        half = np.where(n >= 2, t * np.sqrt(var / n), np.nan)
+    return mean, mean - half, mean + half
+
+
+def gini(values) -> float:
+    """Gini coefficient of non-negative values.
+
+    G = Σ_i (2i − n − 1) x_(i) / (n Σ x), with x sorted ascending and i = 1..n
+    (0 = perfect equality, → 1 = all mass on one unit). Empty or all-zero input gives 0.
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = x.size
+    total = x.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(((2 * i - n - 1) * x).sum() / (n * total))
+
+
+def top_share(values, fraction: float) -> float:
+    """Share of the total held by the top ``fraction`` of units (at least one unit)."""
+    x = np.sort(np.asarray(values, dtype=float))[::-1]
+    if x.size == 0 or x.sum() <= 0:
+        return 0.0
+    k = max(1, int(np.ceil(fraction * x.size)))
+    return float(x[:k].sum() / x.sum())
