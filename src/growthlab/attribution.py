@@ -1,0 +1,553 @@
+"""Multi-touch attribution (SPEC §4.4, §7): rule-based, Markov chain (order 1-3), Shapley.
+
+Input is a ``paths`` frame (SPEC §3): ``path`` = channels joined by ``>`` (whitespace around names
+ignored), ``conversions``, optional ``nulls`` (non-converting journeys) and ``value``. Paths with no
+channel (conversions without any touchpoint) cannot be credited to a channel: they are left out
+and reported in ``result.attrs["unattributed_conversions"]``. Every model distributes exactly
+the conversions and the value of the remaining paths over channels.
+
+Pure functions: no I/O, no plotting. Heavy work is vectorised over tokens (numpy / pyarrow) and
+the Markov removal effects are solved exactly with sparse LU factorisations (no simulation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from growthlab.errors import AnalysisInputError
+
+HEURISTIC_MODELS = ("first", "last", "linear", "position", "time_decay")
+DEFAULT_MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class ParsedPaths:
+    """Paths as a token array: path i has channel codes ``codes[offsets[i]:offsets[i+1]]``."""
+
+    channels: np.ndarray  # channel names, sorted; code k -> channels[k]
+    offsets: np.ndarray  # int64, len n_paths + 1
+    codes: np.ndarray  # int64 token channel codes
+    conversions: np.ndarray  # float per path
+    nulls: np.ndarray
+    value: np.ndarray
+    unattributed_conversions: float
+    unattributed_value: float
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def parent(self) -> np.ndarray:
+        return np.repeat(np.arange(self.lengths.size), self.lengths)
+
+
+def _numeric(df: pd.DataFrame, col: str, default: float | None, nonneg: bool) -> np.ndarray:
+    if col not in df.columns:
+        if default is None:
+            raise AnalysisInputError(f"paths: required column '{col}' missing")
+        return np.full(len(df), default, dtype=float)
+    x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if col != "value" and np.isnan(x).any():
+        raise AnalysisInputError(f"paths.{col}: must be numeric and not null")
+    x = np.nan_to_num(x, nan=0.0)
+    if not np.isfinite(x).all():
+        raise AnalysisInputError(f"paths.{col}: must be finite")
+    if nonneg and (x < 0).any():
+        raise AnalysisInputError(f"paths.{col}: must be >= 0 ({int((x < 0).sum())} negative rows)")
+    return x
+
+
+def parse_paths(paths: pd.DataFrame) -> ParsedPaths:
+    """Validate a ``paths`` frame and tokenise it (channels joined by ``>``, whitespace stripped).
+
+    Empty tokens (``"a>>b"``, trailing ``>``) are ignored. Raises AnalysisInputError when a column
+    is missing or breaks its rule (conversions / nulls numeric and >= 0).
+    """
+    if not isinstance(paths, pd.DataFrame):
+        raise AnalysisInputError("paths: expected a pandas DataFrame")
+    if "path" not in paths.columns:
+        raise AnalysisInputError("paths: required column 'path' missing")
+    conv = _numeric(paths, "conversions", None, True)
+    nulls = _numeric(paths, "nulls", 0.0, True)
+    value = _numeric(paths, "value", 0.0, False)
+    text = pa.array(paths["path"].astype("string").fillna("").to_numpy(dtype=object), pa.string())
+    lists = pc.split_pattern(text, ">")
+    parent = pc.list_parent_indices(lists).to_numpy()
+    tokens = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    keep = pc.not_equal(tokens, "").to_numpy(zero_copy_only=False)
+    tokens = tokens.filter(pa.array(keep))
+    parent = parent[keep]
+    enc = (
+        pc.dictionary_encode(tokens).combine_chunks()
+        if isinstance(tokens, pa.ChunkedArray)
+        else pc.dictionary_encode(tokens)
+    )
+    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(names.astype(str), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    codes = rank[enc.indices.to_numpy()].astype(np.int64)
+    lengths = np.bincount(parent, minlength=len(paths))
+    has = lengths > 0
+    offsets = np.concatenate([[0], np.cumsum(lengths[has])]).astype(np.int64)
+    return ParsedPaths(
+        channels=names[order].astype(str),
+        offsets=offsets,
+        codes=codes,
+        conversions=conv[has],
+        nulls=nulls[has],
+        value=value[has],
+        unattributed_conversions=float(conv[~has].sum()),
+        unattributed_value=float(value[~has].sum()),
+    )
+
+
+def _frame(
+    channels: np.ndarray,
+    conv: np.ndarray,
+    value: np.ndarray,
+    totals: tuple[float, float, float, float],
+    **extra,
+) -> pd.DataFrame:
+    out = pd.DataFrame({"channel": channels, "conversions": conv, "value": value, **extra})
+    out = out.sort_values(["conversions", "channel"], ascending=[False, True], kind="stable")
+    out = out.reset_index(drop=True)
+    keys = ("total_conversions", "total_value", "unattributed_conversions", "unattributed_value")
+    out.attrs.update({k: float(v) for k, v in zip(keys, totals, strict=True)})
+    return out
+
+
+def _result(pp: ParsedPaths, conv: np.ndarray, value: np.ndarray, **extra) -> pd.DataFrame:
+    totals = (
+        pp.conversions.sum(),
+        pp.value.sum(),
+        pp.unattributed_conversions,
+        pp.unattributed_value,
+    )
+    return _frame(pp.channels, conv, value, totals, **extra)
+
+
+def _positions(pp: ParsedPaths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    parent = pp.parent
+    pos = np.arange(pp.codes.size) - pp.offsets[:-1][parent]
+    return parent, pos, pp.lengths[parent]
+
+
+# --------------------------------------------------------------------------- rule-based
+
+
+def position_weights(
+    pos: np.ndarray, length: np.ndarray, first_weight: float = 0.4, last_weight: float = 0.4
+) -> np.ndarray:
+    """Position-based (U-shaped) credit of each touch; the weights of one path sum to 1.
+
+    Length 1: 1. Length 2: first f/(f+l), last l/(f+l). Length L >= 3: first f, last l, each
+    middle touch (1 - f - l)/(L - 2). Default 40/20/40 (Google Analytics "position based").
+    """
+    f, last = float(first_weight), float(last_weight)
+    if f < 0 or last < 0 or f + last > 1 + 1e-12 or f + last <= 0:
+        raise AnalysisInputError(
+            "first_weight/last_weight: must be >= 0 with 0 < first_weight + last_weight <= 1"
+        )
+    pos = np.asarray(pos)
+    length = np.asarray(length)
+    w = np.zeros(pos.shape, dtype=float)
+    w[length == 1] = 1.0
+    two = length == 2
+    w[two & (pos == 0)] = f / (f + last)
+    w[two & (pos == 1)] = last / (f + last)
+    many = length >= 3
+    mid = (1.0 - f - last) / np.maximum(length - 2, 1)
+    w[many] = np.where(pos[many] == 0, f, np.where(pos[many] == length[many] - 1, last, mid[many]))
+    return w
+
+
+def heuristic(
+    paths: pd.DataFrame,
+    model: str,
+    *,
+    first_weight: float = 0.4,
+    last_weight: float = 0.4,
+    half_life_days: float = 7.0,
+) -> pd.DataFrame:
+    """Rule-based attribution; columns channel, conversions, value.
+
+    For a converting path with touches c_1..c_L, touch j gets weight w_j (Σ_j w_j = 1) and
+    channel c receives Σ_paths conversions · Σ_{j: c_j = c} w_j (value likewise):
+
+    - ``first``: w_1 = 1; ``last``: w_L = 1; ``linear``: w_j = 1/L;
+    - ``position``: 40/20/40 U-shape, see :func:`position_weights` (weights are parameters);
+    - ``time_decay``: w_j ∝ 2^(-(t_conv - t_j) / half_life) — needs timestamps, so ``paths``
+      must then be a *touchpoints* frame (``attribution.touchpoints`` /
+      ``growthlab.data.journeys.touchpoints``: user_id, conv_seq, channel, ts, conversion_ts,
+      value, converted); each converting journey is one conversion.
+
+    Reference: Kannan, Reinartz & Verhoef (2016), "The path to purchase and attribution
+    modeling", IJRM 33(3); Google Analytics attribution model definitions.
+    """
+    if model not in HEURISTIC_MODELS:
+        raise AnalysisInputError(f"model: must be one of {HEURISTIC_MODELS}, got {model!r}")
+    if model == "time_decay":
+        return time_decay(paths, half_life_days=half_life_days)
+    pp = parse_paths(paths)
+    parent, pos, length = _positions(pp)
+    if model == "first":
+        w = (pos == 0).astype(float)
+    elif model == "last":
+        w = (pos == length - 1).astype(float)
+    elif model == "linear":
+        w = 1.0 / length
+    else:
+        w = position_weights(pos, length, first_weight, last_weight)
+    n = pp.channels.size
+    conv = np.bincount(pp.codes, weights=w * pp.conversions[parent], minlength=n)
+    val = np.bincount(pp.codes, weights=w * pp.value[parent], minlength=n)
+    return _result(pp, conv, val)
+
+
+def time_decay(touchpoints: pd.DataFrame, half_life_days: float = 7.0) -> pd.DataFrame:
+    """Time-decay attribution from timestamped touchpoints; columns channel, conversions, value.
+
+    In each converting journey touch j at time t_j gets w_j = 2^(-(t_conv - t_j)/h) / Σ_k
+    2^(-(t_conv - t_k)/h) with h = ``half_life_days``; the journey's one conversion and its value
+    are split by w. Journeys are identified by (user_id, conv_seq) or a ``journey_id`` column.
+    Reference: Google Analytics "time decay" model (7-day half-life default).
+    """
+    need = ["channel", "ts", "conversion_ts", "converted"]
+    if not isinstance(touchpoints, pd.DataFrame) or any(c not in touchpoints.columns for c in need):
+        raise AnalysisInputError(
+            f"touchpoints: time decay needs timestamped touchpoints with columns {need} "
+            "(attribution.touchpoints(events, orders)); a pre-aggregated paths table has no times"
+        )
+    if not half_life_days > 0:
+        raise AnalysisInputError("half_life_days: must be > 0")
+    tp = touchpoints[touchpoints["converted"].astype(bool)]
+    tp = tp[tp["channel"].notna() & (tp["channel"].astype(str).str.strip() != "")]
+    keys = ["journey_id"] if "journey_id" in tp.columns else ["user_id", "conv_seq"]
+    if any(k not in tp.columns for k in keys):
+        raise AnalysisInputError("touchpoints: need journey_id or (user_id, conv_seq) columns")
+    age = (pd.to_datetime(tp["conversion_ts"]) - pd.to_datetime(tp["ts"])).dt.total_seconds()
+    age = age.to_numpy(dtype=float) / 86400.0
+    if np.isnan(age).any() or (age < 0).any():
+        raise AnalysisInputError("touchpoints.ts: must be <= conversion_ts for converted rows")
+    jid = tp.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    raw = np.exp2(-age / half_life_days)
+    w = raw / np.bincount(jid, weights=raw)[jid]
+    value = (
+        pd.to_numeric(tp["value"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if "value" in tp.columns
+        else np.zeros(len(tp))
+    )
+    channels, codes = np.unique(
+        tp["channel"].astype(str).str.strip().to_numpy(), return_inverse=True
+    )
+    n = channels.size
+    conv = np.bincount(codes, weights=w, minlength=n)
+    val = np.bincount(codes, weights=w * value, minlength=n)
+    n_journeys = int(jid.max()) + 1 if jid.size else 0
+    journey_value = np.bincount(jid, weights=w * value, minlength=n_journeys).sum()
+    return _frame(channels, conv, val, (n_journeys, journey_value, 0.0, 0.0))
+
+
+# --------------------------------------------------------------------------- Markov
+
+
+def _state_ids(pp: ParsedPaths, order: int) -> np.ndarray:
+    """Integer id of the order-k state at each token: base-(C+1) digits of the last k channels."""
+    base = pp.channels.size + 1
+    _, pos, _ = _positions(pp)
+    digits = pp.codes + 1
+    sid = np.zeros(pp.codes.size, dtype=np.int64)
+    for i in range(order):
+        shifted = np.empty_like(digits)
+        shifted[i:] = digits[: digits.size - i] if i else digits
+        shifted[:i] = 0
+        sid += np.where(pos >= i, shifted, 0) * base**i
+    return sid
+
+
+def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
+    """Markov-chain attribution with exact removal effects; channel, conversions, value, removal_effect.
+
+    States are the last ``order`` channels (shorter at the start of a path), plus START and the
+    absorbing CONV and NULL. Transition probabilities are the path-weighted transition counts
+    (weight conversions + nulls; the last state goes to CONV with weight conversions and to NULL
+    with weight nulls). With Q the transient block and r_s = P(s -> CONV), the conversion
+    probability is h_START where (I - Q) h = r. Removing channel c sends every transition into a
+    state whose current channel is c to NULL, i.e. solves the same system on the states not
+    ending in c: removal effect RE_c = 1 - h^(-c)_START / h_START. Conversions are split as
+    total · RE_c / Σ RE. Value uses the same chain with reward r_s · v̄_s (v̄_s = mean value of
+    the conversions whose path ends in state s). Solves use a sparse LU (``scipy.sparse``), one
+    factorisation per channel, no simulation.
+
+    Reference: Anderson, E. (2013) "Mapping the customer journey" / Archak, Mirrokni &
+    Muthukrishnan (2010); Kakalejčík et al. (2018) "Multichannel marketing attribution using
+    Markov chains", J. Appl. Manag. Invest. 7(1); the removal effect of the R package
+    ChannelAttribution (Altomare & Loris).
+    """
+    if order not in (1, 2, 3):
+        raise AnalysisInputError(f"order: must be 1, 2 or 3, got {order!r}")
+    pp = parse_paths(paths)
+    weight = pp.conversions + pp.nulls
+    total_conv = pp.conversions.sum()
+    if total_conv <= 0:
+        raise AnalysisInputError("paths.conversions: no conversion on any non-empty path")
+    n_ch = pp.channels.size
+    parent, pos, length = _positions(pp)
+    sid_raw = _state_ids(pp, order)
+    uniq, sid = np.unique(sid_raw, return_inverse=True)
+    n_s = uniq.size
+    start = n_s  # transient index of START
+    n_t = n_s + 1
+    w_tok = weight[parent]
+    # from-state of each token: previous token's state, or START at position 0
+    prev = np.where(pos == 0, start, np.concatenate([[start], sid[:-1]]))
+    src = prev
+    dst = sid
+    last = pos == length - 1
+    out_total = np.bincount(src, weights=w_tok, minlength=n_t)
+    out_total += np.bincount(sid[last], weights=weight[parent[last]], minlength=n_t)
+    conv_end = np.bincount(sid[last], weights=pp.conversions[parent[last]], minlength=n_t)
+    val_end = np.bincount(sid[last], weights=pp.value[parent[last]], minlength=n_t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(out_total > 0, 1.0 / out_total, 0.0)
+    Q = sp.coo_matrix((w_tok * inv[src], (src, dst)), shape=(n_t, n_t)).tocsr()
+    Q.sum_duplicates()
+    r_conv = conv_end * inv
+    r_val = val_end * inv  # = P(s -> CONV) * mean value of conversions ending in s
+    R = np.column_stack([r_conv, r_val])
+    eye = sp.identity(n_t, format="csr")
+
+    def solve(keep: np.ndarray) -> np.ndarray:
+        A = (eye - Q)[keep][:, keep].tocsc()
+        h = splu(A).solve(R[keep])
+        return h[np.flatnonzero(keep) == start][0]
+
+    base = solve(np.ones(n_t, dtype=bool))
+    current = np.append(uniq % (n_ch + 1) - 1, -1)  # current channel of each state; START = -1
+    removal = np.zeros((n_ch, 2))
+    for c in range(n_ch):
+        h = solve(current != c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            removal[c] = np.where(base > 0, 1.0 - h / base, 0.0)
+    removal = np.clip(removal, 0.0, None)
+    tot = removal.sum(axis=0)
+    conv = total_conv * removal[:, 0] / tot[0]
+    total_val = pp.value.sum()
+    val = total_val * removal[:, 1] / tot[1] if tot[1] > 0 and total_val != 0 else np.zeros(n_ch)
+    out = _result(pp, conv, val, removal_effect=removal[:, 0])
+    out.attrs.update(
+        order=order, conversion_probability=float(base[0]), n_states=int(n_s), n_channels=n_ch
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- Shapley
+
+
+def _mobius(v: np.ndarray, n: int) -> np.ndarray:
+    """Harsanyi dividends d(S) = Σ_{R ⊆ S} (-1)^{|S|-|R|} v(R) (fast Möbius transform)."""
+    d = v.astype(float).copy()
+    for i in range(n):
+        view = d.reshape(-1, 2, 2**i)
+        view[:, 1, :] -= view[:, 0, :]
+    return d
+
+
+def _zeta(g: np.ndarray, n: int) -> np.ndarray:
+    """Subset sums G(T) = Σ_{S ⊆ T} g(S) (fast zeta transform), in place on a copy."""
+    g = g.copy()
+    for i in range(n):
+        view = g.reshape(-1, 2, 2**i)
+        view[:, 1, :] += view[:, 0, :]
+    return g
+
+
+def _popcount(n: int) -> np.ndarray:
+    m = np.arange(2**n, dtype=np.int64)
+    size = np.zeros(m.size, dtype=np.int64)
+    for i in range(n):
+        size += (m >> i) & 1
+    return size
+
+
+def shapley_values(worth: np.ndarray) -> np.ndarray:
+    """Exact Shapley values of an n-player game given as a 2^n vector (bit i = player i).
+
+    φ_i = Σ_{S ∌ i} |S|!(n-|S|-1)!/n! · (v(S ∪ i) - v(S)), computed through the Harsanyi
+    dividends: φ_i = Σ_{S ∋ i} d(S)/|S| (Harsanyi 1963), O(n·2^n). Efficiency:
+    Σ_i φ_i = v(N) - v(∅). Reference: Shapley (1953), Contributions to the Theory of Games II.
+    """
+    worth = np.asarray(worth, dtype=float)
+    n = int(round(np.log2(worth.size)))
+    if worth.size != 2**n:
+        raise AnalysisInputError("worth: length must be a power of two (2^players)")
+    d = _mobius(worth - worth[0], n)
+    size = _popcount(n)
+    m = np.arange(worth.size)
+    share = np.where(size > 0, d / np.maximum(size, 1), 0.0)
+    return np.array([share[(m >> i) & 1 == 1].sum() for i in range(n)])
+
+
+def shapley(paths: pd.DataFrame, *, max_channels: int = 15) -> pd.DataFrame:
+    """Shapley-value attribution over channel coalitions; columns channel, conversions, value.
+
+    Each journey's channel *set* T is a coalition; its worth is the conversion rate
+    v(T) = conversions(T) / (conversions(T) + nulls(T)) of journeys touching exactly T (0 if
+    unobserved; v(∅) = 0). For every observed T, the Shapley values φ^T_c of the game restricted
+    to subsets of T (which sum to v(T), efficiency) split T's conversions and value:
+    credit_c = Σ_T conversions(T) · φ^T_c / v(T). Computed exactly for all T at once with the
+    fast Möbius (dividend) and zeta transforms: φ^T_c = Σ_{S ⊆ T, c ∈ S} d(S)/|S|, cost
+    O(C²·2^C). Raises AnalysisInputError beyond ``max_channels`` channels (default 15: 2^15
+    coalitions); merge rare channels first.
+
+    Credits can be negative for a channel whose presence lowers the conversion rate.
+    Reference: Shapley (1953); Dalessandro et al. (2012) "Causally motivated attribution for
+    online advertising", ADKDD; Zhao et al. (2018) "Shapley value methods for attribution
+    modeling in online advertising", arXiv:1804.05327.
+    """
+    pp = parse_paths(paths)
+    n = pp.channels.size
+    if n > max_channels:
+        raise AnalysisInputError(
+            f"paths.path: {n} distinct channels; exact Shapley attribution supports at most "
+            f"{max_channels} (2^{max_channels} coalitions) — merge rare channels into 'other'"
+        )
+    if pp.conversions.sum() <= 0:
+        raise AnalysisInputError("paths.conversions: no conversion on any non-empty path")
+    bits = np.left_shift(np.int64(1), pp.codes)
+    masks = np.bitwise_or.reduceat(bits, pp.offsets[:-1]) if bits.size else np.zeros(0, int)
+    size = 2**n
+    conv_T = np.bincount(masks, weights=pp.conversions, minlength=size)
+    null_T = np.bincount(masks, weights=pp.nulls, minlength=size)
+    val_T = np.bincount(masks, weights=pp.value, minlength=size)
+    tot_T = conv_T + null_T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(tot_T > 0, conv_T / tot_T, 0.0)
+    d = _mobius(v, n)
+    card = _popcount(n)
+    m = np.arange(size)
+    observed = np.flatnonzero(conv_T > 0)
+    scale_c = conv_T[observed] / v[observed]
+    scale_v = val_T[observed] / v[observed]
+    conv = np.zeros(n)
+    val = np.zeros(n)
+    base = np.where(card > 0, d / np.maximum(card, 1), 0.0)
+    for c in range(n):
+        phi = _zeta(np.where((m >> c) & 1 == 1, base, 0.0), n)[observed]
+        conv[c] = (scale_c * phi).sum()
+        val[c] = (scale_v * phi).sum()
+    out = _result(pp, conv, val)
+    out.attrs.update(n_channels=n, n_coalitions=int(observed.size))
+    return out
+
+
+# --------------------------------------------------------------------------- API helpers
+
+
+def journeys(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    lookback_days: float = 30,
+    touch_events: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Paths frame (path, conversions, nulls, value) from pandas events and orders.
+
+    Runs the one engine-side definition :func:`growthlab.data.journeys.paths_expr` on an
+    in-memory DuckDB table: for each paid order, the user's channels within ``lookback_days``
+    before it and after the previous conversion; trailing touches without a conversion form
+    null journeys.
+    """
+    from growthlab.data.journeys import memtable_paths
+
+    return memtable_paths(events, orders, lookback_days, touch_events)
+
+
+def touchpoints(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    lookback_days: float = 30,
+    touch_events: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Timestamped touchpoints of every journey (input of the time-decay model)."""
+    from growthlab.data.journeys import memtable_touchpoints
+
+    return memtable_touchpoints(events, orders, lookback_days, touch_events)
+
+
+def compare(
+    paths: pd.DataFrame,
+    *,
+    touchpoints: pd.DataFrame | None = None,
+    models: Sequence[str] = DEFAULT_MODELS,
+    markov_orders: Sequence[int] = (1,),
+    first_weight: float = 0.4,
+    last_weight: float = 0.4,
+    half_life_days: float = 7.0,
+    max_channels: int = 15,
+) -> pd.DataFrame:
+    """All models side by side, long format: model, channel, conversions, value, share.
+
+    ``share`` = the channel's share of the model's attributed conversions. ``time_decay`` is
+    included only when ``touchpoints`` is given; ``markov`` runs once per order in
+    ``markov_orders`` (model names ``markov_1`` ...).
+    """
+    frames = []
+    for model in models:
+        if model == "time_decay":
+            if touchpoints is None:
+                continue
+            res = {"time_decay": time_decay(touchpoints, half_life_days)}
+        elif model in HEURISTIC_MODELS:
+            res = {
+                model: heuristic(paths, model, first_weight=first_weight, last_weight=last_weight)
+            }
+        elif model == "markov":
+            res = {f"markov_{k}": markov(paths, order=k) for k in markov_orders}
+        elif model == "shapley":
+            res = {"shapley": shapley(paths, max_channels=max_channels)}
+        else:
+            raise AnalysisInputError(f"models: unknown model {model!r}")
+        for name, df in res.items():
+            part = df[["channel", "conversions", "value"]].copy()
+            part.insert(0, "model", name)
+            tot = part["conversions"].sum()
+            part["share"] = part["conversions"] / tot if tot else np.nan
+            frames.append(part)
+    if not frames:
+        raise AnalysisInputError("models: nothing to compare")
+    return pd.concat(frames, ignore_index=True)
+
+
+def cpa_roas(attributed: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """Cost per acquisition and return on ad spend per model and channel.
+
+    CPA_c = spend_c / attributed conversions_c; ROAS_c = attributed value_c / spend_c (nan when
+    the denominator is 0). ``attributed``: model (optional), channel, conversions, value;
+    ``costs``: channel, spend (already restricted to the attribution period by the caller).
+    """
+    for col in ("channel", "spend"):
+        if col not in costs.columns:
+            raise AnalysisInputError(f"costs: required column '{col}' missing")
+    spend = pd.to_numeric(costs["spend"], errors="coerce")
+    if spend.isna().any() or (spend < 0).any():
+        raise AnalysisInputError("costs.spend: must be numeric and >= 0")
+    per = costs.assign(spend=spend).groupby("channel", as_index=False)["spend"].sum()
+    out = attributed.merge(per, on="channel", how="left")
+    out["spend"] = out["spend"].fillna(0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["cpa"] = np.where(out["conversions"] > 0, out["spend"] / out["conversions"], np.nan)
+        out["roas"] = np.where(out["spend"] > 0, out["value"] / out["spend"], np.nan)
+    return out
