@@ -1,0 +1,155 @@
+"""Engine-side aggregations for the referral analysis (SPEC §4.2), written as Ibis expressions.
+
+They run unchanged on DuckDB, Spark or any Ibis backend and return small pandas frames:
+
+- :func:`invite_funnel_counts` — invite_sent / invite_click events, referred signups, referred
+  users with a paid order (input of ``referral_outcomes.invite_funnel``);
+- :func:`invites_sent` — invite_sent events per user within ``window_days`` after signup (the
+  ``i`` of ``K = i × c``, ``referral.k_decomposition``);
+- :func:`user_activity` — per user: activity (events other than ``signup`` and orders) after
+  signup, last activity, paid orders and revenue (input of the abuse signals and of
+  ``referral_outcomes.referred_vs_organic``).
+
+Each takes a ``Dataset`` (``ds.table``/``ds.has``) or the Ibis tables themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from growthlab.errors import AnalysisInputError
+
+
+def _table(ds: Any, name: str) -> ir.Table | None:
+    if isinstance(ds, dict):
+        t = ds.get(name)
+        return ibis.memtable(t) if isinstance(t, pd.DataFrame) else t
+    return ds.table(name) if ds.has(name) else None
+
+
+def _need(t: ir.Table | None, name: str, cols: tuple[str, ...]) -> ir.Table:
+    if t is None:
+        raise AnalysisInputError(f"{name}: table required but absent")
+    miss = [c for c in cols if c not in t.columns]
+    if miss:
+        raise AnalysisInputError(f"{name}: required column(s) {miss} missing")
+    return t
+
+
+def _paid(orders: ir.Table) -> ir.Table:
+    if "status" in orders.columns:
+        return orders.filter(orders.status.isnull() | (orders.status == "paid"))
+    return orders
+
+
+def _referred_ids(ds: Any, referrals: ir.Table | None) -> ir.Table:
+    users = _need(_table(ds, "users"), "users", ("user_id",))
+    if "referred" in users.columns:
+        return users.filter(users.referred).select(user_id=users.user_id.cast("string"))
+    ref = _need(referrals, "referrals", ("invitee_id",))
+    return ref.select(user_id=ref.invitee_id.cast("string")).distinct()
+
+
+def invite_funnel_counts(ds: Any) -> pd.DataFrame:
+    """Counts per funnel step: ``step, count``.
+
+    invite_sent, invite_click = number of such events; signup = referred users (accepted
+    inviter); first_paid_order = referred users with at least one paid order. Steps whose
+    table is absent are omitted (events absent -> only signup and first_paid_order).
+    """
+    rows: list[tuple[str, int]] = []
+    events = _table(ds, "events")
+    if events is not None:
+        ev = _need(events, "events", ("event",))
+        ev = ev.filter(ev.event.isin(["invite_sent", "invite_click"]))
+        agg = ev.group_by("event").aggregate(n=ev.count()).to_pandas()
+        got = dict(zip(agg["event"], agg["n"], strict=True))
+        rows += [(s, int(got.get(s, 0))) for s in ("invite_sent", "invite_click")]
+    referred = _referred_ids(ds, _table(ds, "referrals"))
+    rows.append(("signup", int(referred.count().to_pandas())))
+    orders = _table(ds, "orders")
+    if orders is not None:
+        od = _paid(_need(orders, "orders", ("user_id",)))
+        buyers = od.select(user_id=od.user_id.cast("string")).distinct()
+        n = referred.join(buyers, "user_id").count().to_pandas()
+        rows.append(("first_paid_order", int(n)))
+    return pd.DataFrame(rows, columns=["step", "count"])
+
+
+def invites_sent(ds: Any, window_days: float = 30) -> pd.DataFrame:
+    """invite_sent events per user within [signup_at, signup_at + window_days]: user_id, invites."""
+    users = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
+    events = _need(_table(ds, "events"), "events", ("user_id", "ts", "event"))
+    ev = events.filter(events.event == "invite_sent")
+    u = users.select(uid=users.user_id.cast("string"), signup_at=users.signup_at)
+    ev = ev.select(uid=ev.user_id.cast("string"), ts=ev.ts)
+    j = ev.join(u, "uid")
+    secs = float(window_days) * 86400.0
+    lag = j.ts.epoch_seconds() - j.signup_at.epoch_seconds()
+    j = j.filter((lag >= 0) & (lag <= secs))
+    out = j.group_by("uid").aggregate(invites=j.count()).rename(user_id="uid").to_pandas()
+    out["invites"] = out["invites"].astype("int64")
+    return out
+
+
+def user_activity(ds: Any) -> pd.DataFrame:
+    """Per user: ``user_id, signup_at, referred, activity, last_active_at, converted, orders,
+    revenue``.
+
+    activity = events other than ``signup`` with ``ts >= signup_at`` plus orders after signup;
+    last_active_at = latest such event or order; converted = at least one paid order;
+    revenue = Σ paid amount. Users with nothing get 0 / missing.
+    """
+    users = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
+    u = users.select(user_id=users.user_id.cast("string"), signup_at=users.signup_at)
+    if "referred" in users.columns:
+        u = u.mutate(referred=users.referred)
+    else:
+        ref = _table(ds, "referrals")
+        if ref is not None:
+            ids = ref.select(rid=ref.invitee_id.cast("string")).distinct().mutate(_r=True)
+            u = u.left_join(ids, u.user_id == ids.rid).drop("rid")
+            u = u.mutate(referred=u._r.fill_null(False)).drop("_r")
+        else:
+            u = u.mutate(referred=False)
+
+    parts = []
+    events = _table(ds, "events")
+    if events is not None:
+        ev = _need(events, "events", ("user_id", "ts", "event"))
+        ev = ev.filter(ev.event != "signup").select(user_id=ev.user_id.cast("string"), ts=ev.ts)
+        parts.append(ev)
+    orders = _table(ds, "orders")
+    if orders is not None:
+        od = _need(orders, "orders", ("user_id", "ts", "amount"))
+        parts.append(od.select(user_id=od.user_id.cast("string"), ts=od.ts))
+    out = u
+    if parts:
+        acts = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+        acts = acts.join(u.select("user_id", s=u.signup_at), "user_id")
+        acts = acts.filter(acts.ts >= acts.s)
+        a = acts.group_by("user_id").aggregate(activity=acts.count(), last_active_at=acts.ts.max())
+        out = out.left_join(a, "user_id").drop("user_id_right")
+    if orders is not None:
+        pd_ = _paid(orders)
+        o = pd_.group_by(uid=pd_.user_id.cast("string")).aggregate(
+            orders=pd_.count(), revenue=pd_.amount.cast("float64").sum()
+        )
+        out = out.left_join(o, out.user_id == o.uid).drop("uid")
+    df = out.to_pandas()
+    for col, default in (("activity", 0), ("orders", 0), ("revenue", 0.0)):
+        if col not in df.columns:
+            df[col] = default
+        df[col] = df[col].fillna(default)
+    if "last_active_at" not in df.columns:
+        df["last_active_at"] = pd.NaT
+    df["activity"] = df["activity"].astype("int64")
+    df["orders"] = df["orders"].astype("int64")
+    df["converted"] = df["orders"] > 0
+    df["referred"] = df["referred"].astype(bool)
+    cols = ["user_id", "signup_at", "referred", "activity", "last_active_at", "converted"]
+    return df[[*cols, "orders", "revenue"]].reset_index(drop=True)
