@@ -1,0 +1,210 @@
+"""Engine-side aggregations for funnels, retention and reach timing (SPEC §4.4), as Ibis expressions.
+
+Each ``*_expr`` function takes Ibis tables and returns an Ibis expression, so it runs unchanged on
+DuckDB, Spark or another backend; the ``Dataset`` wrappers execute it and return small pandas
+frames, and ``growthlab.funnel`` runs the same expressions on pandas frames through in-memory
+tables (one definition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from growthlab.errors import AnalysisInputError
+
+PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}
+
+
+def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
+
+
+def _check_steps(steps: Sequence[str]) -> list[str]:
+    steps = [str(s) for s in steps]
+    if len(steps) < 2:
+        raise AnalysisInputError("steps: a funnel needs at least two steps")
+    if len(set(steps)) != len(steps):
+        raise AnalysisInputError("steps: each event may appear only once in the funnel")
+    return steps
+
+
+def step_times_expr(events: ir.Table, steps: Sequence[str], window_days: float = 7) -> ir.Table:
+    """Per user the time each ordered funnel step was reached (null = not reached).
+
+    t_1 = the user's first ``steps[0]`` event; t_k = the first ``steps[k-1]`` event with
+    t_{k-1} <= ts <= t_1 + window (so out-of-order events and events after the window do not
+    count). Columns: user_id, step_0, step_1, ... (index into ``steps``).
+    Reference: the "ordered funnel with conversion window" of product analytics tools
+    (e.g. Mixpanel/Amplitude funnels, first-entry variant).
+    """
+    steps = _check_steps(steps)
+    if not window_days > 0:
+        raise AnalysisInputError("window_days: must be > 0")
+    _require(events, "events", ["user_id", "ts", "event"])
+    window = ibis.interval(seconds=int(round(window_days * 86400)))
+    ev = events.select(
+        user_id=events.user_id.cast("string"), ts=events.ts.cast("timestamp"), event=events.event
+    )
+    ev = ev.filter(ev.ts.notnull() & ev.event.isin(steps))
+    first = ev.filter(ev.event == steps[0])
+    out = first.group_by("user_id").aggregate(step_0=first.ts.min())
+    prev = out.select("user_id", _start=out.step_0, _prev=out.step_0)
+    for k, name in enumerate(steps[1:], start=1):
+        cand = ev.filter(ev.event == name)
+        j = cand.join(prev, cand.user_id == prev.user_id)
+        j = j.filter((j.ts >= j._prev) & (j.ts <= j._start + window))
+        reached = j.group_by("user_id").aggregate(**{f"step_{k}": j.ts.min()})
+        out = out.left_join(reached, out.user_id == reached.user_id).drop("user_id_right")
+        prev = reached.join(out.select("user_id", "step_0"), "user_id").select(
+            "user_id", _start="step_0", _prev=f"step_{k}"
+        )
+    return out
+
+
+def cohort_activity_expr(
+    users: ir.Table, events: ir.Table, period: str = "W", by: str | None = None
+) -> tuple[ir.Table, ir.Table]:
+    """Cohort sizes and active users per (cohort, activity period).
+
+    cohort = signup_at truncated to the period (ISO week starting Monday, or calendar month);
+    a user is active in a period when they have at least one event in it. Returns
+    (sizes: [by,] cohort, users) and (activity: [by,] cohort, period_start, active_users).
+    """
+    unit = PERIODS.get(period)
+    if unit is None:
+        raise AnalysisInputError(f"period: must be 'W' or 'M', got {period!r}")
+    _require(users, "users", ["user_id", "signup_at"] + ([by] if by else []))
+    _require(events, "events", ["user_id", "ts"])
+    keys = [by] if by else []
+    u = users.filter(users.signup_at.notnull())
+    u = u.select(
+        user_id=u.user_id.cast("string"),
+        cohort=u.signup_at.cast("timestamp").truncate(unit),
+        **({by: u[by]} if by else {}),
+    )
+    sizes = u.group_by([*keys, "cohort"]).aggregate(users=u.user_id.nunique())
+    ev = events.filter(events.ts.notnull())
+    ev = ev.select(
+        user_id=ev.user_id.cast("string"), period_start=ev.ts.cast("timestamp").truncate(unit)
+    )
+    ev = ev.distinct()
+    j = ev.join(u, "user_id")
+    j = j.filter(j.period_start >= j.cohort)
+    act = j.group_by([*keys, "cohort", "period_start"]).aggregate(active_users=j.user_id.nunique())
+    return sizes, act
+
+
+def hourly_counts_expr(events: ir.Table, event_types: Sequence[str] | None = None) -> ir.Table:
+    """Events and distinct users per UTC hour (ts truncated to the hour): hour, events, users.
+
+    Local weekday x hour is derived afterwards on this small frame (``Dataset.local``).
+    """
+    _require(events, "events", ["user_id", "ts"])
+    ev = events.filter(events.ts.notnull())
+    if event_types is not None:
+        _require(events, "events", ["event"])
+        ev = ev.filter(ev.event.isin(list(event_types)))
+    ev = ev.mutate(hour=ev.ts.cast("timestamp").truncate("h"))
+    return ev.group_by("hour").aggregate(events=ev.count(), users=ev.user_id.nunique())
+
+
+def contact_response_expr(
+    events: ir.Table,
+    contact_events: Sequence[str] = ("reach",),
+    response_events: Sequence[str] = ("click",),
+) -> ir.Table:
+    """Contacts and responses per (user, channel, ISO week), aggregated by contact count.
+
+    Columns: channel, contacts (contacts the user got in that week on that channel),
+    user_weeks, responders (user-weeks with >= 1 response), responses (Σ response events).
+    Only user-weeks with at least one contact are counted.
+    """
+    _require(events, "events", ["user_id", "ts", "channel", "event"])
+    ev = events.filter(events.ts.notnull() & events.channel.notnull())
+    ev = ev.filter(ev.event.isin([*contact_events, *response_events]))
+    ev = ev.mutate(
+        week=ev.ts.cast("timestamp").truncate("W"),
+        is_contact=ev.event.isin(list(contact_events)).cast("int64"),
+        is_response=ev.event.isin(list(response_events)).cast("int64"),
+    )
+    uw = ev.group_by(["user_id", "channel", "week"]).aggregate(
+        contacts=ev.is_contact.sum(), responses=ev.is_response.sum()
+    )
+    uw = uw.filter(uw.contacts > 0)
+    return uw.group_by(["channel", "contacts"]).aggregate(
+        user_weeks=uw.count(),
+        responders=(uw.responses > 0).cast("int64").sum(),
+        responses=uw.responses.sum(),
+    )
+
+
+# ------------------------------------------------------------------ Dataset wrappers
+
+
+def _need(ds: Any, *names: str) -> None:
+    for name in names:
+        if not ds.has(name):
+            raise AnalysisInputError(f"{name}: table required but absent")
+
+
+def step_times(ds: Any, steps: Sequence[str], window_days: float = 7) -> pd.DataFrame:
+    """:func:`step_times_expr` on a Dataset's events; columns user_id and one per step name."""
+    _need(ds, "events")
+    return _name_steps(step_times_expr(ds.table("events"), steps, window_days).to_pandas(), steps)
+
+
+def cohort_activity(
+    ds: Any, period: str = "W", by: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cohort_activity_expr` on a Dataset (users, events) -> (sizes, activity) frames."""
+    _need(ds, "users", "events")
+    sizes, act = cohort_activity_expr(ds.table("users"), ds.table("events"), period, by)
+    return sizes.to_pandas(), act.to_pandas()
+
+
+def hourly_counts(ds: Any, event_types: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`hourly_counts_expr` on a Dataset; ``hour`` is naive UTC."""
+    _need(ds, "events")
+    return hourly_counts_expr(ds.table("events"), event_types).to_pandas()
+
+
+def contact_response(
+    ds: Any, contact_events: Sequence[str] = ("reach",), response_events: Sequence[str] = ("click",)
+) -> pd.DataFrame:
+    """:func:`contact_response_expr` on a Dataset's events."""
+    _need(ds, "events")
+    return contact_response_expr(ds.table("events"), contact_events, response_events).to_pandas()
+
+
+def _name_steps(df: pd.DataFrame, steps: Sequence[str]) -> pd.DataFrame:
+    df = df.rename(columns={f"step_{i}": s for i, s in enumerate(steps)})
+    cols = ["user_id", *steps]
+    for s in steps:
+        df[s] = pd.to_datetime(df[s])
+    return df[cols].sort_values("user_id").reset_index(drop=True)
+
+
+def memtables(**frames: pd.DataFrame) -> dict[str, ir.Table]:
+    """Register pandas frames in a fresh in-memory DuckDB (ts columns as naive UTC)."""
+    con = ibis.duckdb.connect()
+    out = {}
+    for name, df in frames.items():
+        df = df.copy()
+        for c in ("ts", "signup_at"):
+            if c in df.columns:
+                s = pd.to_datetime(df[c])
+                if getattr(s.dt, "tz", None) is not None:
+                    s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+                df[c] = s
+        for c in ("user_id", "event", "channel"):
+            if c in df.columns:
+                df[c] = df[c].astype("string")
+        out[name] = con.create_table(name, df)
+    return out
