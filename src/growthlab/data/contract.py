@@ -1,0 +1,206 @@
+"""The data contract of SPEC §3: tables, columns, kinds and the names of the rules.
+
+Every problem the validator finds is a :class:`Problem` naming the table, the column, the rule,
+how many rows break it and up to five example row numbers (1 = first data row of the table, i.e.
+line 2 of a CSV file with its header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column kinds: how a raw value is parsed and normalised.
+ID = "id"  # string identifier, trimmed, empty -> missing
+TEXT = "text"  # free text / vocabulary, trimmed
+TIMESTAMP = "timestamp"  # ISO 8601; naive values read in the run's timezone, held as naive UTC
+DATE = "date"  # calendar date
+FLOAT = "float"  # number
+BOOL = "bool"  # true/false/1/0/yes/no/是/否
+CHANNEL = "channel"  # raw channel name -> canonical key (raw kept in <column>_raw)
+STATUS = "status"  # order status: paid | refunded (missing -> paid)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column: ``name``, parsing ``kind`` and whether it is ``required``."""
+
+    name: str
+    kind: str
+    required: bool = False
+
+
+def _cols(*spec: tuple[str, str, bool]) -> tuple[Column, ...]:
+    return tuple(Column(n, k, r) for n, k, r in spec)
+
+
+#: The tables of SPEC §3 in load order (users first: other tables reference it).
+TABLES: dict[str, tuple[Column, ...]] = {
+    "users": _cols(
+        ("user_id", ID, True),
+        ("signup_at", TIMESTAMP, True),
+        ("channel", CHANNEL, False),
+        ("campaign_id", ID, False),
+        ("city", TEXT, False),
+        ("gender", TEXT, False),
+        ("age_band", TEXT, False),
+        ("consent_marketing", BOOL, False),
+    ),
+    "referrals": _cols(
+        ("inviter_id", ID, True),
+        ("invitee_id", ID, True),
+        ("invited_at", TIMESTAMP, True),
+        ("campaign_id", ID, False),
+        ("share_channel", CHANNEL, False),
+        ("reward", FLOAT, False),
+    ),
+    "events": _cols(
+        ("user_id", ID, True),
+        ("ts", TIMESTAMP, True),
+        ("channel", CHANNEL, True),
+        ("event", TEXT, True),
+        ("campaign_id", ID, False),
+        ("cost", FLOAT, False),
+    ),
+    "orders": _cols(
+        ("order_id", ID, True),
+        ("user_id", ID, True),
+        ("ts", TIMESTAMP, True),
+        ("amount", FLOAT, True),
+        ("status", STATUS, False),
+    ),
+    "identities": _cols(
+        ("user_id", ID, True),
+        ("id_type", TEXT, True),
+        ("id_value", ID, True),
+    ),
+    "costs": _cols(
+        ("date", DATE, True),
+        ("channel", CHANNEL, True),
+        ("spend", FLOAT, True),
+        ("campaign_id", ID, False),
+    ),
+    "assignments": _cols(
+        ("user_id", ID, True),
+        ("experiment_id", ID, True),
+        ("variant", TEXT, True),
+        ("assigned_at", TIMESTAMP, False),
+    ),
+    "paths": _cols(
+        ("path", TEXT, True),
+        ("conversions", FLOAT, True),
+        ("nulls", FLOAT, False),
+        ("value", FLOAT, False),
+    ),
+}
+
+#: Only ``users`` is always required (SPEC §3).
+REQUIRED_TABLES: tuple[str, ...] = ("users",)
+
+#: Columns that must be unique (after exact duplicate rows are quarantined).
+UNIQUE: dict[str, tuple[str, ...]] = {"users": ("user_id",), "orders": ("order_id",)}
+
+#: Columns referencing ``users.user_id`` (orphans are quarantined).
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "referrals": ("inviter_id", "invitee_id"),
+    "events": ("user_id",),
+    "orders": ("user_id",),
+    "identities": ("user_id",),
+    "assignments": ("user_id",),
+}
+
+#: Timestamp columns checked against ``as_of`` (rows later than as_of are quarantined).
+TIME_COLUMNS: dict[str, str] = {
+    "users": "signup_at",
+    "referrals": "invited_at",
+    "events": "ts",
+    "orders": "ts",
+    "assignments": "assigned_at",
+}
+
+#: Money columns that must be >= 0 (negative rows are quarantined).
+AMOUNTS: dict[str, str] = {"orders": "amount", "costs": "spend"}
+
+#: Pre-aggregated counts that must be >= 0 (a negative value is a contract violation).
+NON_NEGATIVE: dict[str, tuple[str, ...]] = {"paths": ("conversions", "nulls", "value")}
+
+ORDER_STATUSES: tuple[str, ...] = ("paid", "refunded")
+#: Accepted spellings of the order statuses (lower-cased raw -> canonical).
+STATUS_SYNONYMS: dict[str, str] = {
+    "paid": "paid",
+    "pay": "paid",
+    "completed": "paid",
+    "success": "paid",
+    "已支付": "paid",
+    "支付成功": "paid",
+    "已付款": "paid",
+    "refunded": "refunded",
+    "refund": "refunded",
+    "已退款": "refunded",
+    "退款": "refunded",
+}
+
+CANONICAL_EVENTS: tuple[str, ...] = (
+    "reach",
+    "click",
+    "visit",
+    "engage",
+    "share",
+    "invite_sent",
+    "invite_click",
+    "signup",
+    "add_to_cart",
+    "purchase",
+    "unsubscribe",
+    "complaint",
+)
+
+# Rule names (the words that appear in messages and QualityReport frames).
+# Fatal: the run stops with DataContractError.
+R_TABLE = "table_required"
+R_COLUMN = "column_required"
+R_EMPTY = "not_empty"
+R_NOT_NULL = "not_null"
+R_TYPE = "type"
+R_UNIQUE = "unique"
+R_VOCAB = "vocabulary"
+R_RANGE = "non_negative"
+R_ONE_VARIANT = "one_variant_per_user"
+FATAL_RULES = (R_TABLE, R_COLUMN, R_EMPTY, R_NOT_NULL, R_TYPE, R_UNIQUE, R_VOCAB, R_RANGE)
+FATAL_RULES += (R_ONE_VARIANT,)
+# Quarantinable: rows excluded and counted (priority order: a row is counted under the first).
+Q_DUPLICATE = "duplicate"
+Q_FUTURE = "future_timestamp"
+Q_NEGATIVE = "negative_amount"
+Q_ORPHAN = "orphan"
+Q_SELF = "self_referral"
+Q_CONFLICT = "inviter_conflict"
+Q_CYCLE = "cycle"
+QUARANTINE_RULES = (Q_DUPLICATE, Q_FUTURE, Q_NEGATIVE, Q_ORPHAN, Q_SELF, Q_CONFLICT, Q_CYCLE)
+# Warnings: reported in the QualityReport, rows kept.
+W_UNKNOWN_CHANNEL = "unknown_channel"
+W_ORDER_BEFORE_SIGNUP = "order_before_signup"
+W_INVITED_AFTER_SIGNUP = "invited_after_invitee_signup"
+W_STALE = "freshness"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where, what, how many rows, and example row numbers (1-based)."""
+
+    table: str
+    column: str | None
+    rule: str
+    count: int
+    rows: tuple[int, ...] = field(default_factory=tuple)
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        text = f"{where}: rule {self.rule!r}"
+        if self.count:
+            text += f" broken by {self.count:,} row(s)"
+        if self.rows:
+            text += ", e.g. row(s) " + ", ".join(str(r) for r in self.rows)
+        if self.detail:
+            text += f" ({self.detail})"
+        return text

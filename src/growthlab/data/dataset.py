@@ -1,0 +1,180 @@
+"""The Dataset: a validated, normalised source living in a private DuckDB engine (via Ibis).
+
+See docs/DEVELOPING.md ("The Dataset") for the contract every analysis relies on.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pandas as pd
+
+from growthlab.data.channels import load_map
+from growthlab.data.contract import TABLES
+from growthlab.data.quality import QualityReport
+from growthlab.data.source import copy_source, new_workdir, source_size
+from growthlab.data.validate import Validator
+from growthlab.errors import ConfigError
+
+#: Sources larger than this are processed in an on-disk engine file (spills, compression).
+_IN_MEMORY_BYTES = 256 << 20
+
+
+class Dataset:
+    """A validated source: normalised Ibis tables (quarantined rows removed) plus metadata.
+
+    Built by :func:`load`; see docs/DEVELOPING.md for the column guarantees.
+    """
+
+    def __init__(
+        self,
+        con: ibis.BaseBackend,
+        tables: Sequence[str],
+        quality: QualityReport,
+        persons: pd.DataFrame,
+        *,
+        as_of: pd.Timestamp,
+        timezone: str,
+        currency: str,
+        truth: dict | None = None,
+        source: Any = None,
+        _resources: Any = None,
+    ):
+        self.con = con
+        self._tables = [t for t in TABLES if t in set(tables)]
+        self.quality = quality
+        self.persons = persons
+        self.as_of = as_of
+        self.timezone = timezone
+        self.currency = currency
+        self.truth = truth
+        self.source = source
+        self._resources = _resources
+
+    # -- tables ----------------------------------------------------------------------------
+    @property
+    def tables(self) -> list[str]:
+        """Names of the contract tables present (in contract order)."""
+        return list(self._tables)
+
+    def has(self, name: str) -> bool:
+        """Whether table ``name`` is present."""
+        return name in self._tables
+
+    def table(self, name: str) -> ibis.Table:
+        """The validated, normalised table ``name`` as an Ibis expression."""
+        if name not in self._tables:
+            raise ConfigError(
+                f"table {name!r} is not in this source (present: {', '.join(self._tables)})"
+            )
+        return self.con.table(name)
+
+    def frame(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """``table(name)`` as pandas (optionally only ``columns``); for small tables only."""
+        t = self.table(name)
+        if columns is not None:
+            t = t.select(*columns)
+        return t.to_pandas()
+
+    # -- time ------------------------------------------------------------------------------
+    def local(self, ts: pd.Series | pd.Timestamp) -> pd.Series | pd.Timestamp:
+        """Naive UTC timestamps -> naive local wall-clock time in ``self.timezone``."""
+        if isinstance(ts, pd.Series):
+            return ts.dt.tz_localize("UTC").dt.tz_convert(self.timezone).dt.tz_localize(None)
+        return pd.Timestamp(ts).tz_localize("UTC").tz_convert(self.timezone).tz_localize(None)
+
+    def close(self) -> None:
+        """Release the engine and its temporary files (also done automatically)."""
+        if self._resources is not None:
+            self._resources()
+            self._resources = None
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(
+            f"{r.table}={r.rows_kept:,}" for r in self.quality.tables.itertuples(index=False)
+        )
+        return f"<Dataset as_of={self.as_of} tz={self.timezone} {sizes}>"
+
+
+def _release(raw: duckdb.DuckDBPyConnection, workdir) -> None:
+    try:
+        raw.close()
+    finally:
+        workdir.cleanup()
+
+
+def load(
+    source: Any,
+    *,
+    timezone: str = "Asia/Shanghai",
+    as_of: Any = None,
+    currency: str = "CNY",
+    channel_map: str | Path | Mapping[str, Any] | None = None,
+    con: Any = None,
+    encoding: str | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    truth: dict | None = None,
+) -> Dataset:
+    """Open, validate and normalise ``source`` (SPEC §3); raise DataContractError when invalid.
+
+    Parameters
+    ----------
+    source: folder of ``<table>.csv|.csv.gz|.parquet``, a ``.duckdb`` file, an Ibis backend
+        connection, or a dict ``{table: pandas.DataFrame}``. Never modified.
+    timezone: zone of naive timestamps in the source; all timestamps are held as naive UTC.
+    as_of: analysis instant (naive values are local, a bare date means the end of that local
+        day); default: the latest timestamp in the data (deterministic).
+    currency: the source's single currency (kept as metadata).
+    channel_map: YAML path or dict merged over the shipped ``channels.yaml``.
+    con: an Ibis backend holding the tables (same as passing it as ``source``).
+    encoding: CSV encoding; default detects UTF-8 or GB18030/GBK.
+    memory_limit, threads: DuckDB engine settings (default: DuckDB's own).
+    truth: planted truth dict (set by the synthetic generator); also read from a
+        ``truth.json`` next to the source files.
+    """
+    if con is not None and source is None:
+        source = con
+    if not isinstance(currency, str) or not currency.strip():
+        raise ConfigError("currency: must be a non-empty code such as 'CNY'")
+    lookup = load_map(channel_map)
+    workdir = new_workdir()
+    wd = Path(workdir.name)
+    db = str(wd / "engine.duckdb") if source_size(source) > _IN_MEMORY_BYTES else ":memory:"
+    config: dict[str, Any] = {"temp_directory": str(wd / "spill")}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = int(threads)
+    raw = duckdb.connect(db, config=config)
+    try:
+        info = copy_source(source, raw, wd, encoding=encoding)
+        report, persons = Validator(raw, info, lookup, timezone).run(as_of)
+    except BaseException:
+        _release(raw, workdir)
+        raise
+    if truth is None and isinstance(source, str | Path):
+        truth_file = Path(source) / "truth.json" if Path(source).is_dir() else None
+        if truth_file is not None and truth_file.is_file():
+            import json
+
+            truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    ibis_con = ibis.duckdb.from_connection(raw)
+    ds = Dataset(
+        ibis_con,
+        info.tables,
+        report,
+        persons,
+        as_of=report.as_of,
+        timezone=timezone,
+        currency=currency.strip(),
+        truth=truth,
+        source=source if isinstance(source, str | Path) else None,
+    )
+    ds._resources = weakref.finalize(ds, _release, raw, workdir)
+    return ds

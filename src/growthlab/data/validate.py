@@ -1,0 +1,715 @@
+"""Validate a copied source against the contract, quarantine bad rows, build normalised tables.
+
+Runs inside the working DuckDB engine; every check over the (possibly huge) tables is an Ibis
+expression, so the whole source is scanned a handful of times, never pulled into Python. Only
+the referral graph (one row per invitation) is brought to numpy for the graph rules.
+
+Steps (SPEC §3):
+1. a view per table parses and normalises every contract column (ids trimmed, timestamps ISO
+   8601 -> naive UTC via the source time zone, numbers, booleans, canonical channels with the raw
+   name kept in ``<column>_raw``, order status);
+2. fatal rules, all tables in one go: required table/columns, not-null, type, uniqueness,
+   vocabulary, non-negative counts, one variant per user and experiment. Any of them -> one
+   :class:`~growthlab.errors.DataContractError` listing every problem;
+3. quarantine (rows excluded and counted; a row is counted under the first rule it breaks, in
+   the order duplicate, future_timestamp, negative_amount, orphan, self_referral,
+   inviter_conflict, cycle);
+4. the normalised tables (source row order kept), with ``users.person_id`` (OneID) and
+   ``users.referred``; warnings (unknown channels, consistency, freshness).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import ibis
+import numpy as np
+import pandas as pd
+
+from growthlab.data import contract as C
+from growthlab.data.channels import sql_case
+from growthlab.data.contract import Problem
+from growthlab.data.identity import stitch
+from growthlab.data.identity import summarise as summarise_identity
+from growthlab.data.quality import QualityReport
+from growthlab.data.source import RawTables
+from growthlab.errors import ConfigError, DataContractError
+
+_TEXT_TYPES = ("VARCHAR",)
+_TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
+_NUM_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _text(col: str, ty: str) -> str:
+    """SQL: the column as trimmed text, empty -> NULL (integral floats without '.0')."""
+    c = _q(col)
+    if ty in ("FLOAT", "DOUBLE"):
+        return (
+            f"(CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 "
+            f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END)"
+        )
+    if ty.startswith("DECIMAL"):
+        return f"CAST({c} AS VARCHAR)"
+    return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+
+
+@dataclass
+class _Col:
+    name: str
+    kind: str
+    required: bool
+    source: str  # SQL of the trimmed source value (NULL when missing)
+    parsed: str  # SQL of the normalised value
+    typed: bool  # whether a parse failure is possible
+
+
+def _column_sql(col: C.Column, ty: str, utc: bool, lookup: dict[str, str]) -> _Col:
+    c = _q(col.name)
+    src = _text(col.name, ty) if ty in _TEXT_TYPES else c
+    k = col.kind
+    typed = False
+    if k in (C.ID, C.TEXT):
+        parsed = _text(col.name, ty)
+        src = parsed
+    elif k == C.TIMESTAMP:
+        if ty.startswith("TIMESTAMP WITH TIME ZONE"):
+            parsed = f"timezone('UTC', {c})"
+        elif ty in _TS_TYPES:
+            parsed = (
+                f"CAST({c} AS TIMESTAMP)" if utc else f"timezone('UTC', CAST({c} AS TIMESTAMPTZ))"
+            )
+        else:
+            src = _text(col.name, ty)
+            parsed = f"timezone('UTC', TRY_CAST({src} AS TIMESTAMPTZ))"
+            typed = True
+    elif k == C.DATE:
+        if ty in _TS_TYPES or ty.startswith("TIMESTAMP"):
+            parsed = f"CAST({c} AS DATE)"
+        else:
+            src = _text(col.name, ty)
+            parsed = f"TRY_CAST({src} AS DATE)"
+            typed = True
+    elif k == C.FLOAT:
+        if ty in _NUM_TYPES or ty.startswith("DECIMAL"):
+            parsed = f"CAST({c} AS DOUBLE)"
+        else:
+            src = _text(col.name, ty)
+            parsed = f"TRY_CAST({src} AS DOUBLE)"
+            typed = True
+    elif k == C.BOOL:
+        if ty == "BOOLEAN":
+            parsed = c
+        elif ty in _NUM_TYPES:
+            parsed = f"({c} <> 0)"
+        else:
+            src = _text(col.name, ty)
+            parsed = (
+                f"(CASE WHEN lower({src}) IN ('true','t','1','yes','y','是','1.0') THEN TRUE "
+                f"WHEN lower({src}) IN ('false','f','0','no','n','否','0.0') THEN FALSE END)"
+            )
+            typed = True
+    elif k == C.CHANNEL:
+        src = _text(col.name, ty)
+        parsed = sql_case(src, lookup)
+    elif k == C.STATUS:
+        src = _text(col.name, ty)
+        whens = " ".join(
+            f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sorted(C.STATUS_SYNONYMS.items())
+        )
+        parsed = (
+            f"(CASE WHEN {src} IS NULL THEN 'paid' "
+            f"ELSE (CASE lower({src}) {whens} ELSE lower({src}) END) END)"
+        )
+    else:  # pragma: no cover - contract kinds are closed
+        raise ValueError(k)
+    return _Col(col.name, k, col.required, src, parsed, typed)
+
+
+def _examples(expr: ibis.Table, n: int = 5) -> tuple[int, ...]:
+    rows = expr.select("_row").order_by("_row").limit(n).to_pyarrow().column("_row")
+    return tuple(int(r) for r in rows.to_pylist())
+
+
+def _parse_as_of(as_of, timezone: str) -> pd.Timestamp:
+    """``as_of`` -> naive UTC. Naive values are local (``timezone``); a bare date means the end
+    of that local day."""
+    if isinstance(as_of, str):
+        text = as_of.strip()
+        try:
+            ts = pd.Timestamp(text)
+        except ValueError as err:
+            raise ConfigError(f"as_of: {as_of!r} is not an ISO 8601 date/time") from err
+        date_only = len(text) <= 10 and ":" not in text
+    else:
+        try:
+            ts = pd.Timestamp(as_of)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"as_of: {as_of!r} is not a date/time") from err
+        date_only = not isinstance(as_of, pd.Timestamp | np.datetime64) and not hasattr(
+            as_of, "hour"
+        )
+    if pd.isna(ts):
+        raise ConfigError(f"as_of: {as_of!r} is not a date/time")
+    if date_only:
+        ts = ts.normalize() + pd.Timedelta(days=1)
+    if ts.tzinfo is None:
+        try:
+            ts = ts.tz_localize(timezone)
+        except Exception as err:  # noqa: BLE001 - bad zone names
+            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
+    return ts.tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
+class Validator:
+    """One validation/normalisation run over the ``_raw_<table>`` copies in ``raw``."""
+
+    def __init__(
+        self,
+        raw: duckdb.DuckDBPyConnection,
+        info: RawTables,
+        lookup: dict[str, str],
+        timezone: str,
+    ):
+        self.raw = raw
+        self.con = ibis.duckdb.from_connection(raw)
+        self.info = info
+        self.lookup = lookup
+        self.timezone = timezone
+        self.cols: dict[str, dict[str, _Col]] = {}
+        self.extra: dict[str, list[str]] = {}
+        self.output: dict[str, list[str]] = {}  # final column names per table
+        self.problems: list[Problem] = []
+        self.n_rows: dict[str, int] = {}
+        self.null_rows: list[dict] = []
+        self.latest: dict[str, pd.Timestamp] = {}
+        try:
+            raw.execute(f"SET TimeZone = {_lit(timezone)}")
+        except duckdb.Error as err:
+            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
+
+    # -- step 1: views ---------------------------------------------------------------------
+    def _views(self) -> None:
+        for t in self.info.tables:
+            types = self.info.types[t]
+            utc = self.info.utc_columns.get(t, set())
+            spec = C.TABLES[t]
+            missing = [c.name for c in spec if c.required and c.name not in types]
+            n = self.raw.execute(f"SELECT count(*) FROM {_q('_raw_' + t)}").fetchone()[0]
+            self.n_rows[t] = int(n)
+            for name in missing:
+                self.problems.append(
+                    Problem(t, name, C.R_COLUMN, int(n), detail="required column is missing")
+                )
+            cols = {
+                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup)
+                for c in spec
+                if c.name in types
+            }
+            self.cols[t] = cols
+            generated = set(cols) | {f"{c}_raw" for c, v in cols.items() if v.kind == C.CHANNEL}
+            self.extra[t] = [c for c in types if c not in generated]
+            select = ["rowid + 1 AS _row"]
+            out: list[str] = []
+            for col in cols.values():
+                select.append(f"{col.parsed} AS {_q(col.name)}")
+                out.append(col.name)
+                if col.kind == C.CHANNEL:
+                    select.append(f"{col.source} AS {_q(col.name + '_raw')}")
+                    out.append(col.name + "_raw")
+                if col.required:
+                    select.append(f"({col.source} IS NULL) AS {_q('_nul_' + col.name)}")
+                if col.typed:
+                    select.append(
+                        f"({col.source} IS NOT NULL AND {col.parsed} IS NULL) "
+                        f"AS {_q('_bad_' + col.name)}"
+                    )
+            for extra in self.extra[t]:
+                select.append(_q(extra))
+                out.append(extra)
+            self.output[t] = out
+            self.raw.execute(
+                f"CREATE OR REPLACE VIEW {_q('_v_' + t)} AS SELECT {', '.join(select)} "
+                f"FROM {_q('_raw_' + t)}"
+            )
+
+    def view(self, t: str) -> ibis.Table:
+        return self.con.table(f"_v_{t}")
+
+    # -- step 2: fatal rules ---------------------------------------------------------------
+    def _fatal_row_rules(self) -> None:
+        for t in self.info.tables:
+            v = self.view(t)
+            cols = self.cols[t]
+            preds: list[tuple[str, str, ibis.BooleanValue]] = []
+            for col in cols.values():
+                if col.required:
+                    preds.append((col.name, C.R_NOT_NULL, v[f"_nul_{col.name}"]))
+                if col.typed:
+                    preds.append((col.name, C.R_TYPE, v[f"_bad_{col.name}"]))
+            if t == "orders" and "status" in cols:
+                preds.append(("status", C.R_VOCAB, ~v.status.isin(C.ORDER_STATUSES)))
+            for name in C.NON_NEGATIVE.get(t, ()):
+                if name in cols:
+                    preds.append((name, C.R_RANGE, v[name] < 0))
+            metrics = {f"p{i}": p.sum() for i, (_, _, p) in enumerate(preds)}
+            names = self.output[t]
+            for i, name in enumerate(names):
+                metrics[f"n{i}"] = v[name].isnull().sum()
+            tcol = C.TIME_COLUMNS.get(t)
+            if tcol in cols:
+                metrics["latest"] = v[tcol].max()
+            if not metrics:
+                continue
+            agg = v.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+            for i, (column, rule, pred) in enumerate(preds):
+                count = int(agg[f"p{i}"] or 0)
+                if count:
+                    detail = ""
+                    if rule == C.R_VOCAB:
+                        detail = f"allowed: {', '.join(C.ORDER_STATUSES)}"
+                    elif rule == C.R_TYPE:
+                        detail = f"expected {cols[column].kind}"
+                    self.problems.append(
+                        Problem(t, column, rule, count, _examples(v.filter(pred)), detail)
+                    )
+            for i, name in enumerate(names):
+                nulls = int(agg[f"n{i}"] or 0)
+                rows = self.n_rows[t]
+                self.null_rows.append(
+                    {
+                        "table": t,
+                        "column": name,
+                        "rows": rows,
+                        "nulls": nulls,
+                        "null_rate": nulls / rows if rows else 0.0,
+                    }
+                )
+            if agg.get("latest") is not None:
+                self.latest[t] = pd.Timestamp(agg["latest"])
+
+    def _duplicates(self) -> None:
+        """Materialise ``_dup_<t>(_row)``: exact duplicate rows after the first occurrence."""
+        for t in self.info.tables:
+            v = self.view(t)
+            data = self.output[t]
+            if not data:
+                self.raw.execute(f"CREATE OR REPLACE TABLE {_q('_dup_' + t)} (_row BIGINT)")
+                continue
+            parts = ", ".join(_q(c) for c in data)
+            self.raw.execute(
+                f"CREATE OR REPLACE TABLE {_q('_dup_' + t)} AS "
+                f"SELECT _row FROM (SELECT _row, row_number() OVER "
+                f"(PARTITION BY {parts} ORDER BY _row) AS _rn FROM {_q('_v_' + t)}) "
+                "WHERE _rn > 1"
+            )
+            del v
+
+    def _key_rules(self) -> None:
+        for t, key in C.UNIQUE.items():
+            if t not in self.info.tables or not set(key) <= set(self.cols[t]):
+                continue
+            v = self.view(t).anti_join(self.con.table(f"_dup_{t}"), "_row")
+            v = v.filter(*[v[k].notnull() for k in key])
+            dup_keys = v.group_by(list(key)).aggregate(_n=v.count()).filter(lambda x: x._n > 1)
+            bad = v.semi_join(dup_keys, list(key))
+            count = int(bad.count().to_pyarrow().as_py())
+            if count:
+                self.problems.append(
+                    Problem(
+                        t,
+                        ",".join(key),
+                        C.R_UNIQUE,
+                        count,
+                        _examples(bad),
+                        "the same key on rows that differ",
+                    )
+                )
+        t = "assignments"
+        if t in self.info.tables and {"user_id", "experiment_id", "variant"} <= set(self.cols[t]):
+            v = self.view(t).anti_join(self.con.table(f"_dup_{t}"), "_row")
+            key = ["user_id", "experiment_id"]
+            multi = (
+                v.group_by(key)
+                .aggregate(_k=v.variant.nunique())
+                .filter(lambda x: x._k > 1)
+                .select(*key)
+            )
+            bad = v.semi_join(multi, key)
+            count = int(bad.count().to_pyarrow().as_py())
+            if count:
+                self.problems.append(
+                    Problem(
+                        t,
+                        "variant",
+                        C.R_ONE_VARIANT,
+                        count,
+                        _examples(bad),
+                        "a user has several variants in one experiment",
+                    )
+                )
+
+    # -- step 3: quarantine ----------------------------------------------------------------
+    def _quarantine(self, t: str, as_of: pd.Timestamp, extra: pd.DataFrame | None = None) -> None:
+        """Materialise ``_q_<t>(_row, rule, column)``, one row per excluded source row."""
+        v = self.view(t)
+        cols = self.cols[t]
+        parts: list[ibis.Table] = []
+
+        def part(expr: ibis.Table, rule: str, column: str | None) -> None:
+            prio = C.QUARANTINE_RULES.index(rule)
+            parts.append(
+                expr.select(
+                    _row=expr._row,
+                    rule=ibis.literal(rule),
+                    column=ibis.literal(column or "", type="string"),
+                    prio=ibis.literal(prio, type="int16"),
+                )
+            )
+
+        part(self.con.table(f"_dup_{t}"), C.Q_DUPLICATE, None)
+        tcol = C.TIME_COLUMNS.get(t)
+        if tcol in cols:
+            part(v.filter(v[tcol] > as_of), C.Q_FUTURE, tcol)
+        amount = C.AMOUNTS.get(t)
+        if amount in cols:
+            part(v.filter(v[amount] < 0), C.Q_NEGATIVE, amount)
+        if t != "users":
+            ids = self.con.table("_ids")
+            for ref in C.REFERENCES.get(t, ()):
+                if ref in cols:
+                    part(v.anti_join(ids, v[ref] == ids.user_id), C.Q_ORPHAN, ref)
+        if extra is not None and len(extra):
+            mem = ibis.memtable(extra)
+            for (rule, column), grp in extra.groupby(["rule", "column"], sort=False):
+                del grp
+                part(mem.filter((mem.rule == rule) & (mem.column == column)), rule, column)
+        union = ibis.union(*parts, distinct=False)
+        first = union.group_by("_row").aggregate(
+            rule=union.rule.argmin(union.prio), column=union.column.argmin(union.prio)
+        )
+        self.con.create_table(f"_q_{t}", first, overwrite=True)
+
+    def _graph_rules(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Self-referrals, two-inviter conflicts (earliest invitation wins) and cycles."""
+        self._quarantine("referrals", as_of)
+        v = self.view("referrals")
+        kept = (
+            v.anti_join(self.con.table("_q_referrals"), "_row")
+            .select("_row", "inviter_id", "invitee_id", "invited_at")
+            .to_pandas()
+        )
+        rows, rules = referral_graph_rules(kept)
+        return pd.DataFrame(
+            {
+                "_row": pd.array(rows, dtype="int64"),
+                "rule": pd.array(rules, dtype="string"),
+                "column": pd.array(
+                    np.where(np.asarray(rules) == C.Q_CYCLE, "inviter_id", "invitee_id")
+                    if len(rules)
+                    else [],
+                    dtype="string",
+                ),
+            }
+        )
+
+    def _quarantine_problems(self, t: str) -> list[Problem]:
+        q = self.con.table(f"_q_{t}")
+        counts = q.group_by(["rule", "column"]).aggregate(n=q.count()).to_pandas()
+        if counts.empty:
+            return []
+        w = ibis.row_number().over(group_by=["rule", "column"], order_by="_row")
+        ex = q.mutate(_k=w).filter(lambda x: x._k < 5).to_pandas()
+        out = []
+        for r in counts.itertuples(index=False):
+            sel = ex[(ex["rule"] == r.rule) & (ex["column"] == r.column)]["_row"].sort_values()
+            out.append(
+                Problem(
+                    t,
+                    r.column or None,
+                    r.rule,
+                    int(r.n),
+                    tuple(int(x) for x in sel),
+                )
+            )
+        order = {rule: i for i, rule in enumerate(C.QUARANTINE_RULES)}
+        return sorted(out, key=lambda p: (order.get(p.rule, 99), p.column or ""))
+
+    # -- step 4: final tables --------------------------------------------------------------
+    def _final(self, t: str, extra_sql: str = "", extra_cols: str = "") -> None:
+        cols = ", ".join(f"v.{_q(c)}" for c in self.output[t])
+        self.raw.execute(
+            f"CREATE OR REPLACE TABLE {_q(t)} AS SELECT {cols}{extra_cols} "
+            f"FROM {_q('_v_' + t)} v {extra_sql} "
+            f"WHERE v._row NOT IN (SELECT _row FROM {_q('_q_' + t)}) ORDER BY v._row"
+        )
+
+    def _warnings(self, as_of: pd.Timestamp) -> tuple[list[Problem], pd.DataFrame]:
+        warnings: list[Problem] = []
+        canon = sorted(set(self.lookup.values()))
+        unknown = []
+        for t in self.info.tables:
+            for col in self.cols[t].values():
+                if col.kind != C.CHANNEL:
+                    continue
+                f = self.con.table(t)
+                f = f.filter(f[col.name].notnull() & ~f[col.name].isin(canon))
+                grp = f.group_by(raw=f[col.name]).aggregate(rows=f.count()).to_pandas()
+                if len(grp):
+                    grp.insert(0, "column", col.name)
+                    grp.insert(0, "table", t)
+                    unknown.append(grp)
+                    warnings.append(
+                        Problem(
+                            t,
+                            col.name,
+                            C.W_UNKNOWN_CHANNEL,
+                            int(grp["rows"].sum()),
+                            detail=f"{len(grp)} raw name(s) not in the channel mapping",
+                        )
+                    )
+        unknown_df = (
+            pd.concat(unknown, ignore_index=True).sort_values(
+                ["rows", "table", "column", "raw"], ascending=[False, True, True, True]
+            )
+            if unknown
+            else pd.DataFrame(columns=["table", "column", "raw", "rows"])
+        ).reset_index(drop=True)
+
+        users = self.con.table("users")
+        if "orders" in self.info.tables:
+            o = self.con.table("orders")
+            j = o.inner_join(users.select("user_id", "signup_at"), "user_id")
+            n = int(j.filter(j.ts < j.signup_at).count().to_pyarrow().as_py())
+            if n:
+                warnings.append(
+                    Problem(
+                        "orders",
+                        "ts",
+                        C.W_ORDER_BEFORE_SIGNUP,
+                        n,
+                        detail="order placed before the user's signup_at",
+                    )
+                )
+        if "referrals" in self.info.tables:
+            r = self.con.table("referrals")
+            j = r.inner_join(users.select("user_id", "signup_at"), r.invitee_id == users.user_id)
+            n = int(j.filter(j.invited_at > j.signup_at).count().to_pyarrow().as_py())
+            if n:
+                warnings.append(
+                    Problem(
+                        "referrals",
+                        "invited_at",
+                        C.W_INVITED_AFTER_SIGNUP,
+                        n,
+                        detail="invitation later than the invitee's signup_at",
+                    )
+                )
+        return warnings, unknown_df
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self, as_of=None) -> tuple[QualityReport, pd.DataFrame]:
+        """Validate and normalise; returns the QualityReport and the persons frame."""
+        if "users" not in self.info.tables:
+            self.problems.append(
+                Problem("users", None, C.R_TABLE, 0, detail="the users table is required")
+            )
+        self._views()
+        if "users" in self.info.tables and self.n_rows["users"] == 0:
+            self.problems.append(Problem("users", None, C.R_EMPTY, 0, detail="no rows"))
+        self._fatal_row_rules()
+        if not any(p.rule == C.R_COLUMN for p in self.problems):
+            self._duplicates()
+            self._key_rules()
+        if self.problems:
+            raise DataContractError(self.problems)
+
+        if as_of is None:
+            if not self.latest:
+                raise ConfigError("as_of: the source has no timestamps; pass as_of=...")
+            as_of_ts = max(self.latest.values()).as_unit("us")
+        else:
+            as_of_ts = _parse_as_of(as_of, self.timezone)
+
+        # users first: the other tables reference the kept users
+        self._quarantine("users", as_of_ts)
+        self.raw.execute(
+            "CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM _v_users "
+            "WHERE _row NOT IN (SELECT _row FROM _q_users)"
+        )
+        quarantined = self._quarantine_problems("users")
+        for t in self.info.tables:
+            if t == "users":
+                continue
+            extra = self._graph_rules(as_of_ts) if t == "referrals" else None
+            self._quarantine(t, as_of_ts, extra)
+            quarantined += self._quarantine_problems(t)
+            self._final(t)
+
+        ident = (
+            self.con.table("identities").to_pandas() if "identities" in self.info.tables else None
+        )
+        user_ids = self.con.table("_ids").user_id.to_pandas()
+        persons = stitch(user_ids, ident)
+        self.raw.register("_persons_df", persons)
+        self.raw.execute("CREATE OR REPLACE TABLE _persons AS SELECT * FROM _persons_df")
+        self.raw.unregister("_persons_df")
+        referred = (
+            "LEFT JOIN (SELECT DISTINCT invitee_id FROM referrals) r ON r.invitee_id = v.user_id"
+            if "referrals" in self.info.tables
+            else ""
+        )
+        ref_col = (
+            ", (r.invitee_id IS NOT NULL) AS referred"
+            if "referrals" in self.info.tables
+            else ", FALSE AS referred"
+        )
+        self._final(
+            "users",
+            extra_sql=f"LEFT JOIN _persons p ON p.user_id = v.user_id {referred}",
+            extra_cols=f", p.person_id{ref_col}",
+        )
+        persons = self.con.table("users").select("user_id", "person_id").to_pandas()
+
+        warnings, unknown = self._warnings(as_of_ts)
+        ident_counts, largest = summarise_identity(persons)
+
+        table_rows = []
+        qcount = {}
+        for p in quarantined:
+            qcount[p.table] = qcount.get(p.table, 0) + p.count
+        for t in self.info.tables:
+            kept = int(self.raw.execute(f"SELECT count(*) FROM {_q(t)}").fetchone()[0])
+            tcol = C.TIME_COLUMNS.get(t) or ("date" if t == "costs" else None)
+            first = last = None
+            if tcol and tcol in self.cols[t]:
+                first, last = self.raw.execute(
+                    f"SELECT min({_q(tcol)}), max({_q(tcol)}) FROM {_q(t)}"
+                ).fetchone()
+            table_rows.append(
+                {
+                    "table": t,
+                    "rows_source": self.n_rows[t],
+                    "rows_quarantined": qcount.get(t, 0),
+                    "rows_kept": kept,
+                    "first": pd.Timestamp(first) if first is not None else pd.NaT,
+                    "last": pd.Timestamp(last) if last is not None else pd.NaT,
+                    "origin": self.info.origin.get(t, ""),
+                }
+            )
+        tables = pd.DataFrame(table_rows)
+        for r in tables.itertuples(index=False):
+            if r.table in C.TIME_COLUMNS and pd.notna(r.last):
+                lag = (as_of_ts - r.last) / pd.Timedelta(days=1)
+                if lag > 7:
+                    warnings.append(
+                        Problem(
+                            r.table,
+                            C.TIME_COLUMNS[r.table],
+                            C.W_STALE,
+                            0,
+                            detail=f"latest row is {lag:.1f} days before as_of",
+                        )
+                    )
+
+        self._cleanup()
+        report = QualityReport(
+            problems=[],
+            quarantined=quarantined,
+            warnings=warnings,
+            tables=tables,
+            nulls=pd.DataFrame(
+                self.null_rows, columns=["table", "column", "rows", "nulls", "null_rate"]
+            ),
+            unknown_channels=unknown,
+            identity=ident_counts,
+            largest_persons=largest,
+            as_of=as_of_ts,
+            timezone=self.timezone,
+            encodings=dict(self.info.encodings),
+        )
+        return report, persons
+
+    def _cleanup(self) -> None:
+        for t in self.info.tables:
+            self.raw.execute(f"DROP VIEW IF EXISTS {_q('_v_' + t)}")
+            for prefix in ("_q_", "_dup_", "_raw_"):
+                self.raw.execute(f"DROP TABLE IF EXISTS {_q(prefix + t)}")
+        self.raw.execute("DROP TABLE IF EXISTS _ids")
+        self.raw.execute("DROP TABLE IF EXISTS _persons")
+
+
+def referral_graph_rules(referrals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Row numbers to quarantine for the referral graph rules, and the rule of each.
+
+    Input columns ``_row, inviter_id, invitee_id, invited_at``. In order:
+    1. ``self_referral``: inviter_id == invitee_id;
+    2. ``inviter_conflict``: an invitee with several inviters keeps the earliest invitation
+       (ties: lowest row number); the others are quarantined;
+    3. ``cycle``: the remaining edges form a functional graph (each invitee has one inviter).
+       Cycle members are found by pointer jumping: after ceil(log2 n) squarings of the parent
+       map, every node maps onto a root or onto a cycle; the nodes that are images of that map
+       and are not roots are exactly the nodes on cycles. Every edge into a cycle node (the
+       cycle's own edges) is quarantined, so its members become roots.
+    Vectorised (numpy), O(n log n).
+    """
+    if referrals.empty:
+        return np.array([], dtype=np.int64), []
+    rows = referrals["_row"].to_numpy(dtype=np.int64)
+    inviter = referrals["inviter_id"].astype("string").to_numpy(dtype=object)
+    invitee = referrals["invitee_id"].astype("string").to_numpy(dtype=object)
+    out_rows: list[np.ndarray] = []
+    out_rules: list[str] = []
+
+    is_self = inviter == invitee
+    out_rows.append(rows[is_self])
+    out_rules += [C.Q_SELF] * int(is_self.sum())
+
+    keep = ~is_self
+    r = referrals.loc[keep, ["_row", "invitee_id", "invited_at"]].copy()
+    r["_ts"] = r["invited_at"]
+    r = r.sort_values(["invitee_id", "_ts", "_row"], kind="stable", na_position="last")
+    dup = r.duplicated("invitee_id", keep="first").to_numpy()
+    conflict_rows = r["_row"].to_numpy(dtype=np.int64)[dup]
+    out_rows.append(conflict_rows)
+    out_rules += [C.Q_CONFLICT] * len(conflict_rows)
+
+    winners = np.isin(rows, r["_row"].to_numpy(dtype=np.int64)[~dup])
+    e_rows = rows[winners]
+    codes, _ = pd.factorize(np.concatenate([inviter[winners], invitee[winners]]))
+    m = int(winners.sum())
+    parent_of_child = codes[:m]
+    child = codes[m:]
+    n = int(codes.max()) + 1 if len(codes) else 0
+    parent = np.arange(n, dtype=np.int64)
+    parent[child] = parent_of_child
+    jump = parent.copy()
+    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))) + 1)):
+        jump = jump[jump]
+    images = np.unique(jump)
+    on_cycle = np.zeros(n, dtype=bool)
+    on_cycle[images[parent[images] != images]] = True
+    cyc = on_cycle[child]
+    out_rows.append(e_rows[cyc])
+    out_rules += [C.Q_CYCLE] * int(cyc.sum())
+    return np.concatenate(out_rows), out_rules
