@@ -1,0 +1,117 @@
+"""Abuse signals, invite funnel and referred-vs-organic on hand-built fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from growthlab import referral_abuse as ra
+from growthlab import referral_outcomes as ro
+from growthlab.data import referral as dr
+
+T0 = pd.Timestamp("2024-01-01")
+
+
+def _fixture():
+    # "ring": 6 invitees within 5 minutes, all sharing one device person with the inviter,
+    # none active afterwards. "kol": 6 invitees over 6 days, distinct persons, all active.
+    # "solo": self-referral only. "mixed": a burst of 5 within 8 minutes but real invitees.
+    rows = []
+    rows += [("ring", f"r{i}", T0 + pd.Timedelta(minutes=i)) for i in range(6)]
+    rows += [("kol", f"k{i}", T0 + pd.Timedelta(days=i)) for i in range(6)]
+    rows += [("solo", "solo", T0)]
+    rows += [("mixed", f"m{i}", T0 + pd.Timedelta(minutes=2 * i)) for i in range(5)]
+    ref = pd.DataFrame(rows, columns=["inviter_id", "invitee_id", "invited_at"])
+    users = sorted(set(ref["inviter_id"]) | set(ref["invitee_id"]))
+    persons = pd.DataFrame({"user_id": users, "person_id": users})
+    persons.loc[persons["user_id"].str.match(r"^r\d$|^ring$"), "person_id"] = "P-ring"
+    activity = pd.DataFrame({"user_id": users, "activity": 3})
+    activity.loc[activity["user_id"].str.match(r"^r\d$"), "activity"] = 0
+    return ref, persons, activity
+
+
+def test_signals_and_reasons():
+    ref, persons, activity = _fixture()
+    out = ra.suspicious_inviters(ref, persons, activity, only_flagged=False).set_index("inviter_id")
+    assert out.loc["ring", "max_burst"] == 6
+    assert out.loc["ring", "shared_identity"] == 6
+    assert out.loc["ring", "inactive_invitees"] == 6
+    assert out.loc["ring", "signals"] == 3 and out.loc["ring", "fraud_like"]
+    assert "burst (6 within 10 min)" in out.loc["ring", "reasons"]
+    assert out.loc["kol", "max_burst"] == 1 and not out.loc["kol", "suspicious"]
+    assert out.loc["mixed", "max_burst"] == 5
+    assert out.loc["mixed", "signals"] == 1 and not out.loc["mixed", "fraud_like"]
+    assert out.loc["solo", "self_referral"] == 1 and out.loc["solo", "suspicious"]
+    assert not out.loc["solo", "fraud_like"]
+    flagged = ra.suspicious_inviters(ref, persons, activity)
+    assert set(flagged["inviter_id"]) == {"ring", "solo"}
+    p, rcl = ra.precision_recall(flagged.loc[flagged["fraud_like"], "inviter_id"], ["ring"])
+    assert (p, rcl) == (1.0, 1.0)
+
+
+def test_burst_window_boundary():
+    ref = pd.DataFrame(
+        {
+            "inviter_id": ["a"] * 4,
+            "invitee_id": list("wxyz"),
+            "invited_at": [T0 + pd.Timedelta(minutes=m) for m in (0, 10, 10.5, 30)],
+        }
+    )
+    assert ra.max_burst(ref, burst_minutes=10).loc["a"] == 2
+    assert ra.max_burst(ref, burst_minutes=10.5).loc["a"] == 3
+
+
+def test_invite_funnel_rates():
+    f = ro.invite_funnel({"invite_sent": 200, "invite_click": 80, "signup": 20, "paid": 5})
+    assert f["step_rate"].iloc[1:].tolist() == pytest.approx([0.4, 0.25, 0.25])
+    assert f["overall_rate"].tolist() == pytest.approx([1, 0.4, 0.1, 0.025])
+    assert np.isnan(f.loc[0, "step_rate"])
+    assert (f["step_low"].iloc[1:] < f["step_rate"].iloc[1:]).all()
+
+
+def test_engine_aggregations_and_referred_vs_organic():
+    users = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d"],
+            "signup_at": [T0, T0 + pd.Timedelta(days=1), T0 + pd.Timedelta(days=1), T0],
+        }
+    )
+    ref = pd.DataFrame(
+        {"inviter_id": ["a", "a"], "invitee_id": ["b", "c"], "invited_at": users.signup_at[1:3]}
+    )
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b", "c"],
+            "ts": [T0 + pd.Timedelta(hours=h) for h in (1, 2, 24 * 45, 24, 24 * 70, 30)],
+            "event": ["invite_sent", "invite_click", "invite_sent", "signup", "visit", "signup"],
+            "channel": "wecom",
+        }
+    )
+    od = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3"],
+            "user_id": ["b", "b", "d"],
+            "ts": [T0 + pd.Timedelta(days=d) for d in (3, 4, 5)],
+            "amount": [10.0, 20.0, 7.0],
+            "status": ["paid", "paid", "refunded"],
+        }
+    )
+    ds = {"users": users, "referrals": ref, "events": ev, "orders": od}
+    counts = dr.invite_funnel_counts(ds).set_index("step")["count"].to_dict()
+    assert counts == {"invite_sent": 2, "invite_click": 1, "signup": 2, "first_paid_order": 1}
+    inv = dr.invites_sent(ds, window_days=30)
+    assert inv.set_index("user_id")["invites"].to_dict() == {"a": 1}
+    act = dr.user_activity(ds).set_index("user_id")
+    assert act.loc["a", "activity"] == 3 and act.loc["c", "activity"] == 0
+    assert act.loc["b", "revenue"] == 30.0 and act.loc["b", "converted"]
+    assert act.loc["d", "activity"] == 1 and not act.loc["d", "converted"]  # refunded order
+    assert act["referred"].to_dict() == {"a": False, "b": True, "c": True, "d": False}
+
+    res = ro.referred_vs_organic(act.reset_index(), as_of=T0 + pd.Timedelta(days=100))
+    res = res.set_index(["metric", "group"])
+    assert res.loc[("conversion", "referred"), "value"] == 0.5
+    assert res.loc[("conversion", "organic"), "value"] == 0.0
+    assert res.loc[("retention_60d", "referred"), "value"] == 0.5  # b active on day 70
+    assert res.loc[("retention_30d", "organic"), "value"] == 0.5  # a active on day 45
+    assert res.loc[("value_per_user", "difference"), "value"] == 15.0
