@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import matplotlib
+import matplotlib.pyplot as plt
+import seaborn as sns
+from matplotlib import font_manager
 
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+# No matplotlib.use() here: inside a Jupyter kernel (papermill runs) the inline backend must
+# stay active so figures land in the notebook; headless scripts fall back to Agg by themselves.
 
 PALETTE = "deep"
 #: Fonts tried in order for Chinese glyphs (installed by scripts/ensure-system-deps.sh).
@@ -23,8 +26,19 @@ CJK_FONTS = (
 )
 
 
-def cjk_font() -> str | None:
-    """Name of an installed font with CJK glyphs, or None."""
+#: File name fragments of CJK fonts, used when matplotlib's font cache predates their install.
+_CJK_FILES = (
+    "wqy",
+    "notosanscjk",
+    "notoserifcjk",
+    "sourcehansans",
+    "simhei",
+    "msyh",
+    "droidsansfallback",
+)
+
+
+def _installed_cjk() -> str | None:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in installed:
@@ -32,9 +46,52 @@ def cjk_font() -> str | None:
     return None
 
 
+def _register_system_cjk_fonts() -> bool:
+    """Add CJK font files that matplotlib's (possibly stale) font cache does not know yet.
+
+    matplotlib builds its font list once and caches it; a font installed later (e.g. by
+    scripts/ensure-system-deps.sh) stays invisible until the cache is rebuilt. This scans the
+    system font folders, registers matching files and rewrites the cache so the next process
+    finds them directly. Returns True when a font was added.
+    """
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    added = False
+    for path in font_manager.findSystemFonts():
+        low = os.path.basename(path).lower().replace("-", "").replace("_", "")
+        if path not in known and any(k in low for k in _CJK_FILES):
+            try:
+                font_manager.fontManager.addfont(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):
+                continue
+    if added:
+        cache = os.path.join(
+            matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json"
+        )
+        try:
+            font_manager.json_dump(font_manager.fontManager, cache)
+        except OSError:
+            pass
+    return added
+
+
+def cjk_font() -> str | None:
+    """Name of an installed font with CJK glyphs, or None.
+
+    Falls back to scanning the system font folders when matplotlib's cached font list has
+    none (the cache is refreshed then).
+    """
+    name = _installed_cjk()
+    if name is None and _register_system_cjk_fonts():
+        name = _installed_cjk()
+    return name
+
+
 def apply() -> None:
     """Set the seaborn theme, the palette and a font list that covers Latin and CJK text."""
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    # CJK fonts ship one weight; matplotlib would log "failed to find font weight bold" per title.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     fonts = ["DejaVu Sans"]
     cjk = cjk_font()
     if cjk:

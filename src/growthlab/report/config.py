@@ -1,0 +1,235 @@
+"""Run configuration: which notebooks to execute, in which order, with which parameters.
+
+A run config is a YAML file::
+
+    name: default                  # used in the run id
+    notebook_dir: ../notebooks     # relative to the config file
+    source: ../data/sample         # relative to the config file (--source is relative to cwd)
+    parameters:                    # defaults for every notebook
+      as_of: null
+      lang: en
+    notebooks:                     # executed in this order (the summary last)
+      - 01_data_quality
+      - name: 02_referral
+        parameters: {window_days: 30}
+      - {name: extra, path: elsewhere/extra.ipynb}   # path relative to the config file
+      - 00_summary
+    cell_timeout: 600              # seconds per cell (optional)
+    lock_timeout: 3600             # seconds to wait for another run on the same output folder
+
+Precedence of parameters: config ``parameters`` < notebook ``parameters`` < ``-p key=value``
+(``-p 02_referral.window_days=14`` targets one notebook) < ``--source``.
+Everything is checked here, before anything runs; problems raise :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from growthlab.errors import ConfigError
+
+#: Parameters the runner sets itself (never shown as user parameters).
+RUNNER_PARAMETERS = ("metrics_file", "previous_metrics_file", "sections", "run_id")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_KNOWN_KEYS = {
+    "name",
+    "notebook_dir",
+    "source",
+    "parameters",
+    "notebooks",
+    "cell_timeout",
+    "lock_timeout",
+    "description",
+}
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of a run: its name (file stem), path and effective parameters."""
+
+    name: str
+    path: Path
+    parameters: dict[str, Any]
+    declared: tuple[str, ...] = ()
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration with all parameters resolved."""
+
+    name: str
+    path: Path | None
+    source: str
+    parameters: dict[str, Any]
+    notebooks: tuple[NotebookSpec, ...]
+    cell_timeout: int | None = 600
+    lock_timeout: float = 3600.0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_override(item: str) -> tuple[str | None, str, Any]:
+    """Split ``[notebook.]key=value``; the value is read as YAML (numbers, null, true, lists).
+
+    Returns (notebook or None, key, value). Raises ConfigError when malformed.
+    """
+    if "=" not in item:
+        raise ConfigError(f"parameter override {item!r} is not of the form key=value")
+    key, _, text = item.partition("=")
+    key = key.strip()
+    nb = None
+    if "." in key:
+        nb, _, key = key.rpartition(".")
+    if not key.isidentifier():
+        raise ConfigError(f"parameter override {item!r}: {key!r} is not a valid parameter name")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        value = text
+    if isinstance(value, dict | set):
+        raise ConfigError(f"parameter override {item!r}: mappings are not supported")
+    return nb, key, value
+
+
+def _declared_parameters(path: Path) -> dict[str, str]:
+    """Names assigned in the notebook's ``parameters`` cell -> their default (source text)."""
+    import papermill as pm
+
+    try:
+        return {k: str(v.get("default")) for k, v in pm.inspect_notebook(str(path)).items()}
+    except Exception as err:  # unreadable notebook: a config problem
+        raise ConfigError(f"cannot read notebook {path}: {err}") from err
+
+
+def load_config(
+    config: str | Path | dict,
+    *,
+    source: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> RunConfig:
+    """Read and validate a run config, apply overrides, resolve paths (see module docstring)."""
+    if isinstance(config, dict):
+        raw, cpath, base = dict(config), None, Path.cwd()
+    else:
+        cpath = Path(config)
+        if not cpath.is_file():
+            raise ConfigError(f"config file {cpath} not found")
+        try:
+            raw = yaml.safe_load(cpath.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {cpath} is not valid YAML: {err}") from err
+        base = cpath.resolve().parent
+    if not isinstance(raw, dict):
+        raise ConfigError("the run config must be a mapping")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+
+    name = str(raw.get("name") or (cpath.stem if cpath else "run"))
+    if not _NAME.match(name):
+        raise ConfigError(f"config name {name!r} may only contain letters, digits, _ . -")
+    nb_dir = (base / str(raw.get("notebook_dir", "../notebooks"))).resolve()
+    common = raw.get("parameters") or {}
+    if not isinstance(common, dict):
+        raise ConfigError("config 'parameters' must be a mapping")
+    entries = raw.get("notebooks")
+    if not entries or not isinstance(entries, list):
+        raise ConfigError("config 'notebooks' must be a non-empty list")
+
+    parsed = [parse_override(o) for o in overrides]
+    specs: list[NotebookSpec] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, str):
+            nb_name, nb_params = entry, {}
+        elif isinstance(entry, dict) and "name" in entry:
+            nb_name, nb_params = str(entry["name"]), entry.get("parameters") or {}
+            extra = set(entry) - {"name", "parameters", "path"}
+            if extra:
+                raise ConfigError(f"notebook {nb_name}: unknown key(s) {sorted(extra)}")
+        else:
+            raise ConfigError(f"notebook entry {entry!r} must be a name or have a 'name'")
+        if not isinstance(nb_params, dict):
+            raise ConfigError(f"notebook {nb_name}: 'parameters' must be a mapping")
+        stem = nb_name[:-6] if nb_name.endswith(".ipynb") else nb_name
+        if not _NAME.match(stem):
+            raise ConfigError(f"notebook name {nb_name!r} is not a plain file name")
+        if stem in seen:
+            raise ConfigError(f"notebook {stem} is listed twice")
+        seen.add(stem)
+        path = nb_dir / f"{stem}.ipynb"
+        if isinstance(entry, dict) and entry.get("path"):
+            path = (base / str(entry["path"])).resolve()
+        if not path.is_file():
+            raise ConfigError(f"notebook {path} not found")
+        declared = _declared_parameters(path)
+        params = {**common, **nb_params}
+        specs.append(NotebookSpec(stem, path, params, tuple(declared), declared))
+
+    names = {s.name for s in specs}
+    for nb, key, _ in parsed:
+        if nb is not None and nb not in names:
+            raise ConfigError(f"override {nb}.{key}: no notebook {nb!r} in this run")
+        targets = [s for s in specs if nb is None or s.name == nb]
+        if key != "source" and not any(key in s.declared for s in targets):
+            raise ConfigError(
+                f"override {key!r}: no notebook of this run declares a parameter of that name"
+            )
+
+    src = source
+    src_base = Path.cwd()
+    if src is None:
+        for nb, key, value in parsed:
+            if key == "source" and nb is None:
+                src = str(value)
+    if src is None:
+        if raw.get("source") is None:
+            raise ConfigError("no source: set 'source' in the config or pass --source")
+        src, src_base = str(raw["source"]), base
+    src_path = Path(src)
+    if not src_path.is_absolute():
+        src_path = (src_base / src_path).resolve()
+    source_abs = str(src_path)
+
+    final: list[NotebookSpec] = []
+    for s in specs:
+        p = dict(s.parameters)
+        for nb, key, value in parsed:
+            if (nb is None or nb == s.name) and key != "source":
+                p[key] = value
+        p["source"] = source_abs
+        final.append(NotebookSpec(s.name, s.path, p, s.declared, s.defaults))
+
+    shared = {**common}
+    for nb, key, value in parsed:
+        if nb is None and key != "source":
+            shared[key] = value
+    shared["source"] = source_abs
+    lang = shared.get("lang", "en")
+    if lang not in ("en", "zh"):
+        raise ConfigError(f"parameter lang must be 'en' or 'zh', not {lang!r}")
+
+    def _num(key: str, default: float | None) -> float | None:
+        v = raw.get(key, default)
+        if v is None:
+            return None
+        if not isinstance(v, int | float) or v <= 0:
+            raise ConfigError(f"config {key!r} must be a positive number")
+        return v
+
+    cell_timeout = _num("cell_timeout", 600)
+    return RunConfig(
+        name=name,
+        path=cpath.resolve() if cpath else None,
+        source=source_abs,
+        parameters=shared,
+        notebooks=tuple(final),
+        cell_timeout=int(cell_timeout) if cell_timeout else None,
+        lock_timeout=float(_num("lock_timeout", 3600.0)),
+        raw=raw,
+    )

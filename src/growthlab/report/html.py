@@ -1,0 +1,238 @@
+"""Executed notebook -> one self-contained HTML page (SPEC §5).
+
+Code cells are hidden, images stay embedded as data URIs, nothing is loaded from the network
+(the template drops nbconvert's require.js/MathJax/mermaid CDN scripts), and the page starts
+with a header (data source, period, parameters, generation time, navigation) and a table of
+contents built from the headings actually rendered.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+TEMPLATES = Path(__file__).with_name("templates")
+_HEADING = re.compile(r"<h([1-3])((?:\s[^>]*)?)>(.*?)</h\1>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+_ID = re.compile(r'\sid="([^"]*)"')
+
+LABELS = {
+    "en": {
+        "source": "Data source",
+        "period": "Period",
+        "parameters": "Parameters",
+        "generated": "Generated",
+        "run": "Run",
+        "status": "Status",
+        "contents": "Contents",
+        "summary": "Executive summary",
+        "run_index": "This run",
+        "all_runs": "All runs",
+    },
+    "zh": {
+        "source": "数据源",
+        "period": "时间范围",
+        "parameters": "参数",
+        "generated": "生成时间",
+        "run": "运行",
+        "status": "状态",
+        "contents": "目录",
+        "summary": "执行摘要",
+        "run_index": "本次运行",
+        "all_runs": "全部运行",
+    },
+}
+
+
+def css() -> str:
+    """The growthlab stylesheet shared by report pages and indexes."""
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Header/index labels in ``lang`` (en or zh; anything else falls back to en)."""
+    return LABELS.get(lang, LABELS["en"])
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "None"
+    return str(v)
+
+
+def header_html(
+    *,
+    title: str,
+    source: str,
+    period: str | None,
+    parameters: Mapping[str, Any],
+    generated: str,
+    run_id: str | None = None,
+    status: str | None = None,
+    lang: str = "en",
+    nav: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The page header: navigation, title and a small table of run facts (all escaped)."""
+    lab = labels(lang)
+    e = html.escape
+    links = "".join(f'<a href="{e(href, quote=True)}">{e(text)}</a>' for text, href in nav)
+    params = "".join(f"<code>{e(str(k))} = {e(_value(v))}</code>" for k, v in parameters.items())
+    rows = [(lab["source"], e(source))]
+    if period:
+        rows.append((lab["period"], e(period)))
+    rows.append((lab["parameters"], f'<span class="gl-params">{params}</span>'))
+    rows.append((lab["generated"], e(generated)))
+    if run_id:
+        rows.append((lab["run"], e(run_id)))
+    if status:
+        rows.append(
+            (lab["status"], f'<span class="gl-status gl-status-{e(status)}">{e(status)}</span>')
+        )
+    table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return (
+        '<header class="gl-header">'
+        f'<nav class="gl-nav">{links}</nav>'
+        f'<h1 class="gl-title">{e(title)}</h1>'
+        f'<table class="gl-meta">{table}</table>'
+        "</header>"
+    )
+
+
+def _slug(text: str, used: set[str]) -> str:
+    base = re.sub(r"[^\w\-]+", "-", text, flags=re.U).strip("-") or "section"
+    slug, i = base, 2
+    while slug in used:
+        slug, i = f"{base}-{i}", i + 1
+    used.add(slug)
+    return slug
+
+
+def add_toc(body: str, lang: str = "en", marker: str = "<!--GROWTHLAB-TOC-->") -> str:
+    """Give every h1-h3 an id and replace ``marker`` with a linked table of contents."""
+    used = set(_ID.findall(body))
+    entries: list[tuple[int, str, str]] = []
+
+    def repl(m: re.Match) -> str:
+        level, attrs, inner = int(m.group(1)), m.group(2) or "", m.group(3)
+        if 'class="gl-title"' in attrs:
+            return m.group(0)
+        text = html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        found = _ID.search(attrs)
+        if found:
+            anchor = found.group(1)
+        else:
+            anchor = _slug(text, used)
+            attrs = f'{attrs} id="{html.escape(anchor, quote=True)}"'
+        if text:
+            entries.append((level, anchor, text))
+        return f"<h{level}{attrs}>{inner}</h{level}>"
+
+    body = _HEADING.sub(repl, body)
+    if not entries:
+        return body.replace(marker, "")
+    top = min(level for level, _, _ in entries)
+    items = "".join(
+        f'<li class="gl-toc-{level - top + 1}"><a href="#{html.escape(anchor, quote=True)}">'
+        f"{html.escape(text)}</a></li>"
+        for level, anchor, text in entries
+        if level - top < 3
+    )
+    toc = f'<nav class="gl-toc"><strong>{labels(lang)["contents"]}</strong><ul>{items}</ul></nav>'
+    return body.replace(marker, toc, 1)
+
+
+def _clean(nb: Any, keep_errors: bool) -> Any:
+    """Copy of ``nb`` without stderr streams (warnings) unless ``keep_errors``."""
+    nb = copy.deepcopy(nb)
+    if keep_errors:
+        return nb
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    return nb
+
+
+def notebook_title(nb: Any, default: str) -> str:
+    """The first markdown H1 of the notebook, else ``default``."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.get("source", ""), re.M)
+            if m:
+                return m.group(1).strip()
+    return default
+
+
+def render(
+    nb_path: str | Path,
+    out_path: str | Path,
+    *,
+    header: str,
+    lang: str = "en",
+    keep_errors: bool = False,
+) -> Path:
+    """Write ``nb_path`` (an executed notebook) as self-contained HTML to ``out_path``.
+
+    ``header`` is HTML from :func:`header_html`; a table of contents follows it.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="report.html.j2",
+        extra_template_paths=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    resources = {"growthlab_css": css(), "metadata": {"name": Path(nb_path).stem}}
+    body, _ = exporter.from_notebook_node(_clean(nb, keep_errors), resources=resources)
+    body = body.replace("<!--GROWTHLAB-HEADER-->", header + "<!--GROWTHLAB-TOC-->", 1)
+    body = add_toc(body, lang=lang)
+    out = Path(out_path)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+_FETCHED = re.compile(
+    r"<(script|img|iframe|link|embed|source|audio|video|object)\b[^>]*?\s(src|href|data)\s*=\s*"
+    r"(\"[^\"]*\"|'[^']*'|[^\s>]+)",
+    re.I,
+)
+
+
+def external_references(text: str) -> list[str]:
+    """Every resource the page would load from outside itself (URL or file path).
+
+    Looks at ``src``/``href``/``data`` of script, img, iframe, link, embed, source, audio,
+    video and object tags, CSS ``@import``/``url()`` and dynamic ``import()``; ``data:`` URIs and
+    in-page ``#anchors`` are inside the file. Plain ``<a href>`` links are not fetched and do not
+    count. A self-contained page gives [].
+    """
+    refs = []
+    for _tag, _attr, value in _FETCHED.findall(text):
+        v = value.strip("\"'").strip()
+        if v and not v.lower().startswith("data:") and not v.startswith("#"):
+            refs.append(v)
+    for v in re.findall(r"url\(\s*[\"']?([^)\"']+)", text, re.I):
+        if not v.strip().lower().startswith("data:") and not v.strip().startswith("#"):
+            refs.append(v.strip())
+    refs += re.findall(r"@import\s+[\"']([^\"']+)", text, re.I)
+    refs += re.findall(r"\bimport\(\s*[\"']([^\"']+)", text)
+    return refs
+
+
+def file_link(name: str) -> str:
+    """URL-quote a file name for an href."""
+    return quote(name)

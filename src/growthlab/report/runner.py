@@ -1,0 +1,462 @@
+"""``growthlab run``: execute the configured notebooks with papermill into a versioned run folder.
+
+Layout of one run (SPEC §5)::
+
+    reports/<run_id>/
+        <notebook>.ipynb   executed notebook (partial when it failed)
+        <notebook>.html    self-contained page: code hidden, images embedded, header, contents
+        metrics.json       key numbers recorded by the notebooks (namespace = notebook name)
+        manifest.json      status/duration per notebook, parameters, fingerprints, versions, git
+        index.html         the run's page (links to the executive summary and every section)
+    reports/index.html     every run, newest first, with status and errors
+    reports/latest         -> newest successful run (symlink; latest.html redirect as fallback)
+
+Guarantees: config and source are validated before anything executes (exit 2); the run is built
+in ``reports/.tmp-<run_id>`` and renamed when complete; a failed notebook makes the run
+``failed`` (exit 1) and never moves ``latest``; Ctrl-C/SIGTERM publish the run as
+``interrupted``; a file lock serialises runs writing to the same output folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import inspect
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from growthlab.errors import ConfigError, GrowthlabError
+from growthlab.report import html as rhtml
+from growthlab.report import index as rindex
+from growthlab.report import manifest as rman
+from growthlab.report.config import NotebookSpec, RunConfig, load_config
+from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV
+
+LOCK_NAME = ".lock"
+SUMMARY = "00_summary"
+_LOAD_KEYS = ("timezone", "as_of", "currency", "channel_map")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def describe_source(cfg: RunConfig) -> dict[str, Any]:
+    """Validate the source with ``growthlab.data.load`` and describe it for report headers.
+
+    Raises DataContractError (exit 2) when the source is unusable; nothing has run yet.
+    Returns ``{"tables": [...], "period": "first – as_of", "as_of": ...}``.
+    """
+    from growthlab import data
+
+    if not Path(cfg.source).exists():
+        raise ConfigError(f"source {cfg.source} does not exist")
+    accepted = inspect.signature(data.load).parameters
+    kwargs = {
+        k: cfg.parameters[k]
+        for k in _LOAD_KEYS
+        if k in cfg.parameters and cfg.parameters[k] is not None and k in accepted
+    }
+    try:
+        ds = data.load(cfg.source, **kwargs)
+    except GrowthlabError:
+        raise
+    except (ValueError, TypeError, OSError, KeyError) as err:
+        raise ConfigError(f"cannot read source {cfg.source}: {err}") from err
+    info: dict[str, Any] = {"tables": sorted(getattr(ds, "tables", []) or [])}
+    as_of = getattr(ds, "as_of", None)
+    offset = pd.Timedelta(0)
+    with contextlib.suppress(Exception):
+        from growthlab.data.daily import utc_offset_minutes
+
+        offset = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, as_of))
+    # Shown as local calendar dates of the source time zone.
+    info["as_of"] = str((pd.Timestamp(as_of) + offset).date()) if as_of is not None else None
+    try:
+        first = pd.Timestamp(ds.table("users").signup_at.min().execute())
+        info["start"] = str((first + offset).date())
+    except Exception:  # noqa: BLE001 - a header nicety, never a reason to fail
+        info["start"] = None
+    if info.get("start") or info.get("as_of"):
+        info["period"] = f"{info.get('start') or '…'} – {info.get('as_of') or '…'}"
+    else:
+        info["period"] = None
+    with contextlib.suppress(Exception):
+        con = getattr(ds, "con", None)
+        if con is not None and hasattr(con, "disconnect"):
+            con.disconnect()
+    return info
+
+
+def _previous_success(out: Path) -> tuple[str, Path] | None:
+    for d, m in rindex.list_runs(out):
+        if m.get("status") == "success":
+            return d.name, d
+    return None
+
+
+def _notebook_parameters(
+    spec: NotebookSpec, runner_params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(parameters passed to papermill, parameters shown in the page header).
+
+    Only parameters the notebook declares are passed (plus ``source``); the header shows the
+    notebook's defaults overlaid with what was passed, without the runner's own plumbing.
+    """
+    params = dict(spec.parameters)
+    declared = set(spec.declared)
+    if declared:
+        params = {k: v for k, v in params.items() if k in declared or k == "source"}
+    shown: dict[str, Any] = {
+        k: (None if v == "None" else v.strip("\"'"))
+        for k, v in spec.defaults.items()
+        if k not in runner_params
+    }
+    shown.update(params)
+    for k, v in runner_params.items():
+        if k in declared:
+            params[k] = v
+    return params, shown
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (cron/Airflow cancelling a task) like Ctrl-C while the run executes."""
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _execute_one(
+    spec: NotebookSpec, params: dict[str, Any], out_nb: Path, cfg: RunConfig, desc: str
+) -> tuple[str, str | None]:
+    """Run one notebook; returns (status, error message)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(spec.path),
+            str(out_nb),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(spec.path.parent),
+            progress_bar={"desc": desc, "file": sys.stderr, "leave": False, "unit": "cell"},
+            log_output=False,
+            start_timeout=120,
+            execution_timeout=cfg.cell_timeout,
+        )
+        return "ok", None
+    except PapermillExecutionError as err:
+        return "failed", f"cell {err.exec_count}: {err.ename}: {err.evalue}".strip()
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - kernel died, timeout, unreadable notebook...
+        return "failed", f"{type(err).__name__}: {err}"
+
+
+def _cell_count(path: Path) -> int:
+    try:
+        return len(json.loads(path.read_text(encoding="utf-8")).get("cells", []))
+    except (OSError, ValueError):
+        return 0
+
+
+def _render(
+    entry: dict[str, Any],
+    run_dir: Path,
+    cfg: RunConfig,
+    info: dict[str, Any],
+    shown: dict[str, Any],
+    run_id: str,
+) -> None:
+    import nbformat
+
+    ipynb = run_dir / entry["ipynb"]
+    if not ipynb.exists():
+        entry["ipynb"] = None
+        return
+    lang = str(shown.get("lang", cfg.parameters.get("lang", "en")))
+    lab = rhtml.labels(lang)
+    try:
+        nb = nbformat.read(str(ipynb), as_version=4)
+        entry["title"] = rhtml.notebook_title(nb, entry["name"])
+    except Exception:  # noqa: BLE001
+        entry["title"] = entry["name"]
+    nav = [(lab["run_index"], "index.html"), (lab["all_runs"], "../index.html")]
+    if entry["name"] != SUMMARY and any(nb.name == SUMMARY for nb in cfg.notebooks):
+        nav.insert(0, (lab["summary"], f"{SUMMARY}.html"))
+    header = rhtml.header_html(
+        title=entry["title"],
+        source=cfg.source,
+        period=info.get("period"),
+        parameters={k: v for k, v in shown.items() if k != "source"},
+        generated=_iso(_now()),
+        run_id=run_id,
+        status=None if entry["status"] == "ok" else entry["status"],
+        lang=lang,
+        nav=nav,
+    )
+    html_name = f"{entry['name']}.html"
+    try:
+        rhtml.render(
+            ipynb,
+            run_dir / html_name,
+            header=header,
+            lang=lang,
+            keep_errors=entry["status"] != "ok",
+        )
+        entry["html"] = html_name
+    except Exception as err:  # noqa: BLE001 - a broken page must not hide the run's outcome
+        entry["html"] = None
+        entry["status"] = "failed"
+        entry["error"] = (entry.get("error") or "") + f" (HTML export failed: {err})"
+
+
+def run(
+    config: str | Path | dict = "runs/default.yaml",
+    source: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    out: str | Path = "reports",
+) -> int:
+    """Execute a run (see module docstring); returns the exit code 0, 1 or 2.
+
+    Invalid config or source print a message and return 2 before anything executes.
+    KeyboardInterrupt is re-raised after the run has been published as ``interrupted``.
+    """
+    try:
+        cfg = load_config(config, source=source, overrides=list(overrides))
+        info = describe_source(cfg)
+    except GrowthlabError as err:
+        _log(f"growthlab run: {err}")
+        return err.exit_code
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _log(f"growthlab run: cannot create output folder {out}: {err}")
+        return 2
+    lock = FileLock(str(out / LOCK_NAME))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _log(
+            f"growthlab run: another run is writing to {out}; waiting (up to {cfg.lock_timeout:.0f} s)"
+        )
+        try:
+            lock.acquire(timeout=cfg.lock_timeout)
+        except Timeout:
+            _log(f"growthlab run: gave up waiting for the lock on {out}")
+            return 2
+    try:
+        return _run_locked(cfg, info, out)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
+    started = _now()
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{cfg.name}-{secrets.token_hex(2)}"
+    tmp = out / f".tmp-{run_id}"
+    final = out / run_id
+    tmp.mkdir()
+    prev = _previous_success(out)
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "status": "running",
+        "config": str(cfg.path) if cfg.path else None,
+        "config_name": cfg.name,
+        "started_at": _iso(started),
+        "finished_at": None,
+        "duration_s": None,
+        "exit_code": None,
+        "summary": SUMMARY,
+        "previous_run": prev[0] if prev else None,
+        "source": {"path": cfg.source, "tables": info.get("tables")},
+        "period": info.get("period"),
+        "as_of": info.get("as_of"),
+        "parameters": {k: v for k, v in cfg.parameters.items()},
+        "notebooks": [],
+        "inputs": {
+            "source": rman.source_fingerprint(cfg.source),
+            "config": rman.file_fingerprint(cfg.path) if cfg.path else None,
+            "notebooks": [rman.file_fingerprint(s.path) for s in cfg.notebooks],
+        },
+        "packages": rman.package_versions(),
+        "environment": rman.environment(),
+        "git": rman.git_info(cfg.notebooks[0].path.parent),
+    }
+    metrics = tmp / "metrics.json"
+    _write_json(metrics, {})
+    _write_json(tmp / rindex.MANIFEST, manifest)
+    n = len(cfg.notebooks)
+    _log(f"growthlab run {run_id}: {n} notebook(s), source {cfg.source}")
+    t_run = time.perf_counter()
+    interrupted = False
+    try:
+        with (
+            _sigterm_as_interrupt(),
+            _env(
+                JUPYTER_PATH=os.pathsep.join(
+                    filter(
+                        None,
+                        [
+                            str(Path(sys.prefix) / "share" / "jupyter"),
+                            os.environ.get("JUPYTER_PATH"),
+                        ],
+                    )
+                )
+            ),
+        ):
+            for i, spec in enumerate(cfg.notebooks, 1):
+                sections = [
+                    {k: e.get(k) for k in ("name", "title", "html", "status")}
+                    for e in manifest["notebooks"]
+                ]
+                runner_params = {
+                    "metrics_file": str(metrics.resolve()),
+                    "previous_metrics_file": str((prev[1] / "metrics.json").resolve())
+                    if prev
+                    else None,
+                    "sections": sections,
+                    "run_id": run_id,
+                }
+                params, shown = _notebook_parameters(spec, runner_params)
+                entry: dict[str, Any] = {
+                    "name": spec.name,
+                    "title": spec.name,
+                    "input": str(spec.path),
+                    "ipynb": f"{spec.name}.ipynb",
+                    "html": None,
+                    "status": "running",
+                    "error": None,
+                    "duration_s": None,
+                    "cells": _cell_count(spec.path),
+                    "parameters": shown,
+                }
+                manifest["notebooks"].append(entry)
+                _write_json(tmp / rindex.MANIFEST, manifest)
+                t0 = time.perf_counter()
+                try:
+                    with _env(**{METRICS_ENV: str(metrics.resolve()), NOTEBOOK_ENV: spec.name}):
+                        status, error = _execute_one(
+                            spec, params, tmp / entry["ipynb"], cfg, f"[{i}/{n}] {spec.name}"
+                        )
+                except KeyboardInterrupt:
+                    entry.update(status="interrupted", error="interrupted (Ctrl-C / SIGTERM)")
+                    entry["duration_s"] = round(time.perf_counter() - t0, 3)
+                    raise
+                entry["duration_s"] = round(time.perf_counter() - t0, 3)
+                entry.update(status=status, error=error)
+                _render(entry, tmp, cfg, info, shown, run_id)
+                mark = "ok" if entry["status"] == "ok" else f"FAILED — {entry['error']}"
+                _log(f"[{i}/{n}] {spec.name}: {mark} ({entry['duration_s']:.1f} s)")
+                _write_json(tmp / rindex.MANIFEST, manifest)
+    except KeyboardInterrupt:
+        interrupted = True
+    except Exception as err:  # noqa: BLE001 - runner bug: still publish a failed run
+        manifest["error"] = f"{type(err).__name__}: {err}"
+
+    failed = [e for e in manifest["notebooks"] if e["status"] != "ok"]
+    if interrupted:
+        status, code = "interrupted", 130
+    elif failed or manifest.get("error"):
+        status, code = "failed", 1
+    else:
+        status, code = "success", 0
+    finished = _now()
+    manifest.update(
+        status=status,
+        exit_code=code,
+        finished_at=_iso(finished),
+        duration_s=round(time.perf_counter() - t_run, 3),
+    )
+    _write_json(tmp / rindex.MANIFEST, manifest)
+    rindex.write_run_index(tmp, manifest)
+    os.replace(tmp, final)
+    if status == "success":
+        rindex.point_latest(out, run_id)
+    _write_top_index(out)
+    _log(
+        f"growthlab run {run_id}: {status} in {manifest['duration_s']:.1f} s -> {final}"
+        + ("" if status == "success" else " (latest unchanged)")
+    )
+    if interrupted:
+        raise KeyboardInterrupt
+    return code
+
+
+def _write_top_index(out: Path) -> None:
+    runs = rindex.list_runs(out)
+    rindex._atomic_write(
+        out / "index.html", rindex.reports_index_html(runs, rindex.current_latest(out))
+    )
+
+
+def rebuild_index(out: str | Path = "reports") -> None:
+    """``growthlab index``: rebuild every run page, ``reports/index.html`` and ``latest``.
+
+    Temporary folders of runs that died without publishing (``.tmp-*``, e.g. after kill -9)
+    are left alone while locked by a live run and otherwise moved aside as ``failed``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out / LOCK_NAME), timeout=3600):
+        for tmp in out.glob(".tmp-*"):
+            m = rindex.read_manifest(tmp) or {"run_id": tmp.name[5:], "notebooks": []}
+            if m.get("status") in ("running", None, "success"):
+                m["status"] = "failed"
+                m["error"] = "the run died before it was published"
+            _write_json(tmp / rindex.MANIFEST, m)
+            target = out / tmp.name[5:]
+            if not target.exists():
+                shutil.move(str(tmp), str(target))
+        rindex.rebuild(out)
