@@ -1,0 +1,1160 @@
+"""Deterministic synthetic source with planted ground truth (SPEC §3 "Sample data", issue #2).
+
+``generate_frames(n_users, seed)`` builds the raw tables of SPEC §3 (users, referrals, events,
+orders, identities, costs, assignments; no ``paths``) as pandas frames, exactly as they would be
+read from the written files, together with the ``truth`` dict; ``generate`` wraps them in a
+validated :class:`Dataset` (``growthlab.data.load``) with ``.truth`` set; ``write`` writes
+``<table>.csv|.parquet`` and ``truth.json`` atomically. Everything is drawn from one
+``numpy.random.Generator(PCG64(seed))``, vectorised (the branching process is generated level by
+level over all campaigns at once), so the same seed gives byte-identical files.
+
+Time line and clock
+-------------------
+Observation period: ``start`` = 2025-01-01 00:00 to ``as_of`` = 2025-06-30 00:00 (180 days),
+local Asia/Shanghai wall-clock time, written as naive ISO strings (``YYYY-MM-DD HH:MM:SS``; the
+loader reads naive values in the run's time zone). All clean timestamps lie in [start, as_of).
+Every law below is stated in *operational days* u ∈ [0, 180) since ``start``; the written
+(wall-clock) time is ``t = W(u)``, one monotone map shared by all timestamps, whose density is
+proportional to a weekday factor (Mon..Sun = :data:`WEEKDAY`) times an hour-of-day profile
+(:data:`HOURLY`, low at night, peaks at 12:00 and 20:00-22:00), normalised so W(0)=0 and
+W(180)=180. Because W is monotone, every ordering and (up to < 1 day) every duration survives;
+it only gives the weekday/hour rhythm. Times are floored to whole seconds.
+
+Users (exactly ``n_users`` rows before the dirty rows)
+------------------------------------------------------
+* **Campaign trees** (branching process, truth["referral"]). Campaign c has offspring mean m_c and
+  ``round(seed_share_c * n_users)`` seed users signing up uniformly in its seed window
+  (:data:`CAMPAIGNS`). Every user of a tree draws ``Poisson(m_c * w_s)`` invitees, where w_s is
+  the share propensity of the user's segment s, normalised so that E[w_s] = 1 over the segment
+  shares; hence the offspring mean of every campaign is exactly m_c (mixed Poisson). Invite delay
+  after the inviter's signup (``invited_at - signup_at``) ~ Gamma(shape 2, scale 3 d) truncated
+  to < 28 days (so all invitees fall within ``window_days`` = 30); the invitee signs up
+  Exp(mean 30 min) (capped at 3 h) after ``invited_at``. Invitees who would sign up after as_of
+  are not observed (right censoring; mature users, signed up >= 30 days before as_of, are never
+  censored), which is what truncates the super-critical campaign. Invitees inherit the
+  campaign; ``share_channel`` and ``reward`` come from the campaign. Generation is level by level
+  over all campaigns at once; if the trees overflow ``n_users`` (tiny n) whole trees are dropped,
+  and truth["referral"]["campaigns"][c]["seeds"] is the number kept.
+* **Fraud ring** (truth["fraud_ring"]): ``max(1, round(0.0004 n))`` inviters (0 if n < 500) of the
+  campaign ``cashback`` (not in truth["referral"]["campaigns"]), each bringing a burst of
+  8 + Poisson(6) invitees 1-5 minutes apart (starting 1-10 days after its signup, 10:00-20:00),
+  all signing up 1-3 minutes after their invite. The ring shares device ids: each inviter has one
+  device; each invitee's device_id is drawn from its inviter's device or the ring pool of 3 ring
+  devices. Invitees are inactive after signup: a signup event only, no orders, no assignments;
+  their planted segment is ``dormant``.
+* **Organic users**: the remaining users, campaign_id empty, signing up uniformly over
+  [0, 180) operational days, acquisition channel drawn from :data:`ACQUISITION`.
+* user ids ``U0000001``... in signup order. city (Zipf-like over :data:`CITIES`), gender
+  (F .52, M .44, U .04), age_band, consent_marketing (Bernoulli .85) are independent noise.
+
+Segments (truth["segments"])
+----------------------------
+Every user gets a segment i.i.d. with shares :data:`SEGMENT_SHARE` (fraud invitees: dormant).
+Behaviour events: for each event type e the count is Poisson(:data:`SEGMENT_EVENTS`[s][e]),
+independent of tenure, spread uniformly over the first min(90 d, time to as_of) after signup;
+their channel is drawn from the segment's mix over the owned channels :data:`BEHAVIOUR_CHANNELS`
+(mini_program, live, moments, channels_video). Means differ by factors 3-20 between segments, so
+K-Means on log1p counts by type recovers them. Segments do not change orders or conversion.
+
+Touchpoints and first conversion (truth["channels"])
+----------------------------------------------------
+Every active user (all but fraud invitees) gets 2 + Poisson(1.5) ``reach`` events, each on a
+channel drawn uniformly from the 8 attribution channels (:data:`CHANNEL_EFFECT`), at signup + U(0, 6)
+days. Each touch converts independently with probability effect_c, so
+P(convert | touches) = 1 - Π_touches (1 - effect_c) (repeated channels count again); an A/B
+treatment user also converts with probability ``AB_DELTA``. The first order is placed at the last
+touch + Exp(mean 1.5 d) truncated to < 6.5 d (orders after as_of are censored). Only ``reach``
+events are touchpoints (truth["channels"]["touch_events"]); every other event is on a
+non-attribution channel. Repeat orders have no touchpoints before them.
+
+Repeat purchases (truth["bgnbd"], truth["gamma_gamma"])
+-------------------------------------------------------
+From its first order at t0 (time 0 of the model, unit days) every converter follows BG/NBD
+(Fader, Hardie & Lee 2005): λ ~ Gamma(r, rate α), p ~ Beta(a, b); repeat purchases arrive as a
+Poisson(λ) process and after each repeat purchase the customer drops out with probability p, up to
+T = as_of - t0. Every paid order's amount (CNY, 2 decimals) ~ Gamma(shape p_gg, rate ν) with a
+per-user ν ~ Gamma(q, rate v) (Gamma-Gamma, Fader, Hardie & Lee 2005b); mean spend E = p v/(q-1).
+On the anomaly day every paid order's amount is multiplied by ``factor`` (truth["anomaly"], in the
+holdout period after calibration_end, so the calibration fit is unaffected). Extra refunded orders
+(status ``refunded``, 3 % of converters, one each, not part of BG/NBD) are noise.
+
+A/B test (truth["ab_test"])
+---------------------------
+Experiment ``welcome_coupon``: every active user signing up in [day 120, day 150) is assigned at
+signup, control/treatment with probability .5 each. Outcome: a paid order within ``window_days``
+= 14 days after assignment (always observable: conversions happen < 12.5 d after signup).
+Control conversion p0 = 1 - E[Π(1-e)] = 1 - q̄² exp(-1.5 (1 - q̄)), q̄ = mean_c(1 - effect_c)
+(closed form for the touch law above); treatment p1 = 1 - (1 - p0)(1 - AB_DELTA); lift = p1 - p0.
+
+Other events and tables
+-----------------------
+``signup`` event at signup (acquisition channel); ``invite_sent`` for the inviter at each
+``invited_at`` (plus the segment's unsuccessful ones); ``invite_click`` of the invitee at its
+signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
+(3 % of users) and ``complaint`` (1 %). ``reach`` events on paid channels carry a unit ``cost``.
+identities: ``openid`` per user, ``unionid`` per user, ``phone_hash`` for 70 %, ``device_id``
+for 50 % (all fraud users); 1 % of organic users are second accounts sharing the phone_hash of
+another organic user; OneID persons = connected components (truth["identity"]).
+costs: per day × paid channel, spend = base × weekday factor × Gamma(20)/20; plus per day ×
+campaign the rewards paid (channel ``referral``).
+Raw channel names are messy Chinese/English variants (:data:`RAW_NAMES`).
+
+Dirty rows (truth["dirty"], keyed by the loader's rule names, and truth["dirty_by_table"])
+-------------------------------------------------------------------------------------------
+Extra rows appended to otherwise clean tables, each breaking exactly one rule: exact duplicate
+rows (users 2, events 5, orders 3) -> ``duplicate``; events 3 / orders 2 dated 2031 ->
+``future_timestamp``; 3 orders with negative amount -> ``negative_amount``; events 4, orders 2,
+referrals 2 referencing a user id absent from users -> ``orphan``; 2 self-referrals ->
+``self_referral``; 2 second inviters (later than the accepted one) -> ``inviter_conflict``; one
+3-cycle among organic users (3 rows) -> ``cycle``; 4 events with an unknown raw channel ->
+``unknown_channel`` (a warning, rows kept). For n_users < 100 no dirty rows are planted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import gamma as _gamma_dist
+
+# ----------------------------------------------------------------------------- parameters
+START = np.datetime64("2025-01-01T00:00:00", "s")
+PERIOD_DAYS = 180
+WINDOW_DAYS = 30
+MAX_INVITE_DELAY = 28.0
+CALIBRATION_DAYS = 120  # calibration_end = start + 120 d
+#: Mon..Sun intensity factors (normalised).
+WEEKDAY = np.array([0.92, 0.95, 0.97, 1.0, 1.04, 1.12, 1.0])
+#: Hour-of-day intensity (local time), 0..23.
+HOURLY = np.array(
+    [0.35, 0.2, 0.12, 0.08, 0.08, 0.12, 0.3, 0.7, 1.0, 1.15, 1.2, 1.3,
+     1.55, 1.35, 1.1, 1.0, 1.0, 1.1, 1.3, 1.6, 1.9, 2.0, 1.6, 0.9]
+)  # fmt: skip
+
+#: campaign_id -> offspring mean, seed share of n_users, seed window (op. days), reward CNY,
+#: share channels (canonical) with probabilities.
+CAMPAIGNS: dict[str, dict[str, Any]] = {
+    "member_day": {"m": 0.35, "seed_share": 0.05, "window": (10.0, 150.0), "reward": 5.0,
+                   "share": {"wechat_group": 0.6, "moments": 0.4}},
+    "cny_poster": {"m": 0.6, "seed_share": 0.04, "window": (15.0, 55.0), "reward": 10.0,
+                   "share": {"moments": 0.7, "wechat_group": 0.3}},
+    "group_buy": {"m": 0.85, "seed_share": 0.015, "window": (55.0, 100.0), "reward": 8.0,
+                  "share": {"wechat_group": 0.8, "mini_program": 0.2}},
+    "help_unlock": {"m": 1.1, "seed_share": 0.018, "window": (120.0, 150.0), "reward": 3.0,
+                    "share": {"wecom": 0.5, "wechat_group": 0.3, "moments": 0.2}},
+}  # fmt: skip
+FRAUD_CAMPAIGN = "cashback"
+
+SEGMENT_NAMES = ("browsers", "engagers", "sharers", "dormant")
+SEGMENT_SHARE = np.array([0.30, 0.25, 0.15, 0.30])
+#: relative share/invite propensity per segment (normalised so that its mean is 1).
+SEGMENT_INVITE = np.array([0.8, 1.0, 1.8, 0.7])
+BEHAVIOUR_EVENTS = ("visit", "engage", "add_to_cart", "share", "invite_sent")
+#: mean count per user of each behaviour event (rows: segments, columns: BEHAVIOUR_EVENTS).
+SEGMENT_EVENTS = np.array(
+    [
+        [14.0, 2.0, 4.0, 0.4, 0.2],  # browsers
+        [5.0, 14.0, 1.5, 1.0, 0.5],  # engagers
+        [4.0, 3.0, 1.0, 7.0, 6.0],  # sharers
+        [0.8, 0.3, 0.1, 0.05, 0.05],  # dormant
+    ]
+)
+BEHAVIOUR_CHANNELS = ("mini_program", "live", "moments", "channels_video")
+SEGMENT_CHANNEL_MIX = np.array(
+    [[0.75, 0.05, 0.05, 0.15], [0.30, 0.45, 0.05, 0.20], [0.30, 0.05, 0.55, 0.10],
+     [0.70, 0.10, 0.10, 0.10]]
+)  # fmt: skip
+
+#: planted per-touch conversion effect of each attribution channel.
+CHANNEL_EFFECT = {
+    "wecom": 0.40, "wechat_group": 0.30, "official_account": 0.22, "app_push": 0.16,
+    "xiaohongshu": 0.11, "douyin": 0.07, "sms": 0.04, "paid_ads": 0.02,
+}  # fmt: skip
+TOUCH_BASE = 2
+TOUCH_MEAN_EXTRA = 2.0
+TOUCH_SPAN = 6.0
+CONVERSION_DELAY_MEAN = 1.5
+CONVERSION_DELAY_MAX = 6.5
+UNIT_COST = {"paid_ads": 1.2, "douyin": 0.8, "xiaohongshu": 0.9, "sms": 0.05}
+
+BGNBD = {"r": 0.9, "alpha": 12.0, "a": 0.6, "b": 4.5}
+GAMMA_GAMMA = {"p": 6.0, "q": 3.5, "v": 50.0}
+REFUND_SHARE = 0.03
+
+AB = {"experiment_id": "welcome_coupon", "start_day": 120, "end_day": 150, "window_days": 14}
+AB_DELTA = 0.14
+ANOMALY = {"day": 160, "metric": "revenue", "factor": 3.0}
+
+ACQUISITION = {
+    "organic": 0.18, "search": 0.10, "paid_ads": 0.14, "douyin": 0.12, "xiaohongshu": 0.10,
+    "official_account": 0.10, "wecom": 0.08, "offline": 0.08, "mini_program": 0.06,
+    "live": 0.04,
+}  # fmt: skip
+#: canonical channel -> raw spellings found in exports (all known to channels.yaml).
+RAW_NAMES = {
+    "wecom": ["企业微信", "企微", "WeCom", "wecom_1v1"],
+    "wechat_group": ["社群", "微信群"],
+    "mini_program": ["小程序", "微信小程序"],
+    "official_account": ["公众号", "服务号"],
+    "channels_video": ["视频号"],
+    "live": ["直播", "直播间"],
+    "moments": ["朋友圈"],
+    "sms": ["短信", "sms"],
+    "app_push": ["push", "App推送"],
+    "douyin": ["抖音"],
+    "xiaohongshu": ["小红书", "xhs"],
+    "search": ["搜索", "百度"],
+    "paid_ads": ["广告", "信息流广告"],
+    "offline": ["线下", "门店"],
+    "organic": ["自然流量", "organic"],
+    "referral": ["老带新", "邀请"],
+}
+UNKNOWN_RAW = ["火星快递", "mystery_app"]
+COST_BASE = {"paid_ads": 900.0, "douyin": 700.0, "xiaohongshu": 500.0, "search": 400.0, "sms": 60.0}
+CITIES = ["上海", "北京", "广州", "深圳", "杭州", "成都", "南京", "武汉", "苏州", "西安",
+          "重庆", "长沙", "天津", "郑州", "青岛", "厦门"]  # fmt: skip
+AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55+"]
+AGE_SHARE = np.array([0.18, 0.36, 0.26, 0.13, 0.07])
+
+EVENT_NAMES = (
+    "reach", "click", "visit", "engage", "share", "invite_sent", "invite_click", "signup",
+    "add_to_cart", "purchase", "unsubscribe", "complaint",
+)  # fmt: skip
+FUTURE = np.datetime64("2031-03-01T10:00:00", "s")
+
+TABLES = ("users", "referrals", "events", "orders", "identities", "costs", "assignments")
+
+
+# ----------------------------------------------------------------------------- clock
+class _Clock:
+    """Operational days -> wall-clock days W(u): density ∝ weekday × hour-of-day intensity."""
+
+    def __init__(self) -> None:
+        hours = np.arange(-48, (PERIOD_DAYS + 40) * 24 + 1)  # knots, hour index since start
+        day = np.floor_divide(hours[:-1], 24)
+        weekday = (day + 2) % 7  # 2025-01-01 is a Wednesday (Mon = 0)
+        w = WEEKDAY[weekday] * HOURLY[hours[:-1] % 24]
+        lam = np.concatenate([[0.0], np.cumsum(w)]) / 24.0
+        lam -= lam[hours == 0][0]
+        lam *= PERIOD_DAYS / lam[hours == PERIOD_DAYS * 24][0]
+        self.knots = hours / 24.0
+        self.lam = lam
+
+    def wall(self, u: np.ndarray) -> np.ndarray:
+        return np.interp(u, self.lam, self.knots)
+
+    def op(self, t: np.ndarray) -> np.ndarray:
+        return np.interp(t, self.knots, self.lam)
+
+
+def _to_ts(days: np.ndarray) -> np.ndarray:
+    """Wall-clock days since START -> datetime64[s] (floored to the second)."""
+    return START + np.floor(np.asarray(days) * 86400.0).astype("int64").astype("timedelta64[s]")
+
+
+def _trunc_gamma(rng: np.random.Generator, n: int, shape: float, scale: float, upper: float):
+    u = rng.random(n) * _gamma_dist.cdf(upper, shape, scale=scale)
+    return np.minimum(_gamma_dist.ppf(u, shape, scale=scale), upper * (1 - 1e-9))
+
+
+def _trunc_exp(rng: np.random.Generator, n: int, mean: float, upper: float):
+    u = rng.random(n) * (1.0 - np.exp(-upper / mean))
+    return np.minimum(-mean * np.log1p(-u), upper * (1 - 1e-9))
+
+
+def _choice(rng: np.random.Generator, n: int, probs) -> np.ndarray:
+    p = np.asarray(probs, dtype=float)
+    return np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right").clip(0, len(p) - 1)
+
+
+def _expand(counts: np.ndarray) -> np.ndarray:
+    """Owner index of each item: counts [2, 0, 1] -> [0, 0, 2]."""
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+def _rank_in_group(owner: np.ndarray) -> np.ndarray:
+    """0-based position of each item within its (contiguous, sorted) owner group."""
+    if owner.size == 0:
+        return owner.copy()
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, owner.size]))
+    return np.arange(owner.size) - first
+
+
+class _Raw:
+    """Canonical channel index -> raw spelling (random variant per row)."""
+
+    def __init__(self) -> None:
+        self.canon = list(RAW_NAMES)
+        self.index = {c: i for i, c in enumerate(self.canon)}
+        self.names: list[str] = []
+        self.first = []
+        for c in self.canon:
+            self.first.append(len(self.names))
+            self.names.extend(RAW_NAMES[c])
+        self.first = np.array(self.first)
+        self.count = np.array([len(RAW_NAMES[c]) for c in self.canon])
+
+    def idx(self, names) -> np.ndarray:
+        return np.array([self.index[c] for c in names])
+
+    def draw(self, rng: np.random.Generator, canon_idx: np.ndarray) -> np.ndarray:
+        """Index into ``self.names`` of a random raw variant of each canonical channel."""
+        k = self.count[canon_idx]
+        return self.first[canon_idx] + np.floor(rng.random(canon_idx.size) * k).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- generator
+def _dict_array(indices: np.ndarray, dictionary, mask: np.ndarray | None = None) -> pa.Array:
+    idx = pa.array(np.asarray(indices, dtype=np.int32), mask=mask)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(list(dictionary), pa.string())).cast(
+        pa.string()
+    )
+
+
+def _ts_array(days_or_ts: np.ndarray) -> pa.Array:
+    a = np.asarray(days_or_ts)
+    if a.dtype.kind != "M":
+        a = _to_ts(a)
+    return pa.array(a.astype("datetime64[s]"), pa.timestamp("s"))
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    nums = np.char.zfill(np.asarray(numbers, dtype=np.int64).astype(str), width)
+    return np.char.add(prefix, nums).astype(object)
+
+
+def _hex_ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
+    lut = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
+    raw = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64).view(np.uint8).reshape(n, 8)
+    hexs = np.ascontiguousarray(lut[raw]).view("S16").ravel().astype(str)
+    return np.char.add(prefix, hexs)
+
+
+def _order_events(user, ts, name, ch, n_users: int, n_channels: int):
+    """Order events by (ts, user, event, channel) and break accidental exact duplicates.
+
+    Two clean events of one user with the same second, event and channel would be an exact
+    duplicate row (a dirty-row rule), so the later copy is moved by one second until none is left.
+    Returns the ordering and the adjusted timestamps.
+    """
+    sec = (ts - START).astype("int64")
+    ub, cb = int(n_users).bit_length(), int(n_channels).bit_length()
+    if 25 + ub + 4 + cb > 62:  # pragma: no cover - beyond ~100M users
+        while True:
+            order = np.lexsort((ch, name, user, sec))
+            same = (np.diff(sec[order]) == 0) & (np.diff(user[order]) == 0)
+            same &= (np.diff(name[order]) == 0) & (np.diff(ch[order]) == 0)
+            if not same.any():
+                return order, START + sec.astype("timedelta64[s]")
+            sec[order[1:][same]] += 1
+    low = ((user.astype(np.int64) << 4 | name.astype(np.int64)) << cb) | ch.astype(np.int64)
+    while True:
+        key = (sec << (ub + 4 + cb)) | low
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        same = k[1:] == k[:-1]
+        if not same.any():
+            return order, START + sec.astype("timedelta64[s]")
+        sec[order[1:][same]] += 1
+
+
+def _grow_trees(rng: np.random.Generator, n_users: int):
+    """Level-by-level branching process over all campaigns. Returns per-user arrays."""
+    camp_names = list(CAMPAIGNS)
+    m = np.array([CAMPAIGNS[c]["m"] for c in camp_names])
+    w = SEGMENT_INVITE / float(SEGMENT_INVITE @ SEGMENT_SHARE)
+    seeds = [int(round(CAMPAIGNS[c]["seed_share"] * n_users)) for c in camp_names]
+    camp = np.repeat(np.arange(len(camp_names)), seeds)
+    lo = np.array([CAMPAIGNS[c]["window"][0] for c in camp_names])[camp]
+    hi = np.array([CAMPAIGNS[c]["window"][1] for c in camp_names])[camp]
+    signup = lo + rng.random(camp.size) * (hi - lo)
+    seg = _choice(rng, camp.size, SEGMENT_SHARE)
+    parent = np.full(camp.size, -1, dtype=np.int64)
+    invited = np.full(camp.size, np.nan)
+    levels = [(signup, camp, seg, parent, invited)]
+    offset, frontier = 0, np.arange(camp.size)
+    cap = 4 * n_users + 100  # runaway guard; the censoring at as_of ends every tree first
+    total = camp.size
+    while frontier.size and total < cap:
+        f_signup, f_camp, f_seg = levels[-1][0], levels[-1][1], levels[-1][2]
+        k = rng.poisson(m[f_camp] * w[f_seg])
+        own = _expand(k)
+        delay = _trunc_gamma(rng, own.size, 2.0, 3.0, MAX_INVITE_DELAY)
+        inv = f_signup[own] + delay
+        lag = _trunc_exp(rng, own.size, 30 / 1440, 3 / 24)
+        c_signup = inv + lag
+        keep = c_signup < PERIOD_DAYS
+        own, inv, c_signup = own[keep], inv[keep], c_signup[keep]
+        c_camp = f_camp[own]
+        c_seg = _choice(rng, own.size, SEGMENT_SHARE)
+        c_parent = offset + own
+        offset += frontier.size
+        levels.append((c_signup, c_camp, c_seg, c_parent, inv))
+        frontier = np.arange(own.size)
+        total += own.size
+    signup, camp, seg, parent, invited = (np.concatenate(x) for x in zip(*levels, strict=True))
+    gen = np.concatenate([np.full(lv[0].size, g) for g, lv in enumerate(levels)])
+    # root of each node: levels are contiguous and parents precede children
+    root = np.arange(signup.size)
+    bounds = np.cumsum([0] + [lv[0].size for lv in levels])
+    for lo_, hi_ in zip(bounds[1:-1], bounds[2:], strict=True):
+        root[lo_:hi_] = root[parent[lo_:hi_]]
+    return {
+        "signup": signup, "camp": camp, "seg": seg, "parent": parent, "invited": invited,
+        "gen": gen, "root": root, "names": camp_names,
+    }  # fmt: skip
+
+
+def _drop_trees(rng: np.random.Generator, trees: dict, budget: int) -> dict:
+    """Drop whole trees (random order) until the trees fit into ``budget`` users."""
+    n = trees["signup"].size
+    if n <= budget:
+        return trees
+    roots = np.flatnonzero(trees["parent"] < 0)
+    size = np.bincount(trees["root"], minlength=n)[roots]
+    order = rng.permutation(roots.size)
+    kept_size = np.cumsum(size[order])
+    keep_roots = roots[order][kept_size <= budget]
+    keep = np.isin(trees["root"], keep_roots)
+    new_index = np.cumsum(keep) - 1
+    out = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in trees.items()}
+    out["parent"] = np.where(out["parent"] >= 0, new_index[np.maximum(out["parent"], 0)], -1)
+    out["root"] = new_index[out["root"]]
+    return out
+
+
+def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
+    if n_users < 1:
+        raise ValueError("n_users must be >= 1")
+    rng = np.random.default_rng(np.random.PCG64(seed))
+    clock = _Clock()
+    raw = _Raw()
+    n_fraud_inv = 0 if n_users < 500 else max(1, int(round(0.0004 * n_users)))
+    fraud_sizes = 8 + rng.poisson(6, n_fraud_inv)
+    n_fraud = int(n_fraud_inv + fraud_sizes.sum())
+
+    # ---- referral trees
+    trees = _drop_trees(rng, _grow_trees(rng, n_users), max(0, n_users - n_fraud))
+    n_tree = trees["signup"].size
+    n_org = n_users - n_tree - n_fraud
+
+    # ---- fraud ring (wall-clock times generated directly)
+    f_inv_wall = (
+        np.floor(40 + rng.random(n_fraud_inv) * 100) + (8 + rng.random(n_fraud_inv) * 4) / 24
+    )
+    burst_day = np.floor(f_inv_wall) + 1 + rng.integers(0, 10, n_fraud_inv)
+    burst_start = burst_day + (10 + rng.random(n_fraud_inv) * 8) / 24
+    f_owner = _expand(fraud_sizes)
+    gaps = (1 + rng.random(f_owner.size) * 4) / 1440
+    cum = np.cumsum(gaps)
+    first_cum = np.r_[0.0, cum][np.r_[0, np.cumsum(fraud_sizes)][:-1]][f_owner]
+    f_invited_wall = burst_start[f_owner] + (cum - first_cum)
+    f_signup_wall = f_invited_wall + (1 + rng.random(f_owner.size) * 2) / 1440
+
+    # ---- all users in one frame (op days); wall-clock signup
+    org_signup = rng.random(n_org) * PERIOD_DAYS
+    kind = np.concatenate(
+        [
+            np.zeros(n_tree, np.int8),
+            np.ones(n_fraud_inv, np.int8),
+            np.full(f_owner.size, 2, np.int8),
+            np.full(n_org, 3, np.int8),
+        ]
+    )  # 0 tree, 1 fraud inviter, 2 fraud invitee, 3 organic
+    signup_wall = np.concatenate(
+        [clock.wall(trees["signup"]), f_inv_wall, f_signup_wall, clock.wall(org_signup)]
+    )
+    n = n_users
+    seg = np.concatenate(
+        [trees["seg"], _choice(rng, n_fraud_inv, SEGMENT_SHARE), np.full(f_owner.size, 3),
+         _choice(rng, n_org, SEGMENT_SHARE)]
+    )  # fmt: skip
+    n_camp = len(trees["names"])
+    camp = np.concatenate(
+        [trees["camp"], np.full(n_fraud_inv + f_owner.size, n_camp), np.full(n_org, -1)]
+    )
+    parent_local = np.concatenate(
+        [trees["parent"], np.full(n_fraud_inv, -1), n_tree + f_owner, np.full(n_org, -1)]
+    )
+    invited_wall = np.concatenate(
+        [
+            clock.wall(trees["invited"]),
+            np.full(n_fraud_inv, np.nan),
+            f_invited_wall,
+            np.full(n_org, np.nan),
+        ]
+    )
+    gen = np.concatenate(
+        [trees["gen"], np.zeros(n_fraud_inv, int), np.ones(f_owner.size, int), np.zeros(n_org, int)]
+    )
+    # order users by signup: user k gets id U{k+1}
+    order = np.argsort(signup_wall, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    signup_wall, seg, camp, kind, invited_wall, gen = (
+        a[order] for a in (signup_wall, seg, camp, kind, invited_wall, gen)
+    )
+    parent = np.where(parent_local >= 0, rank[np.maximum(parent_local, 0)], -1)[order]
+    width = max(7, len(str(n + 10)))
+    uid = _ids("U", np.arange(1, n + 1), width)
+    signup_ts = _to_ts(signup_wall)
+    signup_op = clock.op(signup_wall)
+    active = kind != 2
+
+    # acquisition channel (canonical index)
+    acq_names = list(ACQUISITION)
+    acq = raw.idx(acq_names)[_choice(rng, n, list(ACQUISITION.values()))]
+    acq = np.where(parent >= 0, raw.index["referral"], acq)
+    camp_names = trees["names"] + [FRAUD_CAMPAIGN]
+    share_canon = np.full(n, raw.index["wechat_group"])
+    for ci, c in enumerate(trees["names"]):
+        sel = np.flatnonzero(camp == ci)
+        opts = list(CAMPAIGNS[c]["share"])
+        share_canon[sel] = raw.idx(opts)[
+            _choice(rng, sel.size, list(CAMPAIGNS[c]["share"].values()))
+        ]
+    rewards = np.array([CAMPAIGNS[c]["reward"] for c in trees["names"]] + [20.0])
+
+    # ---- users table
+    city = _choice(rng, n, 1.0 / np.arange(1, len(CITIES) + 1) ** 0.8)
+    gender = _choice(rng, n, [0.52, 0.44, 0.04])
+    age = _choice(rng, n, AGE_SHARE)
+    consent = rng.random(n) < 0.85
+    users = {
+        "user_id": pa.array(uid, pa.string()),
+        "signup_at": _ts_array(signup_ts),
+        "channel": _dict_array(raw.draw(rng, acq), raw.names),
+        "campaign_id": _dict_array(np.maximum(camp, 0), camp_names, mask=camp < 0),
+        "city": _dict_array(city, CITIES),
+        "gender": _dict_array(gender, ["F", "M", "U"]),
+        "age_band": _dict_array(age, AGE_BANDS),
+        "consent_marketing": pa.array(consent),
+    }
+
+    # ---- referrals
+    child = np.flatnonzero(parent >= 0)
+    child = child[np.argsort(invited_wall[child], kind="stable")]
+    ref_inv_ts = _to_ts(invited_wall[child])
+    referrals = {
+        "inviter_id": uid[parent[child]],
+        "invitee_id": uid[child],
+        "invited_at": ref_inv_ts,
+        "campaign_idx": camp[child],
+        "share_idx": raw.draw(rng, share_canon[child]),
+        "reward": rewards[camp[child]],
+    }
+
+    # ---- touches and first conversion (op time)
+    ab_lo, ab_hi = clock.op(np.array([AB["start_day"], AB["end_day"]], float))
+    in_ab = active & (signup_op >= ab_lo) & (signup_op < ab_hi)
+    treat = in_ab & (rng.random(n) < 0.5)
+    act = np.flatnonzero(active)
+    n_touch = TOUCH_BASE + rng.poisson(TOUCH_MEAN_EXTRA, act.size)
+    t_own = act[_expand(n_touch)]
+    attr = list(CHANNEL_EFFECT)
+    eff = np.array(list(CHANNEL_EFFECT.values()))
+    t_ch = rng.integers(0, len(attr), t_own.size)
+    t_time = signup_op[t_own] + rng.random(t_own.size) * TOUCH_SPAN
+    hit = rng.random(t_own.size) < eff[t_ch]
+    converted = np.zeros(n, bool)
+    converted[t_own[hit]] = True
+    coupon = treat & (rng.random(n) < AB_DELTA)
+    converted |= coupon
+    last_touch = np.full(n, -np.inf)
+    np.maximum.at(last_touch, t_own, t_time)
+    first_buy = last_touch + _trunc_exp(rng, n, CONVERSION_DELAY_MEAN, CONVERSION_DELAY_MAX)
+    buyer = converted & (first_buy < PERIOD_DAYS)
+    keep_touch = t_time < PERIOD_DAYS
+    t_own, t_ch, t_time = t_own[keep_touch], t_ch[keep_touch], t_time[keep_touch]
+
+    # ---- BG/NBD repeat purchases
+    b_idx = np.flatnonzero(buyer)
+    t0 = first_buy[b_idx]
+    T = PERIOD_DAYS - t0
+    lam = rng.gamma(BGNBD["r"], 1.0 / BGNBD["alpha"], b_idx.size)
+    pdrop = rng.beta(BGNBD["a"], BGNBD["b"], b_idx.size)
+    n_arr = rng.poisson(lam * T)
+    j_max = rng.geometric(np.clip(pdrop, 1e-12, 1.0))
+    own = _expand(n_arr)
+    key = own + rng.random(own.size)
+    key.sort()
+    r_own = key.astype(np.int64)
+    r_frac = key - r_own
+    r_keep = _rank_in_group(r_own) < j_max[r_own]
+    r_own, r_frac = r_own[r_keep], r_frac[r_keep]
+    rep_time = t0[r_own] + r_frac * T[r_own]
+    o_user = np.concatenate([b_idx, b_idx[r_own]])
+    o_time_op = np.concatenate([t0, rep_time])
+    nu = rng.gamma(GAMMA_GAMMA["q"], 1.0 / GAMMA_GAMMA["v"], b_idx.size)
+    nu_user = np.zeros(n)
+    nu_user[b_idx] = nu
+    amount = rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[o_user])
+    o_wall = clock.wall(o_time_op)
+    o_ts = _to_ts(o_wall)
+    anomaly_date = START + np.timedelta64(ANOMALY["day"], "D")
+    on_day = o_ts.astype("datetime64[D]") == anomaly_date
+    amount = np.where(on_day, amount * ANOMALY["factor"], amount)
+    amount = np.maximum(np.round(amount, 2), 0.01)
+    status = np.zeros(o_user.size, np.int8)
+    # refunded extras
+    ref_users = b_idx[rng.random(b_idx.size) < REFUND_SHARE]
+    rf_time = first_buy[ref_users] + rng.random(ref_users.size) * (
+        PERIOD_DAYS - first_buy[ref_users]
+    )
+    rf_amount = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[ref_users]), 2), 0.01)
+    o_user = np.concatenate([o_user, ref_users])
+    o_ts = np.concatenate([o_ts, _to_ts(clock.wall(rf_time))])
+    amount = np.concatenate([amount, rf_amount])
+    status = np.concatenate([status, np.ones(ref_users.size, np.int8)])
+    o_sort = np.lexsort((o_user, o_ts))
+    o_user, o_ts, amount, status = o_user[o_sort], o_ts[o_sort], amount[o_sort], status[o_sort]
+    o_id = _ids("O", np.arange(1, o_user.size + 1), max(8, len(str(o_user.size + 10))))
+
+    # ---- events
+    ev_user, ev_t, ev_ch, ev_name, ev_camp, ev_cost = [], [], [], [], [], []
+    E = {e: i for i, e in enumerate(EVENT_NAMES)}
+    acq_raw_events = raw.draw(rng, acq)
+
+    def add(u, t, ch_raw, name, camp_idx=None, cost=None):
+        ev_user.append(u)
+        ev_t.append(np.asarray(t))
+        ev_ch.append(ch_raw)
+        ev_name.append(np.full(u.size, E[name], np.int8) if isinstance(name, str) else name)
+        ev_camp.append(camp[u] if camp_idx is None else camp_idx)
+        ev_cost.append(np.full(u.size, np.nan) if cost is None else cost)
+
+    add(np.arange(n), signup_ts, acq_raw_events, "signup")
+    attr_canon = raw.idx(attr)
+    unit_cost = np.array([UNIT_COST.get(c, np.nan) for c in attr])
+    add(t_own, _to_ts(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach",
+        np.full(t_own.size, -1), unit_cost[t_ch])  # fmt: skip
+    # behaviour
+    counts = rng.poisson(SEGMENT_EVENTS[seg[act]])  # (n_active, n_types)
+    b_own = act[_expand(counts.ravel()) // len(BEHAVIOUR_EVENTS)]
+    b_type = _expand(counts.ravel()) % len(BEHAVIOUR_EVENTS)
+    span = np.minimum(90.0, PERIOD_DAYS - signup_op[b_own])
+    b_time = signup_op[b_own] + rng.random(b_own.size) * span
+    b_ch = np.zeros(b_own.size, np.int64)
+    b_seg = seg[b_own]
+    u = rng.random(b_own.size)
+    for si in range(len(SEGMENT_NAMES)):
+        sel = b_seg == si
+        cum = np.cumsum(SEGMENT_CHANNEL_MIX[si])
+        b_ch[sel] = np.searchsorted(cum / cum[-1], u[sel], side="right")
+    b_ch = b_ch.clip(0, len(BEHAVIOUR_CHANNELS) - 1)
+    b_canon = raw.idx(BEHAVIOUR_CHANNELS)[b_ch]
+    b_name = np.array([E[e] for e in BEHAVIOUR_EVENTS], np.int8)[b_type]
+    add(b_own, _to_ts(clock.wall(b_time)), raw.draw(rng, b_canon), b_name)
+    # invites: inviter's invite_sent at invited_at, invitee's invite_click at signup
+    add(parent[child], ref_inv_ts, referrals["share_idx"], "invite_sent")
+    add(child, signup_ts[child], referrals["share_idx"], "invite_click")
+    # purchases
+    paid = status == 0
+    add(o_user[paid], o_ts[paid], raw.draw(rng, np.full(int(paid.sum()), raw.index["mini_program"])),
+        "purchase")  # fmt: skip
+    # unsubscribe / complaint
+    for name, share in (("unsubscribe", 0.03), ("complaint", 0.01)):
+        uu = act[rng.random(act.size) < share]
+        tt = signup_op[uu] + rng.random(uu.size) * (PERIOD_DAYS - signup_op[uu])
+        chn = raw.idx(["sms", "wecom", "app_push"])[rng.integers(0, 3, uu.size)]
+        add(uu, _to_ts(clock.wall(tt)), raw.draw(rng, chn), name)
+    e_user = np.concatenate(ev_user)
+    e_ts = np.concatenate(ev_t).astype("datetime64[s]")
+    e_ch = np.concatenate(ev_ch)
+    e_name = np.concatenate(ev_name)
+    e_camp = np.concatenate(ev_camp)
+    e_cost = np.concatenate(ev_cost)
+    ev_order, e_ts = _order_events(e_user, e_ts, e_name, e_ch, n, len(raw.names))
+
+    # ---- identities
+    id_user, id_type, id_value = [], [], []
+    id_user.append(np.arange(n)), id_type.append(np.zeros(n, np.int8))
+    id_value.append(_hex_ids(rng, "ou_", n))
+    id_user.append(np.arange(n)), id_type.append(np.ones(n, np.int8))
+    id_value.append(_hex_ids(rng, "un_", n))
+    phone = _hex_ids(rng, "ph_", n)
+    org = np.flatnonzero(kind == 3)
+    n_dup = int(round(0.01 * org.size))
+    dup_pairs = (
+        rng.choice(org, size=(n_dup, 2), replace=False)
+        if 2 * n_dup <= org.size
+        else np.empty((0, 2), int)
+    )
+    phone[dup_pairs[:, 1]] = phone[dup_pairs[:, 0]]
+    has_phone = rng.random(n) < 0.7
+    has_phone[dup_pairs.ravel()] = True
+    (
+        id_user.append(np.flatnonzero(has_phone)),
+        id_type.append(np.full(int(has_phone.sum()), 2, np.int8)),
+    )
+    id_value.append(phone[has_phone])
+    device = _hex_ids(rng, "dv_", n)
+    fraud_inviters = np.flatnonzero(kind == 1)
+    fraud_invitees = np.flatnonzero(kind == 2)
+    if fraud_inviters.size:
+        ring = _hex_ids(rng, "dv_", 3)
+        pick = rng.integers(0, 4, fraud_invitees.size)
+        own_dev = device[parent[fraud_invitees]]
+        _, first_of_burst = np.unique(parent[fraud_invitees], return_index=True)
+        pick[first_of_burst] = 0  # the first invitee of each burst uses the inviter's device
+        device[fraud_invitees] = np.where(pick == 0, own_dev, ring[np.maximum(pick, 1) - 1])
+    has_dev = rng.random(n) < 0.5
+    has_dev[kind == 1] = True
+    has_dev[kind == 2] = True
+    id_user.append(np.flatnonzero(has_dev)), id_type.append(np.full(int(has_dev.sum()), 3, np.int8))
+    id_value.append(device[has_dev])
+    i_user = np.concatenate(id_user)
+    i_type = np.concatenate(id_type)
+    i_value = np.concatenate(id_value)
+    inv_codes, codes = pd.factorize(i_value)
+    g = sparse.coo_matrix(
+        (np.ones(i_user.size), (i_user, n + inv_codes)), shape=(n + codes.size, n + codes.size)
+    )
+    n_comp, labels = connected_components(g, directed=False)
+    person = labels[:n]
+    n_persons = int(np.unique(person).size)
+
+    # ---- costs
+    days = np.arange(PERIOD_DAYS)
+    wd = WEEKDAY[(days + 2) % 7]
+    c_names = list(COST_BASE)
+    c_day = np.repeat(days, len(c_names))
+    c_ch = np.tile(np.arange(len(c_names)), PERIOD_DAYS)
+    scale = n_users / 20000
+    spend = (
+        np.array(list(COST_BASE.values()))[c_ch]
+        * scale
+        * wd[c_day]
+        * rng.gamma(20, 1 / 20, c_day.size)
+    )
+    c_canon = raw.idx(c_names)[c_ch]
+    c_camp = np.full(c_day.size, -1)
+    # rewards by campaign and day
+    rday = ((ref_inv_ts - START).astype("timedelta64[D]")).astype(int)
+    rc = referrals["campaign_idx"]
+    rw = np.zeros((len(camp_names), PERIOD_DAYS))
+    np.add.at(rw, (rc, np.clip(rday, 0, PERIOD_DAYS - 1)), referrals["reward"])
+    nz_c, nz_d = np.nonzero(rw)
+    costs = {
+        "day": np.concatenate([c_day, nz_d]),
+        "canon": np.concatenate([c_canon, np.full(nz_d.size, raw.index["referral"])]),
+        "spend": np.round(np.concatenate([spend, rw[nz_c, nz_d]]), 2),
+        "camp": np.concatenate([c_camp, nz_c]),
+    }
+    cs = np.lexsort((costs["canon"], costs["day"]))
+    costs = {k: v[cs] for k, v in costs.items()}
+
+    # ---- assignments
+    a_idx = np.flatnonzero(in_ab)
+
+    # ---- dirty rows
+    dirty_by_table: dict[str, dict[str, int]] = {
+        t: {} for t in ("users", "referrals", "events", "orders")
+    }
+    users_dup = np.empty(0, np.int64)
+    ev_extra = []  # (user_ids, ts, channel raw idx or names, event idx)
+    ord_extra = []
+    ref_extra = []  # (inviter_id, invitee_id, ts, camp, share raw, reward)
+    details: dict[str, Any] = {}
+    free = np.flatnonzero((kind == 3) & ~np.isin(np.arange(n), dup_pairs.ravel()))
+    if n_users >= 100 and free.size >= 20 and b_idx.size >= 5 and child.size >= 2:
+        pick_free = rng.choice(free, size=8, replace=False)
+        users_dup = rng.choice(n, 2, replace=False)
+        dirty_by_table["users"]["duplicate"] = 2
+        # events: 5 duplicates, 3 future, 4 orphan, 4 unknown channel
+        ev_dup = rng.choice(e_user.size, 5, replace=False)  # positions in the sorted table
+        fut_u = rng.choice(act, 3)
+        ghost = np.array([f"X{i:0{width}d}" for i in range(1, 7)], dtype=object)
+        unk_u = rng.choice(act, 4)
+        ev_extra = {
+            "dup": ev_dup,
+            "future": (uid[fut_u], np.full(3, FUTURE) + np.arange(3).astype("timedelta64[h]"),
+                       [raw.names[i] for i in raw.draw(rng, np.full(3, raw.index["mini_program"]))],
+                       ["visit"] * 3),
+            "orphan": (ghost[:4], _to_ts(10 + rng.random(4) * 150),
+                       [raw.names[i] for i in raw.draw(rng, np.full(4, raw.index["mini_program"]))],
+                       ["visit"] * 4),
+            "unknown": (uid[unk_u], np.maximum(signup_ts[unk_u], _to_ts(np.full(4, 100.5))),
+                        [UNKNOWN_RAW[i % 2] for i in range(4)], ["engage"] * 4),
+        }  # fmt: skip
+        dirty_by_table["events"] = {"duplicate": 5, "future_timestamp": 3, "orphan": 4}
+        o_dup = rng.choice(o_user.size, 3, replace=False)
+        neg_u = rng.choice(b_idx, 3)
+        fut_o = rng.choice(b_idx, 2)
+        ord_extra = {
+            "dup": o_dup,
+            "negative": (uid[neg_u], np.maximum(signup_ts[neg_u], _to_ts(np.full(3, 90.4))),
+                         -np.round(10 + rng.random(3) * 50, 2)),
+            "future": (uid[fut_o], np.full(2, FUTURE) + np.arange(2).astype("timedelta64[D]"),
+                       np.round(20 + rng.random(2) * 80, 2)),
+            "orphan": (ghost[4:6], _to_ts(20 + rng.random(2) * 100), np.round(20 + rng.random(2) * 80, 2)),
+        }  # fmt: skip
+        dirty_by_table["orders"] = {
+            "duplicate": 3,
+            "negative_amount": 3,
+            "future_timestamp": 2,
+            "orphan": 2,
+        }
+        # referrals: 2 self, 3-cycle, 2 conflicts, 2 orphan
+        a_, b_, c_ = pick_free[2], pick_free[3], pick_free[4]
+        cyc_from = np.array([a_, b_, c_])
+        cyc_to = np.array([b_, c_, a_])
+        self_u = pick_free[:2]
+        slow = signup_wall[child] - invited_wall[child] > 600 / 86400
+        tree_children = child[(kind[child] == 0) & slow]
+        conf_child = (
+            rng.choice(tree_children, 2, replace=False) if tree_children.size >= 2 else child[:2]
+        )
+        conf_time_days = (
+            invited_wall[conf_child] + (signup_wall[conf_child] - invited_wall[conf_child]) / 2
+        )
+        # conflicting inviter: an organic user who signed up before the conflicting invite
+        cand = free[~np.isin(free, pick_free)]
+        conf_inviter = cand[
+            np.searchsorted(signup_wall[cand], conf_time_days - 1.0).clip(1, cand.size) - 1
+        ]
+        orph_inviter = pick_free[5:7]
+        ref_extra = {
+            "inviter": np.concatenate([uid[self_u], uid[cyc_from], uid[conf_inviter], uid[orph_inviter]]),
+            "invitee": np.concatenate([uid[self_u], uid[cyc_to], uid[conf_child], ghost[:2]]),
+            "ts": np.concatenate([
+                _to_ts(signup_wall[self_u] + 1.0), _to_ts(signup_wall[cyc_to] - 1 / 24),
+                _to_ts(conf_time_days), _to_ts(signup_wall[orph_inviter] + 2.0)]),
+        }  # fmt: skip
+        dirty_by_table["referrals"] = {
+            "self_referral": 2,
+            "cycle": 3,
+            "inviter_conflict": 2,
+            "orphan": 2,
+        }
+        details = {
+            "duplicate_user_ids": sorted(uid[users_dup].tolist()),
+            "cycle_user_ids": uid[cyc_from].tolist(),
+            "self_referral_user_ids": sorted(uid[self_u].tolist()),
+            "conflict_invitee_ids": sorted(uid[conf_child].tolist()),
+            "orphan_user_ids": sorted(ghost.tolist()),
+            "unknown_channels": sorted(set(UNKNOWN_RAW)),
+        }
+    unknown_count = 4 if ev_extra else 0
+
+    # ---- assemble arrow tables
+    ev_tbl = pa.table(
+        {
+            "user_id": _dict_array(e_user, uid),
+            "ts": _ts_array(e_ts),
+            "channel": _dict_array(e_ch, raw.names),
+            "event": _dict_array(e_name, EVENT_NAMES),
+            "campaign_id": _dict_array(np.maximum(e_camp, 0), camp_names, mask=e_camp < 0),
+            "cost": pa.array(e_cost, pa.float64(), from_pandas=True),
+        }
+    )
+    ev_tbl = ev_tbl.take(pa.array(ev_order))
+    if ev_extra:
+        dup = ev_tbl.take(pa.array(np.sort(ev_extra["dup"])))
+        parts = [ev_tbl, dup]
+        for key_ in ("future", "orphan", "unknown"):
+            us, ts, ch, ev = ev_extra[key_]
+            parts.append(
+                pa.table(
+                    {
+                        "user_id": pa.array(list(us), pa.string()),
+                        "ts": _ts_array(np.asarray(ts)),
+                        "channel": pa.array(list(ch), pa.string()),
+                        "event": pa.array(list(ev), pa.string()),
+                        "campaign_id": pa.nulls(len(us), pa.string()),
+                        "cost": pa.nulls(len(us), pa.float64()),
+                    }
+                )
+            )
+        ev_tbl = pa.concat_tables(parts)
+
+    users_tbl = pa.table(users)
+    if users_dup.size:
+        users_tbl = pa.concat_tables([users_tbl, users_tbl.take(pa.array(np.sort(users_dup)))])
+
+    ref_tbl = pa.table(
+        {
+            "inviter_id": pa.array(referrals["inviter_id"], pa.string()),
+            "invitee_id": pa.array(referrals["invitee_id"], pa.string()),
+            "invited_at": _ts_array(referrals["invited_at"]),
+            "campaign_id": _dict_array(referrals["campaign_idx"], camp_names),
+            "share_channel": _dict_array(referrals["share_idx"], raw.names),
+            "reward": pa.array(referrals["reward"], pa.float64()),
+        }
+    )
+    if ref_extra:
+        k = ref_extra["inviter"].size
+        ref_tbl = pa.concat_tables(
+            [
+                ref_tbl,
+                pa.table(
+                    {
+                        "inviter_id": pa.array(list(ref_extra["inviter"]), pa.string()),
+                        "invitee_id": pa.array(list(ref_extra["invitee"]), pa.string()),
+                        "invited_at": _ts_array(ref_extra["ts"]),
+                        "campaign_id": pa.nulls(k, pa.string()),
+                        "share_channel": pa.array(["微信群"] * k, pa.string()),
+                        "reward": pa.nulls(k, pa.float64()),
+                    }
+                ),
+            ]
+        )
+
+    ord_tbl = pa.table(
+        {
+            "order_id": pa.array(o_id, pa.string()),
+            "user_id": _dict_array(o_user, uid),
+            "ts": _ts_array(o_ts),
+            "amount": pa.array(amount, pa.float64()),
+            "status": _dict_array(status, ["paid", "refunded"]),
+        }
+    )
+    if ord_extra:
+        n0 = o_user.size
+        dup = ord_tbl.take(pa.array(np.sort(ord_extra["dup"])))
+        parts = [ord_tbl, dup]
+        nxt = n0 + 1
+        for key_ in ("negative", "future", "orphan"):
+            us, ts, am = ord_extra[key_]
+            ids = _ids("O", np.arange(nxt, nxt + len(us)), max(8, len(str(n0 + 10))))
+            nxt += len(us)
+            parts.append(
+                pa.table(
+                    {
+                        "order_id": pa.array(list(ids), pa.string()),
+                        "user_id": pa.array(list(us), pa.string()),
+                        "ts": _ts_array(np.asarray(ts)),
+                        "amount": pa.array(am, pa.float64()),
+                        "status": pa.array(["paid"] * len(us), pa.string()),
+                    }
+                )
+            )
+        ord_tbl = pa.concat_tables(parts)
+
+    id_sort = np.lexsort((i_type, i_user))
+    id_tbl = pa.table(
+        {
+            "user_id": _dict_array(i_user[id_sort], uid),
+            "id_type": _dict_array(
+                i_type[id_sort], ["openid", "unionid", "phone_hash", "device_id"]
+            ),
+            "id_value": pa.array(i_value[id_sort], pa.string()),
+        }
+    )
+    cost_tbl = pa.table(
+        {
+            "date": pa.array(
+                (START.astype("datetime64[D]") + costs["day"]).astype("datetime64[D]"), pa.date32()
+            ),
+            "channel": _dict_array(raw.draw(rng, costs["canon"]), raw.names),
+            "spend": pa.array(costs["spend"], pa.float64()),
+            "campaign_id": _dict_array(
+                np.maximum(costs["camp"], 0), camp_names, mask=costs["camp"] < 0
+            ),
+        }
+    )
+    asg_tbl = pa.table(
+        {
+            "user_id": pa.array(uid[a_idx], pa.string()),
+            "experiment_id": pa.array([AB["experiment_id"]] * a_idx.size, pa.string()),
+            "variant": _dict_array(treat[a_idx].astype(np.int8), ["control", "treatment"]),
+            "assigned_at": _ts_array(signup_ts[a_idx]),
+        }
+    )
+    tables = {
+        "users": users_tbl,
+        "referrals": ref_tbl,
+        "events": ev_tbl,
+        "orders": ord_tbl,
+        "identities": id_tbl,
+        "costs": cost_tbl,
+        "assignments": asg_tbl,
+    }
+
+    # ---- truth
+    qbar = float(np.mean(1 - eff))
+    p0 = 1 - qbar**TOUCH_BASE * float(np.exp(-TOUCH_MEAN_EXTRA * (1 - qbar)))
+    p1 = 1 - (1 - p0) * (1 - AB_DELTA)
+    dirty: dict[str, int] = {}
+    for t in dirty_by_table.values():
+        for r, c in t.items():
+            dirty[r] = dirty.get(r, 0) + c
+    dirty["unknown_channel"] = unknown_count
+    for r in ("duplicate", "future_timestamp", "negative_amount", "orphan", "self_referral",
+              "inviter_conflict", "cycle"):  # fmt: skip
+        dirty.setdefault(r, 0)
+    seeds_kept = np.bincount(trees["camp"][trees["parent"] < 0], minlength=len(trees["names"]))
+    day = lambda d: str(START.astype("datetime64[D]") + np.timedelta64(int(d), "D"))  # noqa: E731
+    truth = {
+        "seed": int(seed),
+        "n_users": int(n_users),
+        "start": day(0),
+        "as_of": day(PERIOD_DAYS),
+        "timezone": "Asia/Shanghai",
+        "currency": "CNY",
+        "referral": {
+            "window_days": WINDOW_DAYS,
+            "campaigns": {
+                c: {
+                    "offspring_mean": float(CAMPAIGNS[c]["m"]),
+                    "seeds": int(seeds_kept[i]),
+                    "users": int((trees["camp"] == i).sum()),
+                    "law": "Poisson(m * w_segment), E[w] = 1 (mixed Poisson, mean m)",
+                }
+                for i, c in enumerate(trees["names"])
+            },
+            "invite_delay": "Gamma(2, scale 3 d) truncated < 28 d; invitee signs up Exp(30 min) later",
+            "referred_users": int((parent >= 0).sum()),
+            "fraud_campaign": FRAUD_CAMPAIGN,
+        },
+        "segments": {
+            "k": len(SEGMENT_NAMES),
+            "names": list(SEGMENT_NAMES),
+            "features": list(BEHAVIOUR_EVENTS),
+            "mean_events": {
+                s: dict(zip(BEHAVIOUR_EVENTS, SEGMENT_EVENTS[i].tolist(), strict=True))
+                for i, s in enumerate(SEGMENT_NAMES)
+            },  # fmt: skip
+            "user_segment": dict(
+                zip(uid.tolist(), np.array(SEGMENT_NAMES)[seg].tolist(), strict=True)
+            ),
+        },
+        "bgnbd": {
+            **BGNBD,
+            "unit": "D",
+            "calibration_end": day(CALIBRATION_DAYS),
+            "observation_end": day(PERIOD_DAYS),
+            "buyers": int(b_idx.size),
+        },  # fmt: skip
+        "gamma_gamma": dict(GAMMA_GAMMA),
+        "channels": {
+            "conversion_effect": dict(CHANNEL_EFFECT),
+            "touch_events": ["reach"],
+            "conversion": "first paid order",
+            "law": "P(convert) = 1 - prod over reach touches (1 - effect_c); channels uniform",
+            "lookback_days": 30,
+        },
+        "fraud_ring": {
+            "inviters": sorted(uid[fraud_inviters].tolist()),
+            "invitees": sorted(uid[fraud_invitees].tolist()),
+            "campaign_id": FRAUD_CAMPAIGN,
+        },
+        "anomaly": {
+            "date": day(ANOMALY["day"]),
+            "metric": ANOMALY["metric"],
+            "factor": float(ANOMALY["factor"]),
+        },  # fmt: skip
+        "ab_test": {
+            "experiment_id": AB["experiment_id"],
+            "variants": {
+                "control": {"share": 0.5, "conversion": p0},
+                "treatment": {"share": 0.5, "conversion": p1},
+            },  # fmt: skip
+            "lift": p1 - p0,
+            "start": day(AB["start_day"]),
+            "end": day(AB["end_day"]),
+            "window_days": AB["window_days"],
+            "outcome": "paid order within window_days after assigned_at",
+            "users": int(a_idx.size),
+        },
+        "identity": {"n_persons": n_persons, "duplicate_accounts": int(dup_pairs.shape[0])},
+        "dirty": dict(sorted(dirty.items())),
+        "dirty_by_table": {t: dict(sorted(v.items())) for t, v in dirty_by_table.items()},
+        "dirty_details": details,
+        "rows": {t: int(tbl.num_rows) for t, tbl in tables.items()},
+    }
+    return tables, truth
+
+
+# ----------------------------------------------------------------------------- public API
+def generate_tables(n_users: int, seed: int = 0) -> tuple[dict[str, pa.Table], dict]:
+    """The raw tables as pyarrow Tables (what ``write`` writes) and the truth dict."""
+    return _build(int(n_users), int(seed))
+
+
+def generate_frames(n_users: int, seed: int = 0) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Raw tables of SPEC §3 as pandas frames (as read from the files) and the planted truth.
+
+    Timestamps are naive local (Asia/Shanghai) ``datetime64[s]``; see the module docstring for
+    every generative law. Same ``seed`` -> identical frames.
+    """
+    tables, truth = generate_tables(n_users, seed)
+    return {k: v.to_pandas() for k, v in tables.items()}, truth
+
+
+def generate(n_users: int, seed: int = 0, **load_params):
+    """``growthlab.data.load`` of the synthetic frames, with ``.truth`` set (SPEC §7).
+
+    ``as_of`` defaults to truth["as_of"] (local midnight, Asia/Shanghai).
+    """
+    from growthlab.data import load
+
+    frames, truth = generate_frames(n_users, seed)
+    load_params.setdefault("as_of", truth["as_of"])
+    ds = load(frames, **load_params)
+    ds.truth = truth
+    return ds
+
+
+def _write_table(tbl: pa.Table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(tbl, path, compression="zstd")
+    else:
+        import pyarrow.csv as pcsv
+
+        cols = []
+        for f, col in zip(tbl.schema, tbl.columns, strict=True):
+            if pa.types.is_timestamp(f.type):
+                col = pa.compute.strftime(col, format="%Y-%m-%d %H:%M:%S")
+            cols.append(col)
+        pcsv.write_csv(
+            pa.table(cols, names=tbl.column_names),
+            path,
+            write_options=pcsv.WriteOptions(quoting_style="needed"),
+        )
+
+
+def write(out: str | os.PathLike, n_users: int = 20000, seed: int = 0, fmt: str = "csv") -> Path:
+    """Write ``<table>.csv|.parquet`` and ``truth.json`` into ``out`` atomically; return it.
+
+    Files are built in a temporary sibling folder and renamed into place (an earlier sample in
+    ``out`` is replaced). Same arguments -> byte-identical files.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tables, truth = generate_tables(n_users, seed)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        for name, tbl in tables.items():
+            _write_table(tbl, tmp / f"{name}.{fmt}", fmt)
+        (tmp / "truth.json").write_text(
+            json.dumps(truth, sort_keys=True, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "x")
+        os.rename(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
