@@ -27,6 +27,7 @@ from growthlab.stats import wilson_interval
 
 #: Consistency constant that turns a MAD into a standard deviation under normality.
 MAD_TO_SD = 1.4826
+LEVEL_DAYS = 7
 #: Default alert thresholds: |modified z| > 3.5 (Iglewicz & Hoaglin 1993) and the 3σ rule.
 DEFAULT_THRESHOLD = {"robust": 3.5, "sigma": 3.0}
 #: Columns :func:`detect_anomalies` batches over when they are present in ``series``.
@@ -93,8 +94,9 @@ def _detect_matrix(
     how = "median" if method == "robust" else "mean"
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(log_scale[None, :], np.log(y), y)
-    # 1. level: the previous full week (weekday-neutral), robust to one odd day
-    level = _reduce(_trailing(z, 7), how, min_periods=5)
+    # 1. level: the previous full week (weekday-neutral, so all 7 days are required), robust
+    #    to one odd day
+    level = _reduce(_trailing(z, LEVEL_DAYS), how, min_periods=LEVEL_DAYS)
     # 2. weekday effect: centre of the same weekday's deviations from level over `weeks` weeks
     dev = z - level
     if seasonal:
