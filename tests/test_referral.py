@@ -35,7 +35,7 @@ def test_quarantine_counts_exact():
         ("a", "b"),  # ok
         ("a", "c"),  # ok
         ("b", "d"),  # ok, earliest inviter of d
-        ("c", "d"),  # multiple_inviters (later)
+        ("c", "d"),  # inviter_conflict (later)
         ("b", "d"),  # duplicate (same inviter, later)
         ("e", "e"),  # self_referral
         ("x", "y"),  # cycle x -> y -> z -> x
@@ -44,10 +44,10 @@ def test_quarantine_counts_exact():
         ("z", "w"),  # w hangs below the cycle: kept, z becomes its root
     ]
     c = r.clean_referrals(_ref(pairs))
-    assert c.counts == {"self_referral": 1, "duplicate": 1, "multiple_inviters": 1, "cycle": 3}
+    assert c.counts == {"self_referral": 1, "duplicate": 1, "inviter_conflict": 1, "cycle": 3}
     assert len(c.edges) == 4
     assert sorted(c.quarantined["reason"]) == sorted(
-        ["multiple_inviters", "duplicate", "self_referral", "cycle", "cycle", "cycle"]
+        ["inviter_conflict", "duplicate", "self_referral", "cycle", "cycle", "cycle"]
     )
     assert c.edges["invitee_id"].is_unique
     f = r.forest(c)
@@ -60,14 +60,14 @@ def test_earliest_inviter_wins_regardless_of_row_order():
     df = _ref([("late", "u"), ("early", "u")], hours=[5, 1])
     c = r.clean_referrals(df)
     assert c.edges["inviter_id"].tolist() == ["early"]
-    assert c.counts["multiple_inviters"] == 1
+    assert c.counts["inviter_conflict"] == 1
 
 
 def test_cycle_closed_by_later_edge_is_not_created_when_conflict_wins():
     # b's earliest inviter is a, so the later edge c -> b (which would close a cycle) loses
     df = _ref([("a", "b"), ("b", "c"), ("c", "b")], hours=[0, 1, 2])
     c = r.clean_referrals(df)
-    assert c.counts == {"self_referral": 0, "duplicate": 0, "multiple_inviters": 1, "cycle": 0}
+    assert c.counts == {"self_referral": 0, "duplicate": 0, "inviter_conflict": 1, "cycle": 0}
 
 
 def test_missing_column_and_null_ids_are_named():

@@ -13,7 +13,7 @@ order, so the functions are correct on raw frames as well as on loaded datasets:
 1. ``self_referral`` — ``inviter_id == invitee_id``;
 2. one accepted inviter per invitee: the earliest ``invited_at`` wins (ties: smallest
    ``inviter_id``); a losing row with the *same* inviter is a ``duplicate``, one with another
-   inviter is a ``multiple_inviters`` conflict;
+   inviter is a ``inviter_conflict`` conflict;
 3. ``cycle`` — after step 2 every user has at most one inviter, so the graph is functional;
    edges whose invitee lies on a directed cycle are removed (none of them has a true seed).
    Users hanging below a cycle stay, attached to the cycle member that becomes their root.
@@ -36,7 +36,7 @@ from growthlab.stats import gini, grouped_mean_interval, top_share
 
 REFERRAL_COLUMNS = ("inviter_id", "invitee_id", "invited_at")
 USER_COLUMNS = ("user_id", "signup_at")
-QUARANTINE_RULES = ("self_referral", "duplicate", "multiple_inviters", "cycle")
+QUARANTINE_RULES = ("self_referral", "duplicate", "inviter_conflict", "cycle")
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def clean_referrals(referrals: pd.DataFrame) -> CleanReferrals:
     losers = rows[dup]
     same = inviter[first_row.loc[invitee[losers]].to_numpy()] == inviter[losers]
     reason[losers[same]] = "duplicate"
-    reason[losers[~same]] = "multiple_inviters"
+    reason[losers[~same]] = "inviter_conflict"
 
     # cycles in the functional graph invitee -> inviter
     kept = np.flatnonzero(reason == "")

@@ -3,7 +3,7 @@
 Signals per inviter, all vectorised:
 
 - ``max_burst`` — the largest number of accepted invitees of one inviter whose ``invited_at``
-  fall within ``burst_minutes`` (sliding window, searchsorted on (inviter, time) keys);
+  fall within ``burst_minutes`` (default 30; sliding window, searchsorted on (inviter, time) keys);
   signal ``burst`` when ``max_burst >= burst_size``;
 - ``shared_identity`` — invitees that are the same person (OneID ``person_id``) as their
   inviter, or as another invitee of the same inviter (shared device/phone/unionid); signal
@@ -60,7 +60,7 @@ def suspicious_inviters(
     persons: pd.DataFrame | None = None,
     activity: pd.DataFrame | None = None,
     *,
-    burst_minutes: float = 10,
+    burst_minutes: float = 30,
     burst_size: int = 5,
     min_shared: int = 2,
     min_invitees: int = 3,

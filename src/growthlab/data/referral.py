@@ -23,6 +23,9 @@ import pandas as pd
 
 from growthlab.errors import AnalysisInputError
 
+#: Events that are part of being acquired (they happen at signup), so not "activity after signup".
+ACQUISITION_EVENTS = ("signup", "invite_click")
+
 
 def _table(ds: Any, name: str) -> ir.Table | None:
     if isinstance(ds, dict):
@@ -100,7 +103,7 @@ def user_activity(ds: Any) -> pd.DataFrame:
     """Per user: ``user_id, signup_at, referred, activity, last_active_at, converted, orders,
     revenue``.
 
-    activity = events other than ``signup`` with ``ts >= signup_at`` plus orders after signup;
+    activity = events other than :data:`ACQUISITION_EVENTS` with ``ts >= signup_at`` plus orders after signup;
     last_active_at = latest such event or order; converted = at least one paid order;
     revenue = Σ paid amount. Users with nothing get 0 / missing.
     """
@@ -121,7 +124,9 @@ def user_activity(ds: Any) -> pd.DataFrame:
     events = _table(ds, "events")
     if events is not None:
         ev = _need(events, "events", ("user_id", "ts", "event"))
-        ev = ev.filter(ev.event != "signup").select(user_id=ev.user_id.cast("string"), ts=ev.ts)
+        ev = ev.filter(~ev.event.isin(ACQUISITION_EVENTS)).select(
+            user_id=ev.user_id.cast("string"), ts=ev.ts
+        )
         parts.append(ev)
     orders = _table(ds, "orders")
     if orders is not None:
