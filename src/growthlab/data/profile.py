@@ -206,7 +206,8 @@ def volume_anomalies(
     For table series x_d, the expected value of day d is the median m_w of all days with the
     same weekday w; the residual r_d = x_d − m_w is scored with the modified z-score
     z_d = 0.6745 · (r_d − median(r)) / MAD(r), MAD = median |r − median(r)|
-    (Iglewicz & Hoaglin 1993). Days with |z| > ``threshold`` are anomalies. Series shorter
+    (Iglewicz & Hoaglin 1993); when MAD = 0 the denominator is 1.253314 · mean |r − median(r)|
+    (the same authors' fallback), and a series with no deviation at all scores 0. Days with |z| > ``threshold`` are anomalies. Series shorter
     than ``min_days`` are not scored (z = NaN). Returns ``daily`` with ``expected, score,
     is_anomaly``.
     """
@@ -220,13 +221,15 @@ def volume_anomalies(
     wd = pd.to_datetime(out["date"]).dt.weekday
     expected = x.groupby([out["table"], wd]).transform("median")
     resid = x - expected
-    med = resid.groupby(out["table"]).transform("median")
-    mad = (resid - med).abs().groupby(out["table"]).transform("median")
+    dev = resid - resid.groupby(out["table"]).transform("median")
+    mad = dev.abs().groupby(out["table"]).transform("median")
+    meanad = dev.abs().groupby(out["table"]).transform("mean")
     n = out.groupby("table")["rows"].transform("size")
+    # MAD = 0 (more than half the days sit exactly on their weekday median, e.g. sparse
+    # series): fall back to the mean absolute deviation, z = dev / (1.253314 · MeanAD).
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = 0.6745 * (resid - med) / mad
-    # A zero MAD (perfectly regular series): any deviation is infinitely unusual, none is 0.
-    z = z.where(mad > 0, np.where((resid - med).abs() > 0, np.inf * np.sign(resid - med), 0.0))
+        z = np.where(mad > 0, 0.6745 * dev / mad, dev / (1.253314 * meanad))
+    z = pd.Series(np.where(np.isfinite(z), z, 0.0), index=out.index)
     z = z.where(n >= min_days)
     out["expected"] = expected
     out["score"] = z

@@ -162,12 +162,19 @@ def _clean(nb: Any, keep_errors: bool) -> Any:
 
 
 def notebook_title(nb: Any, default: str) -> str:
-    """The first markdown H1 of the notebook, else ``default``."""
+    """The first H1 of the notebook (markdown cell or markdown output), else ``default``."""
     for cell in nb.cells:
+        sources = []
         if cell.get("cell_type") == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.get("source", ""), re.M)
+            sources.append(cell.get("source", ""))
+        for o in cell.get("outputs", []) or []:
+            md = (o.get("data") or {}).get("text/markdown")
+            if md:
+                sources.append(md if isinstance(md, str) else "".join(md))
+        for src in sources:
+            m = re.search(r"^#\s+(.+)$", src, re.M)
             if m:
-                return m.group(1).strip()
+                return html.unescape(m.group(1).strip())
     return default
 
 

@@ -1,0 +1,302 @@
+"""The executive summary's logic (SPEC §4.6): compare two runs' metrics and phrase findings.
+
+``metrics.json`` (written by :func:`growthlab.report.record`) maps notebook -> metric name ->
+``{value, label, unit, better}``. Conventions read here: ``unit`` "%" marks a fraction
+(0.125 is shown as 12.5 %); ``better`` "up"/"down" says which direction is good; list values
+whose name contains "alert" are alert tables (records with e.g. date, metric, observed, low,
+high, score, direction), as recorded by ``05_monitoring``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from numbers import Number
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from growthlab.report.notebook import fmt, text
+
+#: Relative changes smaller than this (in absolute value) count as "no change".
+STABLE = 0.005
+PCT_UNITS = ("%", "pct", "share", "rate")
+
+COLUMNS = [
+    "section",
+    "name",
+    "label",
+    "unit",
+    "better",
+    "value",
+    "previous",
+    "change",
+    "rel_change",
+    "assessment",
+]
+
+
+def load_metrics(path: str | Path | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Read a run's ``metrics.json``; a missing path or file gives {}."""
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    data = json.loads(p.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _scalar(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, Number):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def compare(
+    current: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    previous: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+) -> pd.DataFrame:
+    """One row per numeric metric of ``current`` with its value in ``previous``.
+
+    change = value − previous; rel_change = change / |previous| (NaN when previous is 0 or
+    missing); assessment = "better"/"worse" by the metric's ``better`` direction, "stable"
+    when |rel_change| < :data:`STABLE` (or change = 0), "" when not comparable.
+    Non-numeric metrics (lists, text) are left out. Order: notebooks, then recording order.
+    """
+    previous = previous or {}
+    rows = []
+    for section, metrics in current.items():
+        if not isinstance(metrics, Mapping):
+            continue
+        for name, entry in metrics.items():
+            if not isinstance(entry, Mapping):
+                continue
+            v = _scalar(entry.get("value"))
+            if v is None:
+                continue
+            p_entry = (previous.get(section) or {}).get(name) or {}
+            p = _scalar(p_entry.get("value")) if isinstance(p_entry, Mapping) else None
+            change = v - p if p is not None else math.nan
+            rel = change / abs(p) if p not in (None, 0.0) else math.nan
+            better = entry.get("better")
+            if p is None:
+                assess = ""
+            elif change == 0 or (not math.isnan(rel) and abs(rel) < STABLE):
+                assess = "stable"
+            elif better in ("up", "down"):
+                good = change > 0 if better == "up" else change < 0
+                assess = "better" if good else "worse"
+            else:
+                assess = "changed"
+            rows.append(
+                {
+                    "section": section,
+                    "name": name,
+                    "label": entry.get("label") or name,
+                    "unit": entry.get("unit") if isinstance(entry.get("unit"), str) else None,
+                    "better": better,
+                    "value": v,
+                    "previous": p if p is not None else math.nan,
+                    "change": change,
+                    "rel_change": rel,
+                    "assessment": assess,
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def format_value(value: Any, unit: str | None) -> str:
+    """A metric value for display: fractions with a "%" unit as percentages, else unit-suffixed."""
+    v = _scalar(value)
+    if v is None:
+        return "n/a"
+    if not isinstance(unit, str):
+        unit = None
+    if unit in PCT_UNITS:
+        return fmt(v, "pct", digits=2 if abs(v) >= 0.01 or v == 0 else 3)
+    if float(v).is_integer() and abs(v) >= 1:
+        s = fmt(v, "int")
+    else:
+        s = fmt(v, "num", digits=3 if abs(v) < 10 else 2)
+    return f"{s} {unit}" if unit else s
+
+
+def format_change(row: Mapping[str, Any]) -> str:
+    """ "+12.0 %" style relative change, or the absolute change when relative is undefined."""
+    rel, change = row.get("rel_change"), row.get("change")
+    if rel is not None and not (isinstance(rel, float) and math.isnan(rel)):
+        arrow = "▲" if rel > 0 else ("▼" if rel < 0 else "=")
+        return f"{arrow} {100 * rel:+.1f} %"
+    if change is not None and not (isinstance(change, float) and math.isnan(change)):
+        unit = row.get("unit")
+        if isinstance(unit, str) and unit in PCT_UNITS:
+            return f"{100 * change:+.1f} pp"
+        return f"{change:+,.3g}"
+    return ""
+
+
+HEADINGS = {
+    "section": ("Section", "章节"),
+    "label": ("Metric", "指标"),
+    "value": ("Value", "本次"),
+    "previous": ("Previous run", "上次"),
+    "change": ("Change", "变化"),
+    "assessment": ("Assessment", "评估"),
+}
+ASSESSMENT = {
+    "better": ("better", "改善"),
+    "worse": ("worse", "变差"),
+    "stable": ("stable", "持平"),
+    "changed": ("changed", "有变化"),
+    "": ("", ""),
+}
+
+
+def headline_table(
+    cmp: pd.DataFrame, lang: str = "en", titles: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Display frame of :func:`compare`: section title, metric, value, previous, change, verdict."""
+    i = 1 if lang == "zh" else 0
+    titles = titles or {}
+    out = pd.DataFrame(
+        {
+            HEADINGS["section"][i]: [titles.get(s, s) for s in cmp["section"]],
+            HEADINGS["label"][i]: cmp["label"].astype(str).to_list(),
+            HEADINGS["value"][i]: [
+                format_value(v, u) for v, u in zip(cmp["value"], cmp["unit"], strict=True)
+            ],
+            HEADINGS["previous"][i]: [
+                "" if pd.isna(p) else format_value(p, u)
+                for p, u in zip(cmp["previous"], cmp["unit"], strict=True)
+            ],
+            HEADINGS["change"][i]: [format_change(r) for r in cmp.to_dict("records")],
+            HEADINGS["assessment"][i]: [ASSESSMENT.get(a, (a, a))[i] for a in cmp["assessment"]],
+        }
+    )
+    return out
+
+
+def findings(
+    cmp: pd.DataFrame,
+    lang: str = "en",
+    n: int = 5,
+    titles: Mapping[str, str] | None = None,
+    previous_run: str | None = None,
+) -> list[str]:
+    """Up to ``n`` plain sentences generated from the numbers.
+
+    With a previous run: the metrics with a direction (``better``) and the largest relative
+    change |rel_change| ≥ :data:`STABLE`, phrased as rose/fell with the verdict; when nothing
+    moved, one sentence saying so. Without one: the first directional (else first) metric of
+    each section, stated. Values are HTML-escaped (they may contain data text).
+    """
+    titles = titles or {}
+    out: list[str] = []
+    if cmp.empty:
+        return out
+    has_prev = cmp["previous"].notna().any()
+    if has_prev:
+        moved = cmp[
+            cmp["better"].isin(["up", "down"])
+            & cmp["rel_change"].notna()
+            & (cmp["rel_change"].abs() >= STABLE)
+        ]
+        moved = moved.reindex(moved["rel_change"].abs().sort_values(ascending=False).index)
+        for r in moved.head(n).to_dict("records"):
+            up = r["change"] > 0
+            good = r["assessment"] == "better"
+            out.append(
+                text(
+                    lang,
+                    en="{section}: {label} {dir} from {prev} to {value} ({rel}), {verdict}.",
+                    zh="{section}：{label}从 {prev} {dir}至 {value}（{rel}），{verdict}。",
+                    section=titles.get(r["section"], r["section"]),
+                    label=r["label"],
+                    dir=("rose" if up else "fell") if lang != "zh" else ("上升" if up else "下降"),
+                    prev=format_value(r["previous"], r["unit"]),
+                    value=format_value(r["value"], r["unit"]),
+                    rel=f"{100 * r['rel_change']:+.1f} %",
+                    verdict=("an improvement" if good else "a deterioration")
+                    if lang != "zh"
+                    else ("向好" if good else "变差"),
+                )
+            )
+        if not out:
+            out.append(
+                text(
+                    lang,
+                    en="No key number moved by {t} or more since run {run}.",
+                    zh="与上次运行 {run} 相比，没有关键指标变化超过 {t}。",
+                    t=f"{100 * STABLE:.1f} %",
+                    run=previous_run or "",
+                )
+            )
+        return out
+    for section, g in cmp.groupby("section", sort=False):
+        directional = g[g["better"].isin(["up", "down"])]
+        r = (directional if len(directional) else g).iloc[0]
+        out.append(
+            text(
+                lang,
+                en="{section}: {label} is {value}.",
+                zh="{section}：{label}为 {value}。",
+                section=titles.get(section, section),
+                label=r["label"],
+                value=format_value(r["value"], r["unit"]),
+            )
+        )
+        if len(out) >= n:
+            break
+    return out
+
+
+def alerts(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> pd.DataFrame:
+    """All alert records found in ``metrics`` (list values whose name contains "alert").
+
+    Returns one row per alert with a ``section`` column first, sorted by |score| when present.
+    """
+    frames = []
+    for section, entries in metrics.items():
+        if not isinstance(entries, Mapping):
+            continue
+        for name, entry in entries.items():
+            v = entry.get("value") if isinstance(entry, Mapping) else None
+            if "alert" in name.lower() and isinstance(v, list) and v:
+                recs = [r for r in v if isinstance(r, Mapping)]
+                if recs:
+                    f = pd.DataFrame(recs)
+                    f.insert(0, "section", section)
+                    frames.append(f)
+    if not frames:
+        return pd.DataFrame(columns=["section"])
+    out = pd.concat(frames, ignore_index=True)
+    if "score" in out.columns:
+        order = pd.to_numeric(out["score"], errors="coerce").abs().sort_values(ascending=False)
+        out = out.loc[order.index].reset_index(drop=True)
+    return out
+
+
+def sections_html(sections: Sequence[Mapping[str, Any]], lang: str = "en") -> str:
+    """An HTML list linking each section's page, with its status when it did not succeed."""
+    items = []
+    for s in sections:
+        title = html.escape(str(s.get("title") or s.get("name") or ""))
+        status = s.get("status")
+        note = ""
+        if status and status != "ok":
+            word = {"failed": "失败", "interrupted": "中断"}.get(status, status)
+            note = (
+                f' <span class="gl-status gl-status-{html.escape(status)}">'
+                f"{html.escape(word if lang == 'zh' else status)}</span>"
+            )
+        if s.get("html"):
+            href = html.escape(str(s["html"]), quote=True)
+            items.append(f'<li><a href="{href}">{title}</a>{note}</li>')
+        else:
+            items.append(f"<li>{title}{note}</li>")
+    return f"<ul>{''.join(items)}</ul>"
