@@ -10,7 +10,10 @@ level over all campaigns at once), so the same seed gives byte-identical files.
 
 Time line and clock
 -------------------
-Observation period: ``start`` = 2025-01-01 00:00 to ``as_of`` = 2025-06-30 00:00 (180 days),
+Observation period: 180 days from ``start`` = 2025-01-01 00:00 to the end of ``as_of`` =
+2025-06-29 (i.e. 2025-06-30 00:00; truth["as_of"] is a bare date meaning the end of that local day,
+as ``growthlab.data.load`` reads it; truth["as_of_utc"] = 2025-06-29T16:00:00 is the instant in
+naive UTC). Dates in truth are local calendar dates, instants are ``*_utc``. Times are
 local Asia/Shanghai wall-clock time, written as naive ISO strings (``YYYY-MM-DD HH:MM:SS``; the
 loader reads naive values in the run's time zone). All clean timestamps lie in [start, as_of).
 Every law below is stated in *operational days* u ∈ [0, 180) since ``start``; the written
@@ -999,7 +1002,9 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
         "seed": int(seed),
         "n_users": int(n_users),
         "start": day(0),
-        "as_of": day(PERIOD_DAYS),
+        "as_of": day(PERIOD_DAYS - 1),
+        "as_of_utc": str(START + np.timedelta64(PERIOD_DAYS * 24 - 8, "h")),
+        "start_utc": str(START - np.timedelta64(8, "h")),
         "timezone": "Asia/Shanghai",
         "currency": "CNY",
         "referral": {
@@ -1033,7 +1038,8 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             **BGNBD,
             "unit": "D",
             "calibration_end": day(CALIBRATION_DAYS),
-            "observation_end": day(PERIOD_DAYS),
+            "observation_end": day(PERIOD_DAYS - 1),
+            "calibration_end_utc": str(START + np.timedelta64(CALIBRATION_DAYS * 24 - 8, "h")),
             "buyers": int(b_idx.size),
         },  # fmt: skip
         "gamma_gamma": dict(GAMMA_GAMMA),
@@ -1062,7 +1068,7 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             },  # fmt: skip
             "lift": p1 - p0,
             "start": day(AB["start_day"]),
-            "end": day(AB["end_day"]),
+            "end": day(AB["end_day"] - 1),
             "window_days": AB["window_days"],
             "outcome": "paid order within window_days after assigned_at",
             "users": int(a_idx.size),
