@@ -1,0 +1,232 @@
+"""Tests for growthlab.funnel and growthlab.data.funnel (SPEC §4.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from growthlab import funnel as F
+from growthlab.errors import AnalysisInputError
+from growthlab.stats import wilson_interval
+
+STEPS = ["visit", "add_to_cart", "purchase"]
+D = pd.Timestamp("2024-05-06")  # a Monday
+
+
+def _ev(rows):
+    return pd.DataFrame(
+        [(u, D + pd.Timedelta(hours=h), e) for u, h, e in rows], columns=["user_id", "ts", "event"]
+    )
+
+
+def test_funnel_counts_exact_on_hand_fixture():
+    ev = _ev(
+        [
+            ("a", 0, "visit"),
+            ("a", 1, "add_to_cart"),
+            ("a", 5, "purchase"),  # complete
+            ("b", 0, "visit"),
+            ("b", 2, "add_to_cart"),
+            ("b", 24 * 8, "purchase"),  # purchase outside the 7-day window
+            ("c", 10, "visit"),
+            ("c", 3, "add_to_cart"),  # cart before visit: out of order
+            ("c", 11, "purchase"),
+            ("d", 0, "add_to_cart"),
+            ("d", 1, "purchase"),  # never visited
+            ("e", 0, "visit"),
+            ("e", 0, "visit"),
+            ("e", 30, "add_to_cart"),
+            ("e", 29, "purchase"),  # purchase before cart: does not count
+            ("e", 40, "purchase"),  # a later purchase does
+            ("f", 50, "visit"),
+            ("f", 1, "visit"),  # first visit starts the window: cart at 24*7+2 is outside
+            ("f", 24 * 7 + 2, "add_to_cart"),
+        ]
+    )
+    times = F.step_times(ev, STEPS, window_days=7)
+    assert list(times["user_id"]) == ["a", "b", "c", "e", "f"]
+    res = F.funnel(times, STEPS)
+    assert res["users"].tolist() == [5, 3, 2]
+    assert res["step_conversion"].tolist() == pytest.approx([1.0, 3 / 5, 2 / 3])
+    assert res["overall_conversion"].tolist() == pytest.approx([1.0, 3 / 5, 2 / 5])
+    lo, hi = wilson_interval(2, 5)
+    assert res["overall_low"].iloc[2] == pytest.approx(float(lo))
+    assert res["overall_high"].iloc[2] == pytest.approx(float(hi))
+    # median hours visit->cart over a (1h), b (2h), e (30h)
+    assert res["median_hours_from_previous"].iloc[1] == pytest.approx(2.0)
+    assert res["median_hours_from_previous"].iloc[2] == pytest.approx((4 + 10) / 2)
+    drop = F.largest_drop_off(res)
+    assert drop == {
+        "from_step": "visit",
+        "to_step": "add_to_cart",
+        "drop_off": pytest.approx(0.4),
+        "lost_users": 2,
+    }
+
+
+def test_funnel_breakdown_and_validation():
+    ev = _ev([("a", 0, "visit"), ("a", 1, "add_to_cart"), ("b", 0, "visit")])
+    times = F.step_times(ev, STEPS[:2], window_days=1).assign(channel=["sms", "live"])
+    res = F.funnel(times, STEPS[:2], by="channel").set_index(["channel", "step"])
+    assert res.loc[("sms", "add_to_cart"), "users"] == 1
+    assert res.loc[("live", "add_to_cart"), "users"] == 0
+    with pytest.raises(AnalysisInputError, match="at least two"):
+        F.step_times(ev, ["visit"])
+    with pytest.raises(AnalysisInputError, match="window_days"):
+        F.step_times(ev, STEPS, window_days=0)
+    with pytest.raises(AnalysisInputError, match="missing"):
+        F.funnel(times, ["visit", "purchase"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list("uvwxyz")),
+            st.integers(0, 400),
+            st.sampled_from(STEPS),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_funnel_matches_bruteforce_definition(rows):
+    ev = _ev(rows)
+    window = pd.Timedelta(days=7)
+    expected = [0, 0, 0]
+    for _, g in ev.groupby("user_id"):
+        first = g.loc[g["event"] == STEPS[0], "ts"]
+        if first.empty:
+            continue
+        start = prev = first.min()
+        expected[0] += 1
+        for k in (1, 2):
+            ok = g[(g["event"] == STEPS[k]) & (g["ts"] >= prev) & (g["ts"] <= start + window)]
+            if ok.empty:
+                break
+            prev = ok["ts"].min()
+            expected[k] += 1
+    times = F.step_times(ev, STEPS, window_days=7)
+    if expected[0] == 0:
+        assert len(times) == 0
+        return
+    res = F.funnel(times, STEPS)
+    assert res["users"].tolist() == expected
+    assert (np.diff(res["users"]) <= 0).all()
+
+
+def test_retention_matrix_exact_on_fixture():
+    users = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d", "e"],
+            "signup_at": pd.to_datetime(
+                [
+                    "2024-05-06 09:00",
+                    "2024-05-08 00:00",
+                    "2024-05-12 23:00",
+                    "2024-05-13 00:00",
+                    "2024-05-20 00:00",
+                ]
+            ),
+            "referred": [True, False, True, False, True],
+        }
+    )
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b", "c", "d", "d", "zz", "e"],
+            "ts": pd.to_datetime(
+                [
+                    "2024-05-06 10:00",  # a week 0
+                    "2024-05-14 00:00",  # a week 1
+                    "2024-05-15 00:00",  # a week 1 again (counted once)
+                    "2024-05-21 00:00",  # b week 2
+                    "2024-05-01 00:00",  # b before signup: ignored
+                    "2024-05-19 00:00",  # c week 1
+                    "2024-05-13 00:00",  # d week 0 (cohort 05-13)
+                    "2024-05-27 00:00",  # d week 2
+                    "2024-05-13 00:00",  # unknown user: ignored
+                    "2024-05-22 00:00",  # e week 0
+                ]
+            ),
+        }
+    )
+    sizes, act = F.cohort_activity(users, ev, "W")
+    m = F.retention_matrix(sizes, act, "W", as_of="2024-05-29")
+    assert list(m.index) == list(pd.to_datetime(["2024-05-06", "2024-05-13", "2024-05-20"]))
+    expected = np.array(
+        [
+            [1 / 3, 2 / 3, 1 / 3, 0.0],
+            [1.0, 0.0, 1.0, np.nan],  # cohort 05-13 has reached week 2 only
+            [1.0, 0.0, np.nan, np.nan],
+        ]
+    )
+    np.testing.assert_allclose(m.to_numpy(), expected, equal_nan=True)
+    assert m.attrs["sizes"] == {
+        pd.Timestamp("2024-05-06"): 3,
+        pd.Timestamp("2024-05-13"): 1,
+        pd.Timestamp("2024-05-20"): 1,
+    }
+    sizes_b, act_b = F.cohort_activity(users, ev, "W", by="referred")
+    curves = F.retention_curve(sizes_b, act_b, "W", as_of="2024-05-29", by="referred")
+    ref = curves[curves["referred"] == "True"].set_index("period")
+    # referred: a, c (cohort 05-06), e (05-20); week 1 active: a, c; at risk 3
+    assert ref.loc[1, "users"] == 3 and ref.loc[1, "active"] == 2
+    assert ref.loc[2, "users"] == 2 and ref.loc[2, "active"] == 0
+    monthly = F.retention_matrix(*F.cohort_activity(users, ev, "M"), "M", as_of="2024-05-29")
+    assert monthly.shape == (1, 1) and monthly.iloc[0, 0] == 1.0
+
+
+def test_weekday_hour_and_fatigue():
+    hourly = pd.DataFrame(
+        {
+            "hour": pd.to_datetime(["2024-05-06 09:00", "2024-05-13 09:00", "2024-05-12 23:00"]),
+            "events": [3, 4, 5],
+        }
+    )
+    grid = F.weekday_hour(hourly)
+    assert grid.shape == (7, 24)
+    assert grid.loc[0, 9] == 7 and grid.loc[6, 23] == 5 and grid.to_numpy().sum() == 12
+    counts = pd.DataFrame(
+        {
+            "channel": ["sms", "sms", "sms", "live"],
+            "contacts": [1, 2, 12, 1],
+            "user_weeks": [100, 50, 10, 20],
+            "responders": [30, 10, 1, 5],
+            "responses": [40, 12, 1, 5],
+        }
+    )
+    fc = F.fatigue_curve(counts, max_contacts=10).set_index(["channel", "contacts"])
+    assert fc.loc[("sms", 1), "response_rate"] == pytest.approx(0.3)
+    assert fc.loc[("sms", 10), "responses_per_contact"] == pytest.approx(1 / 120)
+    assert fc.loc[("sms", 2), "low"] < 0.2 < fc.loc[("sms", 2), "high"]
+
+
+def test_engine_contact_response_and_hourly():
+    from growthlab.data import funnel as dfun
+
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b"],
+            "ts": pd.to_datetime(
+                [
+                    "2024-05-06 09:10",
+                    "2024-05-07 00:00",
+                    "2024-05-07 01:00",
+                    "2024-05-06 09:50",
+                    "2024-05-20 00:00",
+                ]
+            ),
+            "channel": ["sms", "sms", "sms", "sms", "sms"],
+            "event": ["reach", "reach", "click", "reach", "click"],
+        }
+    )
+    t = dfun.memtables(events=ev)
+    cr = dfun.contact_response_expr(t["events"]).to_pandas().set_index("contacts")
+    assert cr.loc[2, "user_weeks"] == 1 and cr.loc[2, "responders"] == 1
+    assert cr.loc[1, "user_weeks"] == 1 and cr.loc[1, "responders"] == 0
+    hc = dfun.hourly_counts_expr(t["events"], ["reach"]).to_pandas().set_index("hour")
+    assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "events"] == 2
+    assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "users"] == 2
