@@ -119,25 +119,31 @@ def contact_response_expr(
     events: ir.Table,
     contact_events: Sequence[str] = ("reach",),
     response_events: Sequence[str] = ("click",),
+    same_channel: bool = True,
 ) -> ir.Table:
     """Contacts and responses per (user, channel, ISO week), aggregated by contact count.
 
     Columns: channel, contacts (contacts the user got in that week on that channel),
     user_weeks, responders (user-weeks with >= 1 response), responses (Σ response events).
+    A response counts for the contact channel when it is on the same channel
+    (``same_channel=True``) or, with ``same_channel=False``, on any channel in the same week
+    (for sources whose responses happen in owned channels, e.g. a purchase in the mini program).
     Only user-weeks with at least one contact are counted.
     """
     _require(events, "events", ["user_id", "ts", "channel", "event"])
     ev = events.filter(events.ts.notnull() & events.channel.notnull())
-    ev = ev.filter(ev.event.isin([*contact_events, *response_events]))
-    ev = ev.mutate(
-        week=ev.ts.cast("timestamp").truncate("W"),
-        is_contact=ev.event.isin(list(contact_events)).cast("int64"),
-        is_response=ev.event.isin(list(response_events)).cast("int64"),
+    ev = ev.mutate(week=ev.ts.cast("timestamp").truncate("W"))
+    contacts = ev.filter(ev.event.isin(list(contact_events)))
+    responses = ev.filter(ev.event.isin(list(response_events)))
+    keys = ["user_id", "channel", "week"] if same_channel else ["user_id", "week"]
+    uc = contacts.group_by(["user_id", "channel", "week"]).aggregate(contacts=contacts.count())
+    ur = responses.group_by(keys).aggregate(responses=responses.count())
+    uw = uc.left_join(ur, keys)
+    uw = uw.select(
+        channel=uw.channel,
+        contacts=uw.contacts,
+        responses=uw.responses.fill_null(0),
     )
-    uw = ev.group_by(["user_id", "channel", "week"]).aggregate(
-        contacts=ev.is_contact.sum(), responses=ev.is_response.sum()
-    )
-    uw = uw.filter(uw.contacts > 0)
     return uw.group_by(["channel", "contacts"]).aggregate(
         user_weeks=uw.count(),
         responders=(uw.responses > 0).cast("int64").sum(),
@@ -176,11 +182,15 @@ def hourly_counts(ds: Any, event_types: Sequence[str] | None = None) -> pd.DataF
 
 
 def contact_response(
-    ds: Any, contact_events: Sequence[str] = ("reach",), response_events: Sequence[str] = ("click",)
+    ds: Any,
+    contact_events: Sequence[str] = ("reach",),
+    response_events: Sequence[str] = ("click",),
+    same_channel: bool = True,
 ) -> pd.DataFrame:
     """:func:`contact_response_expr` on a Dataset's events."""
     _need(ds, "events")
-    return contact_response_expr(ds.table("events"), contact_events, response_events).to_pandas()
+    expr = contact_response_expr(ds.table("events"), contact_events, response_events, same_channel)
+    return expr.to_pandas()
 
 
 def _name_steps(df: pd.DataFrame, steps: Sequence[str]) -> pd.DataFrame:
