@@ -40,6 +40,9 @@ def _seasonal(rng: np.random.Generator, t: int, g: int, kind: str) -> np.ndarray
     if kind == "poisson":
         lam = rng.uniform(3, 400, g)[None, :]
         return rng.poisson(lam * wd * trend).astype(float)
+    if kind == "compound":  # sparse revenue: Poisson(0.5..20) orders a day, Gamma amounts
+        n = rng.poisson(rng.uniform(0.5, 20, g)[None, :] * wd * trend)
+        return rng.gamma(np.maximum(n, 1) * 2.0, 40.0) * (n > 0)
     level = rng.uniform(1e3, 1e5, g)[None, :]
     return level * wd * trend * np.exp(rng.normal(0, 0.12, (t, g)))
 
@@ -48,7 +51,7 @@ def _seasonal(rng: np.random.Generator, t: int, g: int, kind: str) -> np.ndarray
 
 
 @pytest.mark.parametrize("method", ["robust", "sigma"])
-@pytest.mark.parametrize("kind", ["poisson", "lognormal"])
+@pytest.mark.parametrize("kind", ["poisson", "lognormal", "compound"])
 def test_false_alert_rate_on_anomaly_free_series(method, kind):
     rng = np.random.default_rng(11)
     t, g = 270, 120
@@ -497,3 +500,47 @@ def test_plots_render():
     fig2 = pm.ab_chart(monitor.ab_test(a, o))
     assert len(fig2.axes) == 4
     matplotlib.pyplot.close("all")
+
+
+# ------------------------------------------------------------------ planted truth (synthetic source)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from growthlab.data import synth
+
+    return synth.generate(10000, seed=0)
+
+
+def test_synthetic_anomaly_day_is_alerted_and_little_else(synthetic):
+    truth = synthetic.truth["anomaly"]
+    series = daily.kpi_series(synthetic)
+    res = monitor.detect_anomalies(series.loc[series["metric"].isin(daily.ALERT_METRICS)])
+    day = pd.Timestamp(truth["date"])
+    overall = res.loc[res["segment"] == "all"]
+    hit = overall.loc[(overall["metric"] == truth["metric"]) & (overall["date"] == day)]
+    assert len(hit) == 1 and hit["is_alert"].iloc[0] and hit["direction"].iloc[0] == "up"
+    # the expected value recovers the un-inflated level: observed / expected ~ factor
+    ratio = hit["observed"].iloc[0] / hit["expected"].iloc[0]
+    assert truth["factor"] / 1.6 < ratio < truth["factor"] * 1.6
+    table = monitor.alert_table(overall)
+    top = table.loc[table["metric"] == truth["metric"]].iloc[0]
+    assert top["date"] == day
+    # other overall alerts: at most about one per metric per 90 scored days
+    scored = overall.groupby("metric")["score"].count()
+    others = table.loc[table["date"] != day].groupby("metric").size()
+    others = others.reindex(scored.index, fill_value=0)
+    assert (others <= np.ceil(scored / 90)).all(), others
+
+
+def test_synthetic_ab_lift_recovered(synthetic):
+    truth = synthetic.truth["ab_test"]
+    outcomes = daily.ab_outcomes(synthetic, window_days=truth["window_days"])
+    res = monitor.ab_test(synthetic.frame("assignments"), outcomes)
+    res = res.loc[res["experiment_id"] == truth["experiment_id"]].set_index("variant")
+    assert res["users"].sum() == truth["users"]
+    t = res.loc["treatment"]
+    assert t["diff_low"] <= truth["lift"] <= t["diff_high"]
+    assert not t["srm"]
+    for v, spec in truth["variants"].items():
+        assert res.loc[v, "conversion_low"] <= spec["conversion"] <= res.loc[v, "conversion_high"]

@@ -28,6 +28,8 @@ from growthlab.stats import wilson_interval
 #: Consistency constant that turns a MAD into a standard deviation under normality.
 MAD_TO_SD = 1.4826
 LEVEL_DAYS = 7
+#: Consistency constant for the mean absolute deviation under normality, sqrt(pi/2).
+MEANAD_TO_SD = 1.2533
 #: Default alert thresholds: |modified z| > 3.5 (Iglewicz & Hoaglin 1993) and the 3σ rule.
 DEFAULT_THRESHOLD = {"robust": 3.5, "sigma": 3.0}
 #: Columns :func:`detect_anomalies` batches over when they are present in ``series``.
@@ -83,17 +85,18 @@ def _detect_matrix(
     threshold: float,
     min_history: int,
     count_like: np.ndarray,
-    log_scale: np.ndarray,
+    transform: np.ndarray,
     rel_floor: float,
 ) -> dict[str, np.ndarray]:
     """Core of :func:`detect_anomalies` on a (T days x G series) matrix, NaN = missing.
 
-    Columns flagged in ``log_scale`` are modelled on log(y) (multiplicative seasonality and
-    noise proportional to the level); expected and band are transformed back.
+    ``transform`` per column: 0 = none, 1 = sqrt, 2 = log (see :func:`detect_anomalies`);
+    expected and band are transformed back.
     """
     how = "median" if method == "robust" else "mean"
+    tr = transform[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(log_scale[None, :], np.log(y), y)
+        z = np.where(tr == 2, np.log(y), np.where(tr == 1, np.sqrt(y), y))
     # 1. level: the previous full week (weekday-neutral, so all 7 days are required), robust
     #    to one odd day
     level = _reduce(_trailing(z, LEVEL_DAYS), how, min_periods=LEVEL_DAYS)
@@ -112,31 +115,31 @@ def _detect_matrix(
     if method == "robust":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
-            mad = np.nanmedian(np.abs(resid_w - centre[..., None]), axis=-1)
-        scale = MAD_TO_SD * mad
+            absdev = np.abs(resid_w - centre[..., None])
+            scale = MAD_TO_SD * np.nanmedian(absdev, axis=-1)
+            # degenerate window (more than half the residuals equal): mean absolute deviation
+            scale = np.where(scale > 0, scale, MEANAD_TO_SD * np.nanmean(absdev, axis=-1))
     else:
         scale = _reduce(resid_w, "sd", min_periods=min_history)
     expected = base + centre
-    # floor: the Poisson sd for count series (sqrt(mu), or 1/sqrt(mu) on the log scale), a small
-    # relative change otherwise, so a flat window (MAD = 0) does not alert on every small change
+    # floor: the Poisson sd for count series (1/2 on the sqrt scale, 1/sqrt(mu) on the log
+    # scale, sqrt(mu) otherwise), else a small relative change, so a flat window does not alert
+    # on every small change
     with np.errstate(over="ignore", invalid="ignore"):
-        mu = np.where(log_scale[None, :], np.exp(expected), expected)
+        mu = np.where(tr == 2, np.exp(expected), np.where(tr == 1, expected**2, expected))
         poisson = np.sqrt(np.maximum(np.abs(mu), 1.0))
-        floor = np.where(
-            log_scale[None, :],
-            np.where(count_like[None, :], 1.0 / poisson, rel_floor),
-            np.where(count_like[None, :], poisson, np.maximum(rel_floor * np.abs(mu), 1e-12)),
-        )
+        floor_count = np.where(tr == 2, 1.0 / poisson, np.where(tr == 1, 0.5, poisson))
+        floor_rel = np.where(tr == 2, rel_floor, np.maximum(rel_floor * np.abs(expected), 1e-12))
+        floor = np.where(count_like[None, :], floor_count, floor_rel)
     scale = np.where(np.isnan(scale), np.nan, np.maximum(scale, floor))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         score = (z - expected) / scale
         low = expected - threshold * scale
         high = expected + threshold * scale
-        back = log_scale[None, :]
-        expected = np.where(back, np.exp(expected), expected)
-        low = np.where(back, np.exp(low), low)
-        high = np.where(back, np.exp(high), high)
-    return {"expected": expected, "low": low, "high": high, "score": score}
+        out = {"score": score}
+        for key, v in (("expected", expected), ("low", low), ("high", high)):
+            out[key] = np.where(tr == 2, np.exp(v), np.where(tr == 1, np.maximum(v, 0.0) ** 2, v))
+    return out
 
 
 def detect_anomalies(
@@ -149,42 +152,44 @@ def detect_anomalies(
     seasonal: bool = True,
     min_history: int = 14,
     by: Sequence[str] | None = None,
-    log: bool | None = None,
+    transform: str = "auto",
     rel_floor: float = 0.01,
 ) -> pd.DataFrame:
     """Flag days whose value leaves the expected band of their own recent history.
 
     ``series`` has columns ``date`` and ``value`` (one row per day; missing days are treated as
     unknown, not as zero) and optionally batch columns (default: ``metric`` and/or ``segment``
-    when present, or those named in ``by``); each batch is one series. A series whose values
-    are all > 0 is modelled on log(y) (``log=None``, the default; ``True``/``False`` forces it
-    where possible): KPI seasonality and noise are usually proportional to the level, so a
-    weekday x1.1 and a weekend x0.6 get bands of the right width. With z = y or log(y), for day
-    t, using only days before t:
+    when present, or those named in ``by``); each batch is one series.
+
+    Each series is first put on a variance-stabilising scale z (``transform="auto"``): log(y)
+    when all values are > 0 (KPI seasonality and noise are roughly proportional to the level,
+    so a weekday x1.1 and a weekend x0.6 get bands of the right width), sqrt(y) when values are
+    >= 0 with zeros (counts and sparse sums; Anscombe 1948), y otherwise; ``"log"``, ``"sqrt"``
+    or ``"none"`` force one where valid. Then, for day t, using only days before t:
 
     - level ``L_t`` = median of z over the previous 7 days (a full week, so weekday-neutral);
     - weekday effect ``S_t`` = median of (z_{t-7k} − L_{t-7k}) for k = 1..``weeks``
       (``seasonal=False`` sets S = 0);
     - one-step residuals ``e = z − (L + S)``; over the previous ``window`` days their median
       ``c_t`` and ``MAD_t = median |e − c_t|``;
-    - ``expected = L_t + S_t + c_t``, ``scale = 1.4826 · MAD_t``;
-      ``score = (z_t − expected) / scale``; band ``expected ± threshold · scale`` (on the log
-      scale, band and expected are transformed back with exp);
+    - ``expected = L_t + S_t + c_t``, ``scale = 1.4826 · MAD_t`` (1.2533 · mean |e − c_t| when
+      the MAD is 0);
+      ``score = (z_t − expected) / scale``; band ``expected ± threshold · scale``, transformed
+      back to the scale of y for ``expected``, ``low`` and ``high``;
       ``is_alert = |score| > threshold`` (default 3.5, the modified z-score rule of
       Iglewicz & Hoaglin 1993).
 
-    ``method="sigma"`` replaces every median by a mean and ``1.4826·MAD`` by the sample standard
+    ``method="sigma"`` replaces every median by a mean and the MAD scale by the sample standard
     deviation (the classic 3σ control-chart rule, default threshold 3; Shewhart 1931) — simpler
     but not robust: one outlier inflates the band for the following ``window`` days.
 
-    The scale is floored at the Poisson standard deviation for non-negative integer series
-    (sqrt(max(mu, 1)), or 1/sqrt(max(mu, 1)) on the log scale) and at a relative change of
-    ``rel_floor`` otherwise, so a flat window
-    (MAD = 0) does not make every small change an alert. Days with fewer than ``min_history``
-    residuals in their window (the start of each series) get NaN expected/band/score and no
-    alert. Reference: Rousseeuw & Croux (1993) JASA 88(424) for the MAD; Hochenbaum, Vallis &
-    Kejariwal (2017) "Automatic anomaly detection in the cloud via statistical learning"
-    (seasonal decomposition + robust scores).
+    For non-negative integer series the scale is floored at the Poisson standard deviation
+    (1/2 on the sqrt scale, 1/sqrt(mu) on the log scale), otherwise at a relative change of
+    ``rel_floor``, so a flat window does not make every small change an alert. Days with fewer
+    than ``min_history`` residuals in their window (the first weeks of each series) get NaN
+    expected/band/score and no alert. References: Rousseeuw & Croux (1993) JASA 88(424) for
+    the MAD; Hochenbaum, Vallis & Kejariwal (2017) arXiv:1704.07706 (seasonal decomposition +
+    robust scores).
 
     Returns one row per input row: the batch columns, ``date``, ``observed``, ``expected``,
     ``low``, ``high``, ``score``, ``is_alert``, ``direction`` ("up", "down" or "" when no
@@ -249,7 +254,16 @@ def detect_anomalies(
     count_like = np.all((finite >= 0) & (finite == np.round(finite)), axis=0)
     nonneg = np.all(finite >= 0, axis=0)
     positive = np.all(np.isnan(y) | (y > 0), axis=0)
-    log_scale = positive if log is None else (positive & bool(log))
+    codes = {"none": 0, "sqrt": 1, "log": 2}
+    if transform == "auto":
+        tcode = np.where(positive, 2, np.where(nonneg, 1, 0))
+    elif transform in codes:
+        allowed = {"none": True, "sqrt": nonneg, "log": positive}[transform]
+        tcode = np.where(allowed, codes[transform], 0)
+    else:
+        raise AnalysisInputError(
+            f"detect_anomalies: transform must be auto, none, sqrt or log, got {transform!r}"
+        )
     res = _detect_matrix(
         y,
         method=method,
@@ -259,7 +273,7 @@ def detect_anomalies(
         threshold=thr,
         min_history=min_history,
         count_like=count_like,
-        log_scale=log_scale,
+        transform=tcode,
         rel_floor=rel_floor,
     )
     low = np.where(nonneg[None, :], np.maximum(res["low"], 0.0), res["low"])

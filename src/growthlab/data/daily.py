@@ -46,6 +46,10 @@ METRICS = (
     "unsubscribes",
     "complaints",
 )
+#: Metrics suited to day-by-day anomaly alerts: the daily counts and sums. The rolling K-factor
+#: is a 28-day moving ratio (each day shares 27 days with the previous one), so it is charted
+#: as a trend and its inputs (new users, invitees) are what gets alerted on.
+ALERT_METRICS = tuple(m for m in METRICS if m != "k_factor")
 #: Event names (SPEC §3 canonical vocabulary) counted by the event metrics.
 EVENT_METRICS = {"unsubscribes": "unsubscribe", "complaints": "complaint"}
 
