@@ -84,6 +84,10 @@ class CleanReferrals:
     edges: pd.DataFrame
     quarantined: pd.DataFrame
     counts: dict[str, int]
+    #: sorted id dictionary and the integer codes of ``edges`` (inviter, invitee) into it
+    ids: pd.Index | None = field(default=None, repr=False)
+    inviter_code: np.ndarray | None = field(default=None, repr=False)
+    invitee_code: np.ndarray | None = field(default=None, repr=False)
 
 
 def _functional_cycle_nodes(parent: np.ndarray) -> np.ndarray:
@@ -106,57 +110,69 @@ def _functional_cycle_nodes(parent: np.ndarray) -> np.ndarray:
     return on
 
 
+def _id_series(series: pd.Series, table: str, column: str) -> pd.Series:
+    if series.isna().any():
+        raise AnalysisInputError(
+            f"{table}.{column}: {int(series.isna().sum())} missing id(s); ids must be non-null"
+        )
+    return series.astype("str").reset_index(drop=True)
+
+
+_REASONS = np.array(["", *QUARANTINE_RULES], dtype=object)
+
+
 def clean_referrals(referrals: pd.DataFrame) -> CleanReferrals:
     """Apply the referral quarantine rules (module docstring) and count each rule exactly.
 
     Returns the accepted edges (one inviter per invitee, no self-referral, no cycle; ids as
     strings, ``invited_at`` as naive timestamps, sorted by ``invited_at``), the quarantined rows
     with a ``reason`` column, and ``counts`` {rule: rows}. Extra columns are kept.
+    Ids are factorised once and every rule runs on integer codes; edges are sorted by
+    ``invited_at`` (ties keep the input order).
     """
     _require(referrals, REFERRAL_COLUMNS, "referrals")
-    df = referrals.copy()
-    df["inviter_id"] = _ids(df["inviter_id"], "referrals", "inviter_id")
-    df["invitee_id"] = _ids(df["invitee_id"], "referrals", "invitee_id")
-    df["invited_at"] = _times(df["invited_at"], "referrals", "invited_at")
-    df = df.reset_index(drop=True)
-    reason = np.full(len(df), "", dtype=object)
+    df = referrals.reset_index(drop=True)
+    inviter = _id_series(df["inviter_id"], "referrals", "inviter_id")
+    invitee = _id_series(df["invitee_id"], "referrals", "invitee_id")
+    invited_at = _times(df["invited_at"], "referrals", "invited_at")
+    m = len(df)
+    codes, uniques = pd.factorize(pd.concat([invitee, inviter], ignore_index=True))
+    ee, inv = codes[:m].astype(np.int64), codes[m:].astype(np.int64)
+    t = invited_at.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    reason = np.zeros(m, dtype=np.int8)  # index into _REASONS
+    reason[ee == inv] = 1  # self_referral
 
-    inviter = df["inviter_id"].to_numpy(dtype=object)
-    invitee = df["invitee_id"].to_numpy(dtype=object)
-    reason[inviter == invitee] = "self_referral"
-
-    # earliest inviter wins: order by (invited_at, inviter_id) among the remaining rows
-    live = np.flatnonzero(reason == "")
-    sub = df.iloc[live]
-    order = np.lexsort((sub["inviter_id"].to_numpy(dtype=str), sub["invited_at"].to_numpy()))
-    rows = live[order]
-    dup = pd.Series(invitee[rows]).duplicated(keep="first").to_numpy()
-    first_row = pd.Series(rows, index=invitee[rows])[~dup]  # invitee -> winning row
-    losers = rows[dup]
-    same = inviter[first_row.loc[invitee[losers]].to_numpy()] == inviter[losers]
-    reason[losers[same]] = "duplicate"
-    reason[losers[~same]] = "inviter_conflict"
+    # earliest inviter wins: within each invitee order by (invited_at, inviter_id). Only rows
+    # of invitees with several rows need ordering (a small subset), so sort just those.
+    live = np.flatnonzero(reason == 0)
+    multi = np.bincount(ee[live], minlength=len(uniques))[ee[live]] > 1
+    rows = live[multi]
+    if rows.size:
+        names = inviter.iloc[rows].to_numpy(dtype=str)
+        rows = rows[np.lexsort((names, t[rows], ee[rows]))]
+        e_sorted = ee[rows]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = e_sorted[1:] != e_sorted[:-1]
+        start = np.maximum.accumulate(np.where(first, np.arange(rows.size), 0))
+        same = inv[rows[start]] == inv[rows]
+        reason[rows[~first & same]] = 2  # duplicate
+        reason[rows[~first & ~same]] = 3  # inviter_conflict
 
     # cycles in the functional graph invitee -> inviter
-    kept = np.flatnonzero(reason == "")
-    if kept.size:
-        codes, uniques = pd.factorize(np.concatenate([invitee[kept], inviter[kept]]))
-        child, par = codes[: kept.size], codes[kept.size :]
-        parent = np.full(len(uniques), -1, dtype=np.int64)
-        parent[child] = par
-        on_cycle = _functional_cycle_nodes(parent)
-        reason[kept[on_cycle[child]]] = "cycle"
+    kept = np.flatnonzero(reason == 0)
+    parent = np.full(len(uniques), -1, dtype=np.int64)
+    parent[ee[kept]] = inv[kept]
+    on_cycle = _functional_cycle_nodes(parent)
+    reason[kept[on_cycle[ee[kept]]]] = 4  # cycle
 
-    df["reason"] = reason
-    ok = reason == ""
-    edges = (
-        df.loc[ok]
-        .drop(columns="reason")
-        .sort_values(["invited_at", "inviter_id", "invitee_id"], kind="mergesort")
-    )
-    quarantined = df.loc[~ok].reset_index(drop=True)
-    counts = {r: int((reason == r).sum()) for r in QUARANTINE_RULES}
-    return CleanReferrals(edges.reset_index(drop=True), quarantined, counts)
+    ok = np.flatnonzero(reason == 0)
+    sel = ok[np.argsort(t[ok], kind="stable")]  # by invited_at, ties in input order
+    base = df.assign(inviter_id=inviter, invitee_id=invitee, invited_at=invited_at)
+    edges = base.iloc[sel].reset_index(drop=True)
+    bad = np.flatnonzero(reason != 0)
+    quarantined = base.iloc[bad].assign(reason=_REASONS[reason[bad]]).reset_index(drop=True)
+    counts = {r: int((reason == i + 1).sum()) for i, r in enumerate(QUARANTINE_RULES)}
+    return CleanReferrals(edges, quarantined, counts, pd.Index(uniques), inv[sel], ee[sel])
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,40 +242,53 @@ def forest(referrals: pd.DataFrame | CleanReferrals, users: pd.DataFrame | None 
     size(v) = 1 + Σ_children size(c) (level-by-level scatter-add); descendants = size − 1.
     """
     clean = referrals if isinstance(referrals, CleanReferrals) else clean_referrals(referrals)
+    if clean.ids is None:  # built by hand: re-derive the codes
+        clean = clean_referrals(clean.edges)
     edges = clean.edges
-    parts = [edges["invitee_id"].to_numpy(dtype=object), edges["inviter_id"].to_numpy(dtype=object)]
+    ids = clean.ids
+    child, par = clean.invitee_code, clean.inviter_code
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[child] = True
+    keep[par] = True
     if users is not None:
         _require(users, ("user_id",), "users")
-        parts.append(_ids(users["user_id"], "users", "user_id"))
-    codes, uniques = pd.factorize(np.concatenate(parts).astype(object))
-    n = len(uniques)
-    m = len(edges)
-    child, par = codes[:m].astype(np.int64), codes[m : 2 * m].astype(np.int64)
+        uid = _id_series(users["user_id"], "users", "user_id")
+        pos = ids.get_indexer(uid)
+        keep[pos[pos >= 0]] = True
+        new = pd.unique(uid[pos < 0])
+        if len(new):
+            ids = ids.append(pd.Index(new, dtype=ids.dtype))
+            keep = np.concatenate([keep, np.ones(len(new), dtype=bool)])
+    # compact to the users of the forest
+    remap = np.cumsum(keep) - 1
+    ids = ids[keep]
+    child, par = remap[child], remap[par]
+    n = len(ids)
     parent = np.full(n, -1, dtype=np.int64)
     parent[child] = par
     root, depth = _root_and_depth(parent)
     size = _subtree_sizes(parent, depth)
     children = np.bincount(par, minlength=n)
 
-    ids = np.asarray(uniques, dtype=object)
+    arr = ids.array
+    edge_of = np.full(n, -1, dtype=np.int64)
+    edge_of[child] = np.arange(len(edges))
     nodes = pd.DataFrame(
         {
-            "user_id": ids,
-            "inviter_id": pd.Series(np.where(parent >= 0, ids[np.maximum(parent, 0)], None)),
-            "root": ids[root],
+            "user_id": arr,
+            "inviter_id": arr.take(parent, allow_fill=True),
+            "root": arr.take(root),
             "generation": depth.astype(np.int64),
             "direct_invitees": children.astype(np.int64),
             "descendants": (size - 1).astype(np.int64),
         }
     )
-    invited = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    invited[child] = edges["invited_at"].to_numpy(dtype="datetime64[ns]")
-    nodes["invited_at"] = invited
+    # edge_of = -1 (not invited) picks the appended NaT
+    invited = np.append(edges["invited_at"].to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT"))
+    nodes["invited_at"] = invited[edge_of]
     for col in ("campaign_id", "share_channel"):
         if col in edges.columns:
-            vals = np.full(n, None, dtype=object)
-            vals[child] = edges[col].to_numpy(dtype=object)
-            nodes[col] = vals
+            nodes[col] = edges[col].array.take(edge_of, allow_fill=True)
     return Forest(nodes, edges, clean.quarantined, clean.counts, parent, root, size)
 
 
@@ -300,14 +329,16 @@ def _tree_metrics(f: Forest) -> pd.DataFrame:
     # duration: first to last accepted invitation inside the tree
     t = f.nodes["invited_at"].to_numpy(dtype="datetime64[ns]")
     has = ~np.isnat(t)
-    tt = pd.DataFrame({"r": root[has], "t": t[has]})
-    agg = tt.groupby("r")["t"].agg(["min", "max"])
-    start = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-    end = start.copy()
-    start.loc[agg.index] = agg["min"].to_numpy()
-    end.loc[agg.index] = agg["max"].to_numpy()
-    out["start"] = start.to_numpy()[roots]
-    out["end"] = end.to_numpy()[roots]
+    ti = t.view(np.int64)
+    big = np.iinfo(np.int64).max
+    lo = np.full(n, big, dtype=np.int64)
+    hi = np.full(n, -big, dtype=np.int64)
+    np.minimum.at(lo, root[has], ti[has])
+    np.maximum.at(hi, root[has], ti[has])
+    nat = np.datetime64("NaT", "ns")
+    lo_r, hi_r = lo[roots], hi[roots]
+    out["start"] = np.where(lo_r == big, nat, lo_r.view("datetime64[ns]"))
+    out["end"] = np.where(hi_r == -big, nat, hi_r.view("datetime64[ns]"))
     out["duration"] = out["end"] - out["start"]
     if "campaign_id" in f.nodes.columns:
         # campaign of the tree = campaign of its earliest accepted edge
@@ -325,7 +356,8 @@ def cascades(referrals: pd.DataFrame | Forest) -> pd.DataFrame:
     Columns: ``root`` (seed user), ``size`` (users incl. the seed), ``depth`` (largest
     generation), ``max_breadth`` (most users in one generation), ``structural_virality``,
     ``duration`` (first to last invitation, Timedelta), plus ``start``, ``end`` and, when
-    referrals carry it, ``campaign_id`` (of the tree's earliest edge). Sorted by size desc.
+    referrals carry it, ``campaign_id`` (of the tree's earliest edge). Sorted by size, then
+    structural virality, descending.
 
     Structural virality (Goel et al. 2016) is the mean shortest-path distance over all
     unordered pairs of the n nodes; for a tree it equals 2W / (n(n−1)) with the Wiener index
@@ -334,9 +366,11 @@ def cascades(referrals: pd.DataFrame | Forest) -> pd.DataFrame:
     f = referrals if isinstance(referrals, Forest) else forest(referrals)
     out = _tree_metrics(f)
     out = out[out["size"] > 1]
-    return out.sort_values(["size", "root"], ascending=[False, True], kind="mergesort").reset_index(
-        drop=True
+    # largest first; ties by root order in the forest (numeric keys only: no string sort)
+    order = np.lexsort(
+        (np.arange(len(out)), -out["structural_virality"].to_numpy(), -out["size"].to_numpy())
     )
+    return out.iloc[order].reset_index(drop=True)
 
 
 def structural_virality(edges: Iterable[tuple]) -> float:
@@ -622,9 +656,8 @@ def spreaders(f: Forest, top: int | None = None) -> pd.DataFrame:
     n = f.nodes
     s = n.loc[n["direct_invitees"] > 0, ["user_id", "direct_invitees", "descendants"]]
     s = s.join(n.loc[s.index, ["generation", "root"]])
-    s = s.sort_values(
-        ["direct_invitees", "descendants", "user_id"], ascending=[False, False, True]
-    ).reset_index(drop=True)
+    order = np.lexsort((-s["descendants"].to_numpy(), -s["direct_invitees"].to_numpy()))
+    s = s.iloc[order].reset_index(drop=True)
     return s.head(top) if top is not None else s
 
 
