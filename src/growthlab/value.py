@@ -99,7 +99,8 @@ def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
         raise AnalysisInputError(f"{name}: missing required column(s) {missing}")
 
 
-def _day_numbers(ts: pd.Series, column: str) -> np.ndarray:
+def _day_numbers(ts: pd.Series, column: str, by_day: bool = True) -> np.ndarray:
+    """Days since the epoch: whole calendar days (``by_day``) or fractional days."""
     try:
         t = pd.to_datetime(ts)
     except (ValueError, TypeError) as exc:
@@ -110,17 +111,21 @@ def _day_numbers(ts: pd.Series, column: str) -> np.ndarray:
         raise AnalysisInputError(
             f"orders.{column}: {int(t.isna().sum())} missing or unparsable timestamp(s)"
         )
-    return t.to_numpy().astype("datetime64[D]").astype(np.int64)
+    if by_day:
+        return t.to_numpy().astype("datetime64[D]").astype(np.int64).astype(float)
+    return t.to_numpy().astype("datetime64[s]").astype(np.int64) / 86400.0
 
 
-def _to_day(value, name: str) -> int:
+def _to_day(value, name: str, by_day: bool = True) -> float:
     try:
         t = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise AnalysisInputError(f"{name}: not a date ({value!r})") from exc
     if t.tzinfo is not None:
         t = t.tz_convert("UTC").tz_localize(None)
-    return int(np.datetime64(t.normalize().to_datetime64(), "D").astype(np.int64))
+    if by_day:
+        return float(np.datetime64(t.normalize().to_datetime64(), "D").astype(np.int64))
+    return float(np.datetime64(t.to_datetime64(), "s").astype(np.int64)) / 86400.0
 
 
 def summarise(
@@ -128,6 +133,7 @@ def summarise(
     calibration_end,
     unit: str = "D",
     observation_end=None,
+    by_day: bool = True,
 ) -> pd.DataFrame:
     """Per-customer RFM summary for BG/NBD and Gamma-Gamma from order transactions.
 
@@ -144,6 +150,8 @@ def summarise(
     ``frequency_holdout`` (purchase days in (calibration_end, observation_end]) and
     ``duration_holdout`` (= observation_end − calibration_end, in ``unit``) are added.
     Rows with ``status == "refunded"`` are ignored when a ``status`` column exists.
+    ``by_day=False`` keeps exact timestamps instead (a transaction = a distinct timestamp,
+    durations in fractional days, ``calibration_end`` an instant) for continuous-time data.
 
     Reference: Fader, Hardie & Lee (2005), Marketing Science 24(2) — the CDNOW summary.
     """
@@ -159,9 +167,9 @@ def summarise(
         raise AnalysisInputError("orders.amount: missing or non-numeric values")
     if (amount < 0).any():
         raise AnalysisInputError("orders.amount: must be >= 0 (negative amounts found)")
-    day = _day_numbers(o["ts"], "ts")
-    cal = _to_day(calibration_end, "calibration_end")
-    obs = None if observation_end is None else _to_day(observation_end, "observation_end")
+    day = _day_numbers(o["ts"], "ts", by_day)
+    cal = _to_day(calibration_end, "calibration_end", by_day)
+    obs = None if observation_end is None else _to_day(observation_end, "observation_end", by_day)
     if obs is not None and obs < cal:
         raise AnalysisInputError("observation_end must not be before calibration_end")
 

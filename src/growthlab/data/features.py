@@ -1,0 +1,245 @@
+"""Engine-side per-user features for segments and value (SPEC §4.3), written as Ibis expressions.
+
+Everything heavy (scans of ``orders`` and ``events``) runs in the backend (DuckDB by default,
+or Spark / any Ibis backend); only one small row per user comes back as pandas. Each function
+takes either a ``Dataset`` (anything with ``.table(name)`` and ``.has(name)``) or Ibis tables.
+
+- :func:`order_days` — paid orders reduced to one row per user and calendar day (input for
+  :func:`growthlab.value.summarise`, identical results, far fewer rows);
+- :func:`rfm_inputs` — recency / frequency / monetary inputs per purchasing user as of ``as_of``;
+- :func:`activity` — last and previous active day per user (lifecycle stages);
+- :func:`user_features` — behavioural features for clustering from events, orders, referrals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from growthlab.errors import AnalysisInputError
+
+__all__ = [
+    "SYSTEM_EVENTS",
+    "order_days",
+    "rfm_inputs",
+    "activity",
+    "user_features",
+    "paid_orders",
+]
+
+#: Event types that are not the user's own engagement choice: lifecycle markers (signup, the
+#: invitee's invite_click at signup), brand-initiated touches (reach), mirrors of other tables
+#: (purchase = orders) and rare opt-out signals (unsubscribe, complaint). The channel mix is
+#: computed over the other ("engagement") events.
+SYSTEM_EVENTS = ("signup", "reach", "purchase", "invite_click", "unsubscribe", "complaint")
+
+
+def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
+
+
+def _table(source: Any, name: str) -> ir.Table | None:
+    """An Ibis table from a Dataset, an Ibis table, a pandas frame, or None."""
+    if source is None:
+        return None
+    if isinstance(source, ir.Table):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return ibis.memtable(source)
+    if hasattr(source, "table") and hasattr(source, "has"):
+        return source.table(name) if source.has(name) else None
+    raise AnalysisInputError(f"{name}: expected a Dataset, an Ibis table or a pandas DataFrame")
+
+
+def _as_of(source: Any, as_of) -> pd.Timestamp | None:
+    if as_of is None and hasattr(source, "as_of"):
+        as_of = source.as_of
+    return None if as_of is None else pd.Timestamp(as_of)
+
+
+def paid_orders(orders: ir.Table, as_of=None) -> ir.Table:
+    """Orders that count as purchases: status ``paid`` (or missing), ``ts <= as_of``."""
+    _require(orders, "orders", ["user_id", "ts", "amount"])
+    if "status" in orders.columns:
+        orders = orders.filter(orders.status.fill_null("paid") != "refunded")
+    if as_of is not None:
+        orders = orders.filter(orders.ts <= ibis.literal(pd.Timestamp(as_of).to_pydatetime()))
+    return orders
+
+
+def order_days(source: Any, as_of=None) -> pd.DataFrame:
+    """Paid orders summed per user and calendar day: columns ``user_id, ts, amount, orders``.
+
+    ``growthlab.value.summarise`` counts repeat purchases on distinct days, so feeding it this
+    frame gives exactly the same summary as the raw orders.
+    """
+    o = paid_orders(_table(source, "orders"), _as_of(source, as_of))
+    day = o.ts.truncate("D")
+    expr = o.group_by(o.user_id, day.name("ts")).aggregate(amount=o.amount.sum(), orders=o.count())
+    return expr.to_pandas().sort_values(["user_id", "ts"], ignore_index=True)
+
+
+def rfm_inputs(source: Any, as_of=None) -> pd.DataFrame:
+    """Per purchasing user: ``recency_days, frequency, monetary, orders, first_order_at,
+    last_order_at`` as of ``as_of`` (default: the Dataset's ``as_of``, else the last order).
+
+    recency_days = (as_of − last paid order) in days; frequency = distinct purchase days;
+    monetary = total paid amount; orders = number of paid orders.
+    Reference: Hughes (1994), *Strategic Database Marketing* (RFM).
+    """
+    o = paid_orders(_table(source, "orders"), _as_of(source, as_of))
+    agg = o.group_by("user_id").aggregate(
+        first_order_at=o.ts.min(),
+        last_order_at=o.ts.max(),
+        frequency=o.ts.truncate("D").nunique(),
+        monetary=o.amount.sum(),
+        orders=o.count(),
+    )
+    df = agg.to_pandas()
+    ref = _as_of(source, as_of)
+    if ref is None:
+        ref = pd.Timestamp(df["last_order_at"].max()) if len(df) else pd.Timestamp.now()
+    df["recency_days"] = (ref - pd.to_datetime(df["last_order_at"])).dt.total_seconds() / 86400
+    cols = ["user_id", "recency_days", "frequency", "monetary", "orders"]
+    return df[cols + ["first_order_at", "last_order_at"]].set_index("user_id").sort_index()
+
+
+def activity(source: Any, as_of=None) -> pd.DataFrame:
+    """Per user of ``users``: ``signup_at, last_active, previous_active, active_days``.
+
+    Activity = any event or paid order at or before ``as_of``; ``last_active`` is the latest
+    active calendar day, ``previous_active`` the active day before it (for "returned"
+    users), ``active_days`` the number of distinct active days. Users with no activity have
+    missing days and 0 active days.
+    """
+    users = _table(source, "users")
+    if users is None:
+        raise AnalysisInputError("users: table required for lifecycle stages")
+    _require(users, "users", ["user_id", "signup_at"])
+    ref = _as_of(source, as_of)
+    parts = []
+    events = _table(source, "events")
+    if events is not None:
+        _require(events, "events", ["user_id", "ts"])
+        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
+        parts.append(e.select("user_id", day=e.ts.truncate("D")))
+    orders = _table(source, "orders")
+    if orders is not None:
+        o = paid_orders(orders, ref)
+        parts.append(o.select("user_id", day=o.ts.truncate("D")))
+    base = users.select("user_id", "signup_at")
+    if not parts:
+        df = base.to_pandas()
+        df["last_active"] = pd.NaT
+        df["previous_active"] = pd.NaT
+        df["active_days"] = 0
+        return df.set_index("user_id")
+    days = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+    days = days.distinct()
+    last = days.group_by("user_id").aggregate(last_active=days.day.max(), active_days=days.count())
+    j = days.join(last, "user_id")
+    prev = (
+        j.filter(j.day < j.last_active).group_by("user_id").aggregate(previous_active=j.day.max())
+    )
+    out = base.left_join(last, "user_id").left_join(prev, "user_id")
+    out = out.select(
+        "user_id", "signup_at", "last_active", "previous_active", active_days=out.active_days
+    )
+    df = out.to_pandas().set_index("user_id")
+    df["active_days"] = df["active_days"].fillna(0).astype("int64")
+    return df.sort_index()
+
+
+def user_features(
+    source: Any,
+    as_of=None,
+    event_types: Sequence[str] | None = None,
+    channels: Sequence[str] | None = None,
+    max_event_types: int = 12,
+    max_channels: int = 8,
+    system_events: Sequence[str] = SYSTEM_EVENTS,
+    min_share: float = 0.01,
+) -> pd.DataFrame:
+    """Behavioural features per user (index ``user_id``, every user of ``users``) for clustering.
+
+    Columns (missing tables simply contribute no columns):
+
+    - ``ev_<type>``: number of events of each type (default: the ``max_event_types`` most frequent);
+    - ``events``, ``active_days``, ``channels_used``: total events, distinct active days,
+      distinct channels touched;
+    - ``ch_<channel>``: share of the user's engagement events (types not in
+      :data:`SYSTEM_EVENTS`) on each channel (channel mix; default the ``max_channels`` most
+      frequent channels of engagement events); 0 for users without engagement events;
+      by default only event types / channels holding at least ``min_share`` of the events
+      become columns (rare or unknown values would only add noise);
+    - ``orders``, ``revenue``: paid orders and their total amount;
+    - ``invitees``: accepted invitees (referrals where the user is the inviter);
+    - ``share_rate``: (share + invite_sent events) / (events + 1), the share propensity.
+
+    Counts are raw (untransformed); :func:`growthlab.segments.prepare_features` takes logs and
+    standardises.
+    """
+    users = _table(source, "users")
+    if users is None:
+        raise AnalysisInputError("users: table required for user features")
+    ref = _as_of(source, as_of)
+    out = users.select("user_id")
+    events = _table(source, "events")
+    if events is not None:
+        _require(events, "events", ["user_id", "ts", "event", "channel"])
+        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
+        if event_types is None:
+            top = e.group_by("event").aggregate(n=e.count()).order_by(ibis.desc("n"))
+            top = top.limit(max_event_types).to_pandas().dropna()
+            event_types = top.loc[top["n"] >= min_share * top["n"].sum(), "event"].tolist()
+        engage = ~e.event.isin(list(system_events))
+        if channels is None:
+            eng = e.filter(engage)
+            topc = eng.group_by("channel").aggregate(n=eng.count()).order_by(ibis.desc("n"))
+            topc = topc.limit(max_channels).to_pandas().dropna()
+            channels = topc.loc[topc["n"] >= min_share * topc["n"].sum(), "channel"].tolist()
+        aggs = {
+            "events": e.count(),
+            "active_days": e.ts.truncate("D").nunique(),
+            "channels_used": e.channel.nunique(),
+            "_shares": (e.event.isin(["share", "invite_sent"])).cast("int64").sum(),
+            "_engage": engage.cast("int64").sum(),
+        }
+        for t in event_types:
+            aggs[f"ev_{t}"] = (e.event == t).cast("int64").sum()
+        for c in channels:
+            aggs[f"_ch_{c}"] = ((e.channel == c) & engage).cast("int64").sum()
+        ev = e.group_by("user_id").aggregate(**{k: v.cast("float64") for k, v in aggs.items()})
+        out = out.left_join(ev, "user_id").drop("user_id_right")
+    orders = _table(source, "orders")
+    if orders is not None:
+        o = paid_orders(orders, ref)
+        oa = o.group_by("user_id").aggregate(
+            orders=o.count().cast("float64"), revenue=o.amount.sum().cast("float64")
+        )
+        out = out.left_join(oa, "user_id").drop("user_id_right")
+    referrals = _table(source, "referrals")
+    if referrals is not None:
+        _require(referrals, "referrals", ["inviter_id", "invitee_id"])
+        r = referrals
+        if ref is not None and "invited_at" in r.columns:
+            r = r.filter(r.invited_at <= ref.to_pydatetime())
+        ra = r.group_by(user_id=r.inviter_id).aggregate(
+            invitees=r.invitee_id.nunique().cast("float64")
+        )
+        out = out.left_join(ra, "user_id").drop("user_id_right")
+    df = out.to_pandas().set_index("user_id")
+    df = df.fillna(0)
+    if "events" in df.columns:
+        denom = df["_engage"].where(df["_engage"] > 0)
+        for c in [c for c in df.columns if c.startswith("_ch_")]:
+            df[c[1:]] = (df[c] / denom).fillna(0.0)
+        df["share_rate"] = df["_shares"] / (df["events"] + 1.0)
+        df = df.drop(columns=[c for c in df.columns if c.startswith("_")])
+    return df.astype(float).sort_index()
