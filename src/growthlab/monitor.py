@@ -129,7 +129,13 @@ def _detect_matrix(
         mu = np.where(tr == 2, np.exp(expected), np.where(tr == 1, expected**2, expected))
         poisson = np.sqrt(np.maximum(np.abs(mu), 1.0))
         floor_count = np.where(tr == 2, 1.0 / poisson, np.where(tr == 1, 0.5, poisson))
-        floor_rel = np.where(tr == 2, rel_floor, np.maximum(rel_floor * np.abs(expected), 1e-12))
+        # typical magnitude of the series (median |z| over all its days): keeps the floor
+        # meaningful when the recent window is all zeros
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            typical = np.nanmedian(np.abs(z), axis=0)[None, :]
+        magnitude = np.fmax(np.abs(expected), np.nan_to_num(typical))
+        floor_rel = np.where(tr == 2, rel_floor, np.maximum(rel_floor * magnitude, 1e-12))
         floor = np.where(count_like[None, :], floor_count, floor_rel)
     scale = np.where(np.isnan(scale), np.nan, np.maximum(scale, floor))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -184,8 +190,9 @@ def detect_anomalies(
     but not robust: one outlier inflates the band for the following ``window`` days.
 
     For non-negative integer series the scale is floored at the Poisson standard deviation
-    (1/2 on the sqrt scale, 1/sqrt(mu) on the log scale), otherwise at a relative change of
-    ``rel_floor``, so a flat window does not make every small change an alert. Days with fewer
+    (1/2 on the sqrt scale, 1/sqrt(mu) on the log scale), otherwise at ``rel_floor`` times
+    max(|expected|, the series' median |z|) (a relative change of ``rel_floor`` on the log
+    scale), so a flat window does not make every small change an alert. Days with fewer
     than ``min_history`` residuals in their window (the first weeks of each series) get NaN
     expected/band/score and no alert. References: Rousseeuw & Croux (1993) JASA 88(424) for
     the MAD; Hochenbaum, Vallis & Kejariwal (2017) arXiv:1704.07706 (seasonal decomposition +

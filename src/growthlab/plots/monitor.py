@@ -159,3 +159,27 @@ def ab_chart(ab: pd.DataFrame, *, lang: str = "en", title: str | None = None) ->
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def trend_chart(
+    series: pd.DataFrame,
+    *,
+    title: str | None = None,
+    lang: str = "en",
+    figsize: tuple[float, float] = (9, 3.2),
+) -> Figure:
+    """A plain daily line (columns date, value), e.g. the rolling K-factor, with y = 1 marked
+    when the values approach it (the viral threshold for a K-factor)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    s = series.sort_values("date")
+    if s.empty or s["value"].notna().sum() == 0:
+        ax.text(0.5, 0.5, _l(lang, "nodata"), ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.plot(pd.to_datetime(s["date"]), s["value"], color="C0", lw=1.5)
+        if s["value"].max() > 0.5:
+            ax.axhline(1.0, color="C3", lw=1, ls=":")
+    if title:
+        ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    return fig
