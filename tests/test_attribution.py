@@ -387,3 +387,21 @@ def test_markov_and_shapley_recover_planted_channel_ranking():
         rho = spearmanr([effects[c] for c in common], [got[c] for c in common]).statistic
         assert rho >= 0.9, (model.attrs, rho)
         assert got.idxmax() == max(effects, key=effects.get)
+
+
+def test_markov_iterative_solver_matches_direct_lu(monkeypatch):
+    rng = np.random.default_rng(3)
+    chans = np.array(list("abcdefghij"))
+    toks = [">".join(rng.choice(chans, rng.integers(1, 7))) for _ in range(3000)]
+    paths = pd.DataFrame(
+        {"path": toks, "conversions": rng.integers(0, 5, 3000), "nulls": rng.integers(0, 9, 3000)}
+    )
+    iterative = A.markov(paths, order=3)
+    assert iterative.attrs["n_states"] > A._DIRECT_MAX
+    monkeypatch.setattr(A, "_DIRECT_MAX", 10**9)
+    direct = A.markov(paths, order=3)
+    np.testing.assert_allclose(
+        iterative.set_index("channel")["conversions"],
+        direct.set_index("channel")["conversions"].reindex(iterative["channel"]),
+        rtol=1e-9,
+    )

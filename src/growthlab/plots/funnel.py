@@ -65,6 +65,7 @@ def funnel(result: pd.DataFrame, lang: str = "en") -> Figure:
     y = np.arange(len(r))[::-1]
     conv = r["overall_conversion"].to_numpy(dtype=float)
     err = np.vstack([conv - r["overall_low"], r["overall_high"] - conv]).astype(float)
+    err = np.clip(np.nan_to_num(err), 0, None)
     ax.barh(y, conv, color="C0", xerr=err, capsize=4)
     for yi, c, n in zip(y, conv, r["users"], strict=True):
         ax.text(min(c, 1) + 0.02, yi, f"{100 * c:.1f}%  (n={n:,})", va="center")
