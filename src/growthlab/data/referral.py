@@ -108,10 +108,14 @@ def user_activity(ds: Any) -> pd.DataFrame:
     revenue = Σ paid amount. Users with nothing get 0 / missing.
     """
     users = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
-    u = users.select(user_id=users.user_id.cast("string"), signup_at=users.signup_at)
     if "referred" in users.columns:
-        u = u.mutate(referred=users.referred)
+        u = users.select(
+            user_id=users.user_id.cast("string"),
+            signup_at=users.signup_at,
+            referred=users.referred,
+        )
     else:
+        u = users.select(user_id=users.user_id.cast("string"), signup_at=users.signup_at)
         ref = _table(ds, "referrals")
         if ref is not None:
             ids = ref.select(rid=ref.invitee_id.cast("string")).distinct().mutate(_r=True)

@@ -1,0 +1,255 @@
+"""Charts for the referral analysis (SPEC §4.2). Layout only: numbers come from
+``growthlab.referral`` / ``referral_outcomes`` results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+_LABELS = {
+    "en": {
+        "k": "K-factor (invitees per user in the window)",
+        "viral": "K = 1 (self-sustaining)",
+        "generation": "generation",
+        "users": "users",
+        "r": "R_g = users in g+1 / users in g",
+        "ccdf": "share of cascades ≥ x",
+        "size": "cascade size (users)",
+        "depth": "depth (generations)",
+        "max_breadth": "max breadth (users in one generation)",
+        "structural_virality": "structural virality",
+        "share_units": "share of spreaders (largest first)",
+        "share_total": "share of invitees",
+        "equal": "equal spread",
+        "days": "days from signup to first successful invite",
+        "count": "inviters",
+        "rate": "share of the first step",
+        "referred": "referred",
+        "organic": "organic",
+        "value": "value",
+        "tree": "seed {root}: {n} users, depth {d}",
+        "truncated": " (first {m} shown)",
+        "nodata": "no data",
+    },
+    "zh": {
+        "k": "K 因子（窗口内人均成功邀请数）",
+        "viral": "K = 1（自我维持）",
+        "generation": "代数",
+        "users": "用户数",
+        "r": "R_g = 第 g+1 代 / 第 g 代",
+        "ccdf": "≥ x 的传播树占比",
+        "size": "传播树规模（用户）",
+        "depth": "深度（代）",
+        "max_breadth": "最大宽度（单代用户数）",
+        "structural_virality": "结构病毒性",
+        "share_units": "传播者占比（从大到小）",
+        "share_total": "受邀用户占比",
+        "equal": "均匀分布",
+        "days": "注册到首次成功邀请的天数",
+        "count": "邀请人数",
+        "rate": "相对第一步的比例",
+        "referred": "受邀用户",
+        "organic": "自然用户",
+        "value": "数值",
+        "tree": "种子 {root}：{n} 人，深度 {d}",
+        "truncated": "（显示前 {m} 人）",
+        "nodata": "无数据",
+    },
+}
+
+
+def _l(lang: str, key: str) -> str:
+    return _LABELS.get(lang, _LABELS["en"])[key]
+
+
+def k_by_group(
+    k: pd.DataFrame, group: str, *, title: str | None = None, lang: str = "en"
+) -> Figure:
+    """Horizontal K with its interval per group (``k_factor`` output), K = 1 marked."""
+    d = k.dropna(subset=["k"]).sort_values("k")
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 2) + 1.2))
+    y = np.arange(len(d))
+    err = np.vstack([d["k"] - d["k_low"].fillna(d["k"]), d["k_high"].fillna(d["k"]) - d["k"]])
+    ax.errorbar(d["k"], y, xerr=np.clip(err, 0, None), fmt="o", capsize=4)
+    ax.axvline(1.0, color="crimson", ls="--", lw=1, label=_l(lang, "viral"))
+    ax.set_yticks(y, d[group].astype(str))
+    ax.set_xlabel(_l(lang, "k"))
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def generation_decay(gen: pd.DataFrame, *, lang: str = "en") -> Figure:
+    """Users per generation (log scale) and R_g with its interval (``generations`` output)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    a1.bar(gen["generation"], gen["users"], color="C0")
+    a1.set_yscale("log")
+    a1.set_xlabel(_l(lang, "generation"))
+    a1.set_ylabel(_l(lang, "users"))
+    g = gen.loc[gen["users"] > 0]
+    err = np.vstack([g["r"] - g["r_low"].fillna(g["r"]), g["r_high"].fillna(g["r"]) - g["r"]])
+    a2.errorbar(g["generation"], g["r"], yerr=np.clip(err, 0, None), fmt="o-", capsize=3)
+    a2.axhline(1.0, color="crimson", ls="--", lw=1)
+    a2.set_xlabel(_l(lang, "generation"))
+    a2.set_ylabel(_l(lang, "r"))
+    a2.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
+
+
+def ccdf(
+    cascades: pd.DataFrame,
+    columns: Sequence[str] = ("size", "depth", "max_breadth", "structural_virality"),
+    *,
+    lang: str = "en",
+) -> Figure:
+    """Complementary CDF P(X ≥ x) of cascade metrics on log–log axes."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.4))
+    axes = np.atleast_1d(axes)
+    for ax, col in zip(axes, columns, strict=True):
+        v = np.sort(cascades[col].dropna().to_numpy(dtype=float))
+        v = v[v > 0]
+        if v.size == 0:
+            ax.text(0.5, 0.5, _l(lang, "nodata"), ha="center", transform=ax.transAxes)
+            continue
+        x, first = np.unique(v, return_index=True)
+        ax.step(x, 1 - first / v.size, where="post")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(_l(lang, col))
+        ax.set_ylabel(_l(lang, "ccdf"))
+    fig.tight_layout()
+    return fig
+
+
+def concentration_curve(curve: pd.DataFrame, *, lang: str = "en") -> Figure:
+    """Cumulative share of invitees brought by the top share of spreaders."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot(np.r_[0, curve["share_of_units"]], np.r_[0, curve["share_of_total"]], lw=2, color="C0")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label=_l(lang, "equal"))
+    for f in (0.01, 0.1):
+        i = max(int(np.ceil(f * len(curve))) - 1, 0)
+        if len(curve):
+            y = float(curve["share_of_total"].iloc[i])
+            ax.plot([f], [y], "o", color="crimson")
+            ax.annotate(f"{f:.0%} → {y:.0%}", (f, y), xytext=(8, -12), textcoords="offset points")
+    ax.set_xlabel(_l(lang, "share_units"))
+    ax.set_ylabel(_l(lang, "share_total"))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def cycle_time_hist(ct: pd.DataFrame, *, window_days: float = 30, lang: str = "en") -> Figure:
+    """Histogram of days from signup to the first successful invite, median marked."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    d = ct["days"].to_numpy(dtype=float)
+    if d.size:
+        hi = max(window_days, float(np.quantile(d, 0.99)))
+        ax.hist(np.clip(d, 0, hi), bins=60, color="C0")
+        ax.axvline(float(np.median(d)), color="crimson", ls="--", lw=1.2)
+    ax.set_xlabel(_l(lang, "days"))
+    ax.set_ylabel(_l(lang, "count"))
+    return fig
+
+
+def invite_funnel(funnel: pd.DataFrame, *, labels=None, lang: str = "en") -> Figure:
+    """Horizontal funnel bars with counts and the share of the first step."""
+    f = funnel.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(f) + 1.2))
+    names = [(labels or {}).get(s, s) for s in f["step"]]
+    ax.barh(names, f["count"], color="C0")
+    for y, (n, r) in enumerate(zip(f["count"], f["overall_rate"], strict=True)):
+        ax.text(n, y, f"  {n:,.0f} ({r:.1%})", va="center")
+    ax.set_xlabel(_l(lang, "users"))
+    ax.set_xlim(0, float(f["count"].max()) * 1.35 if len(f) else 1)
+    return fig
+
+
+def referred_vs_organic(res: pd.DataFrame, *, labels=None, lang: str = "en") -> Figure:
+    """Referred vs organic per metric with intervals (``referred_vs_organic`` output)."""
+    d = res.loc[res["group"].isin(["referred", "organic"])]
+    metrics = list(dict.fromkeys(d["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.6))
+    axes = np.atleast_1d(axes)
+    for ax, m in zip(axes, metrics, strict=True):
+        x = d.loc[d["metric"] == m].set_index("group").reindex(["referred", "organic"])
+        err = np.vstack(
+            [x["value"] - x["low"].fillna(x["value"]), x["high"].fillna(x["value"]) - x["value"]]
+        )
+        ax.bar([0, 1], x["value"], color=["C1", "C0"])
+        ax.errorbar([0, 1], x["value"], yerr=np.clip(err, 0, None), fmt="none", ecolor="k")
+        ax.set_xticks([0, 1], [_l(lang, "referred"), _l(lang, "organic")])
+        ax.set_title((labels or {}).get(m, m), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _tidy_layout(g: nx.DiGraph, root) -> dict:
+    """Hierarchical layout: y = −generation, leaves spaced evenly in DFS order, parents centred."""
+    pos: dict = {}
+    nxt = 0.0
+    depth = nx.single_source_shortest_path_length(g, root)
+    for v in nx.dfs_postorder_nodes(g, root):
+        kids = list(g.successors(v))
+        if kids:
+            x = float(np.mean([pos[c][0] for c in kids]))
+        else:
+            x, nxt = nxt, nxt + 1.0
+        pos[v] = (x, -depth[v])
+    return pos
+
+
+def cascade_trees(
+    nodes: pd.DataFrame,
+    roots: Sequence[str],
+    *,
+    labels: dict | None = None,
+    max_nodes: int = 400,
+    lang: str = "en",
+) -> Figure:
+    """Draw the cascades of ``roots`` as trees (hierarchical layout, nodes coloured by
+    generation). ``nodes``: ``Forest.nodes``; ``labels`` maps a root to its displayed
+    (pseudonymised) name. Trees larger than ``max_nodes`` show their first generations.
+    """
+    k = len(roots)
+    fig, axes = plt.subplots(1, max(k, 1), figsize=(6 * max(k, 1), 5.2), squeeze=False)
+    cmap = plt.get_cmap("viridis")
+    for ax, root in zip(axes[0], roots, strict=False):
+        sub = nodes.loc[nodes["root"] == root]
+        n_all, depth_all = len(sub), int(sub["generation"].max())
+        sub = sub.sort_values(["generation"], kind="mergesort").head(max_nodes)
+        g = nx.DiGraph()
+        g.add_node(root)
+        e = sub.loc[sub["inviter_id"].notna()]
+        g.add_edges_from(zip(e["inviter_id"], e["user_id"], strict=True))
+        pos = _tidy_layout(g, root)
+        segs = [(pos[a], pos[b]) for a, b in g.edges]
+        ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.6))
+        xy = np.array([pos[v] for v in g.nodes])
+        gens = -xy[:, 1]
+        ax.scatter(
+            xy[:, 0], xy[:, 1], c=gens, cmap=cmap, s=max(6, 900 / max(len(xy), 1) ** 0.8), zorder=3
+        )
+        ax.set_yticks(-np.arange(int(gens.max()) + 1), np.arange(int(gens.max()) + 1))
+        ax.set_ylabel(_l(lang, "generation"))
+        ax.set_xticks([])
+        ax.grid(False)
+        name = (labels or {}).get(root, root)
+        title = _l(lang, "tree").format(root=name, n=n_all, d=depth_all)
+        if n_all > len(sub):
+            title += _l(lang, "truncated").format(m=len(sub))
+        ax.set_title(title, fontsize=10)
+        ax.autoscale()
+    fig.tight_layout()
+    return fig
