@@ -125,6 +125,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import gamma as _gamma_dist
@@ -232,7 +233,11 @@ EVENT_NAMES = (
     "reach", "click", "visit", "engage", "share", "invite_sent", "invite_click", "signup",
     "add_to_cart", "purchase", "unsubscribe", "complaint",
 )  # fmt: skip
-FUTURE = np.datetime64("2031-03-01T10:00:00", "s")
+START_EPOCH = int(START.astype("int64"))
+DAY0 = int(START.astype("datetime64[D]").astype("int64"))
+#: dirty "future" rows are dated 2031-03-01 10:00 local (after any as_of and the wall clock).
+FUTURE_SEC = int((np.datetime64("2031-03-01T10:00:00", "s") - START).astype("int64"))
+N_GHOSTS = 6  # user ids referenced by orphan rows (absent from users)
 
 TABLES = ("users", "referrals", "events", "orders", "identities", "costs", "assignments")
 
@@ -257,11 +262,6 @@ class _Clock:
 
     def op(self, t: np.ndarray) -> np.ndarray:
         return np.interp(t, self.knots, self.lam)
-
-
-def _to_ts(days: np.ndarray) -> np.ndarray:
-    """Wall-clock days since START -> datetime64[s] (floored to the second)."""
-    return START + np.floor(np.asarray(days) * 86400.0).astype("int64").astype("timedelta64[s]")
 
 
 def _trunc_gamma(rng: np.random.Generator, n: int, shape: float, scale: float, upper: float):
@@ -317,58 +317,78 @@ class _Raw:
 
 
 # ----------------------------------------------------------------------------- generator
-def _dict_array(indices: np.ndarray, dictionary, mask: np.ndarray | None = None) -> pa.Array:
-    idx = pa.array(np.asarray(indices, dtype=np.int32), mask=mask)
-    return pa.DictionaryArray.from_arrays(idx, pa.array(list(dictionary), pa.string())).cast(
-        pa.string()
-    )
+def _sec(days) -> np.ndarray:
+    """Wall-clock days since START -> whole seconds since START (floored)."""
+    return np.floor(np.asarray(days, dtype=float) * 86400.0).astype(np.int64)
 
 
-def _ts_array(days_or_ts: np.ndarray) -> pa.Array:
-    a = np.asarray(days_or_ts)
-    if a.dtype.kind != "M":
-        a = _to_ts(a)
-    return pa.array(a.astype("datetime64[s]"), pa.timestamp("s"))
+def _ts_array(sec: np.ndarray) -> pa.Array:
+    """Seconds since START -> naive ``timestamp[s]`` (local wall-clock time)."""
+    return pa.array(np.asarray(sec, np.int64) + START_EPOCH, pa.timestamp("s"))
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    nums = np.char.zfill(np.asarray(numbers, dtype=np.int64).astype(str), width)
-    return np.char.add(prefix, nums).astype(object)
+def _dict(indices: np.ndarray, dictionary) -> pa.DictionaryArray:
+    """Dictionary-encoded strings; a negative index is a null."""
+    idx = np.asarray(indices)
+    if not isinstance(dictionary, pa.Array):
+        dictionary = pa.array(list(dictionary), pa.string())
+    mask = idx < 0
+    arr = pa.array(np.where(mask, 0, idx).astype(np.int32), mask=mask if mask.any() else None)
+    return pa.DictionaryArray.from_arrays(arr, dictionary)
 
 
-def _hex_ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded numbers, e.g. U0000001."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, np.int64)), pa.string()), width, "0")
+    return pc.utf8_replace_slice(digits, 0, 0, prefix)
+
+
+def _hex_ids(rng: np.random.Generator, prefix: str, n: int) -> pa.Array:
+    """``prefix`` + 16 random hex digits (an opaque hashed identifier)."""
     lut = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
     raw = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64).view(np.uint8).reshape(n, 8)
-    hexs = np.ascontiguousarray(lut[raw]).view("S16").ravel().astype(str)
-    return np.char.add(prefix, hexs)
+    hexs = np.ascontiguousarray(lut[raw]).view("S16").ravel()
+    return pc.utf8_replace_slice(pa.array(hexs, pa.binary()).cast(pa.string()), 0, 0, prefix)
 
 
-def _order_events(user, ts, name, ch, n_users: int, n_channels: int):
-    """Order events by (ts, user, event, channel) and break accidental exact duplicates.
+def _sorted_events(parts, n_users: int, n_channels: int):
+    """Concatenate event parts and sort by (ts, user, event, channel) with one int64 sort key.
 
     Two clean events of one user with the same second, event and channel would be an exact
-    duplicate row (a dirty-row rule), so the later copy is moved by one second until none is left.
-    Returns the ordering and the adjusted timestamps.
+    duplicate row (a dirty-row rule), so the later copy is moved one second on until none is
+    left. Returns user, second, event and channel arrays in that order.
     """
-    sec = (ts - START).astype("int64")
     ub, cb = int(n_users).bit_length(), int(n_channels).bit_length()
-    if 25 + ub + 4 + cb > 62:  # pragma: no cover - beyond ~100M users
+    user = np.concatenate([p[0] for p in parts])
+    sec = np.concatenate([p[1] for p in parts])
+    ch = np.concatenate([p[2] for p in parts])
+    name = np.concatenate([p[3] for p in parts])
+    if 25 + ub + 4 + cb > 62:  # pragma: no cover - beyond ~100M users: lexsort
         while True:
             order = np.lexsort((ch, name, user, sec))
-            same = (np.diff(sec[order]) == 0) & (np.diff(user[order]) == 0)
-            same &= (np.diff(name[order]) == 0) & (np.diff(ch[order]) == 0)
+            user, sec, ch, name = user[order], sec[order], ch[order], name[order]
+            same = (np.diff(sec) == 0) & (np.diff(user) == 0)
+            same &= (np.diff(name) == 0) & (np.diff(ch) == 0)
             if not same.any():
-                return order, START + sec.astype("timedelta64[s]")
-            sec[order[1:][same]] += 1
-    low = ((user.astype(np.int64) << 4 | name.astype(np.int64)) << cb) | ch.astype(np.int64)
+                return user, sec, name.astype(np.int8), ch
+            sec[1:][same] += 1
+    key = sec << (ub + 4 + cb)
+    key |= user << (4 + cb)
+    key |= name.astype(np.int64) << cb
+    key |= ch
+    del user, sec, ch, name
+    key.sort()
     while True:
-        key = (sec << (ub + 4 + cb)) | low
-        order = np.argsort(key, kind="stable")
-        k = key[order]
-        same = k[1:] == k[:-1]
+        same = key[1:] == key[:-1]
         if not same.any():
-            return order, START + sec.astype("timedelta64[s]")
-        sec[order[1:][same]] += 1
+            break
+        key[1:][same] += np.int64(1) << (ub + 4 + cb)
+        key.sort()
+    ch = (key & ((1 << cb) - 1)).astype(np.int64)
+    name = ((key >> cb) & 15).astype(np.int8)
+    user = (key >> (4 + cb)) & ((1 << ub) - 1)
+    sec = key >> (ub + 4 + cb)
+    return user, sec, name, ch
 
 
 def _grow_trees(rng: np.random.Generator, n_users: int):
@@ -510,15 +530,21 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     parent = np.where(parent_local >= 0, rank[np.maximum(parent_local, 0)], -1)[order]
     width = max(7, len(str(n + 10)))
     uid = _ids("U", np.arange(1, n + 1), width)
-    signup_ts = _to_ts(signup_wall)
+    ghost = _ids("X", np.arange(1, N_GHOSTS + 1), width)
+    user_dict = pa.concat_arrays([uid, ghost])  # index n + i = orphan (ghost) id i
+    uid_np = np.asarray(uid.to_numpy(zero_copy_only=False), dtype=object)
+    signup_sec = _sec(signup_wall)
     signup_op = clock.op(signup_wall)
     active = kind != 2
+    fraud_inviters = np.flatnonzero(kind == 1)
+    fraud_invitees = np.flatnonzero(kind == 2)
+    ch_dict = pa.array(raw.names + UNKNOWN_RAW, pa.string())
+    camp_names = trees["names"] + [FRAUD_CAMPAIGN]
+    camp_dict = pa.array(camp_names, pa.string())
 
     # acquisition channel (canonical index)
-    acq_names = list(ACQUISITION)
-    acq = raw.idx(acq_names)[_choice(rng, n, list(ACQUISITION.values()))]
+    acq = raw.idx(list(ACQUISITION))[_choice(rng, n, list(ACQUISITION.values()))]
     acq = np.where(parent >= 0, raw.index["referral"], acq)
-    camp_names = trees["names"] + [FRAUD_CAMPAIGN]
     share_canon = np.full(n, raw.index["wechat_group"])
     for ci, c in enumerate(trees["names"]):
         sel = np.flatnonzero(camp == ci)
@@ -528,34 +554,18 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
         ]
     rewards = np.array([CAMPAIGNS[c]["reward"] for c in trees["names"]] + [20.0])
 
-    # ---- users table
+    # ---- users
     city = _choice(rng, n, 1.0 / np.arange(1, len(CITIES) + 1) ** 0.8)
     gender = _choice(rng, n, [0.52, 0.44, 0.04])
     age = _choice(rng, n, AGE_SHARE)
     consent = rng.random(n) < 0.85
-    users = {
-        "user_id": pa.array(uid, pa.string()),
-        "signup_at": _ts_array(signup_ts),
-        "channel": _dict_array(raw.draw(rng, acq), raw.names),
-        "campaign_id": _dict_array(np.maximum(camp, 0), camp_names, mask=camp < 0),
-        "city": _dict_array(city, CITIES),
-        "gender": _dict_array(gender, ["F", "M", "U"]),
-        "age_band": _dict_array(age, AGE_BANDS),
-        "consent_marketing": pa.array(consent),
-    }
+    acq_raw = raw.draw(rng, acq)
 
-    # ---- referrals
+    # ---- referrals (sorted by invited_at)
     child = np.flatnonzero(parent >= 0)
     child = child[np.argsort(invited_wall[child], kind="stable")]
-    ref_inv_ts = _to_ts(invited_wall[child])
-    referrals = {
-        "inviter_id": uid[parent[child]],
-        "invitee_id": uid[child],
-        "invited_at": ref_inv_ts,
-        "campaign_idx": camp[child],
-        "share_idx": raw.draw(rng, share_canon[child]),
-        "reward": rewards[camp[child]],
-    }
+    r_sec = _sec(invited_wall[child])
+    r_share = raw.draw(rng, share_canon[child])
 
     # ---- touches and first conversion (op time)
     ab_lo, ab_hi = clock.op(np.array([AB["start_day"], AB["end_day"]], float))
@@ -571,16 +581,16 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     hit = rng.random(t_own.size) < eff[t_ch]
     converted = np.zeros(n, bool)
     converted[t_own[hit]] = True
-    coupon = treat & (rng.random(n) < AB_DELTA)
-    converted |= coupon
+    converted |= treat & (rng.random(n) < AB_DELTA)
     last_touch = np.full(n, -np.inf)
     np.maximum.at(last_touch, t_own, t_time)
     first_buy = last_touch + _trunc_exp(rng, n, CONVERSION_DELAY_MEAN, CONVERSION_DELAY_MAX)
     buyer = converted & (first_buy < PERIOD_DAYS)
     keep_touch = t_time < PERIOD_DAYS
     t_own, t_ch, t_time = t_own[keep_touch], t_ch[keep_touch], t_time[keep_touch]
+    del hit, keep_touch
 
-    # ---- BG/NBD repeat purchases
+    # ---- BG/NBD repeat purchases, Gamma-Gamma amounts
     b_idx = np.flatnonzero(buyer)
     t0 = first_buy[b_idx]
     T = PERIOD_DAYS - t0
@@ -588,252 +598,241 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     pdrop = rng.beta(BGNBD["a"], BGNBD["b"], b_idx.size)
     n_arr = rng.poisson(lam * T)
     j_max = rng.geometric(np.clip(pdrop, 1e-12, 1.0))
-    own = _expand(n_arr)
-    key = own + rng.random(own.size)
-    key.sort()
+    key = _expand(n_arr) + rng.random(int(n_arr.sum()))
+    key.sort()  # per buyer: sorted uniform arrival fractions of (0, T)
     r_own = key.astype(np.int64)
     r_frac = key - r_own
-    r_keep = _rank_in_group(r_own) < j_max[r_own]
+    r_keep = _rank_in_group(r_own) < j_max[r_own]  # drop out after the J-th repeat purchase
     r_own, r_frac = r_own[r_keep], r_frac[r_keep]
-    rep_time = t0[r_own] + r_frac * T[r_own]
     o_user = np.concatenate([b_idx, b_idx[r_own]])
-    o_time_op = np.concatenate([t0, rep_time])
-    nu = rng.gamma(GAMMA_GAMMA["q"], 1.0 / GAMMA_GAMMA["v"], b_idx.size)
+    o_time_op = np.concatenate([t0, t0[r_own] + r_frac * T[r_own]])
+    del key, r_own, r_frac, r_keep
     nu_user = np.zeros(n)
-    nu_user[b_idx] = nu
+    nu_user[b_idx] = rng.gamma(GAMMA_GAMMA["q"], 1.0 / GAMMA_GAMMA["v"], b_idx.size)
     amount = rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[o_user])
-    o_wall = clock.wall(o_time_op)
-    o_ts = _to_ts(o_wall)
-    anomaly_date = START + np.timedelta64(ANOMALY["day"], "D")
-    on_day = o_ts.astype("datetime64[D]") == anomaly_date
+    o_sec = _sec(clock.wall(o_time_op))
+    on_day = o_sec // 86400 == ANOMALY["day"]
     amount = np.where(on_day, amount * ANOMALY["factor"], amount)
     amount = np.maximum(np.round(amount, 2), 0.01)
     status = np.zeros(o_user.size, np.int8)
-    # refunded extras
-    ref_users = b_idx[rng.random(b_idx.size) < REFUND_SHARE]
-    rf_time = first_buy[ref_users] + rng.random(ref_users.size) * (
-        PERIOD_DAYS - first_buy[ref_users]
-    )
-    rf_amount = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[ref_users]), 2), 0.01)
-    o_user = np.concatenate([o_user, ref_users])
-    o_ts = np.concatenate([o_ts, _to_ts(clock.wall(rf_time))])
+    # refunded extras (not part of BG/NBD)
+    rf_users = b_idx[rng.random(b_idx.size) < REFUND_SHARE]
+    rf_time = first_buy[rf_users] + rng.random(rf_users.size) * (PERIOD_DAYS - first_buy[rf_users])
+    rf_amount = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[rf_users]), 2), 0.01)
+    o_user = np.concatenate([o_user, rf_users])
+    o_sec = np.concatenate([o_sec, _sec(clock.wall(rf_time))])
     amount = np.concatenate([amount, rf_amount])
-    status = np.concatenate([status, np.ones(ref_users.size, np.int8)])
-    o_sort = np.lexsort((o_user, o_ts))
-    o_user, o_ts, amount, status = o_user[o_sort], o_ts[o_sort], amount[o_sort], status[o_sort]
-    o_id = _ids("O", np.arange(1, o_user.size + 1), max(8, len(str(o_user.size + 10))))
+    status = np.concatenate([status, np.ones(rf_users.size, np.int8)])
+    o_sort = np.lexsort((o_user, o_sec))
+    o_user, o_sec, amount, status = o_user[o_sort], o_sec[o_sort], amount[o_sort], status[o_sort]
+    paid = status == 0
 
-    # ---- events
-    ev_user, ev_t, ev_ch, ev_name, ev_camp, ev_cost = [], [], [], [], [], []
+    # ---- events: parts of (user, second, raw channel, event)
     E = {e: i for i, e in enumerate(EVENT_NAMES)}
-    acq_raw_events = raw.draw(rng, acq)
+    parts: list[tuple] = []
 
-    def add(u, t, ch_raw, name, camp_idx=None, cost=None):
-        ev_user.append(u)
-        ev_t.append(np.asarray(t))
-        ev_ch.append(ch_raw)
-        ev_name.append(np.full(u.size, E[name], np.int8) if isinstance(name, str) else name)
-        ev_camp.append(camp[u] if camp_idx is None else camp_idx)
-        ev_cost.append(np.full(u.size, np.nan) if cost is None else cost)
+    def add(u, sec, ch_raw, name):
+        name = np.full(u.size, E[name], np.int8) if isinstance(name, str) else name
+        parts.append((u.astype(np.int64), sec, np.asarray(ch_raw, np.int64), name))
 
-    add(np.arange(n), signup_ts, acq_raw_events, "signup")
+    add(np.arange(n), signup_sec, raw.draw(rng, acq), "signup")
     attr_canon = raw.idx(attr)
-    unit_cost = np.array([UNIT_COST.get(c, np.nan) for c in attr])
-    add(t_own, _to_ts(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach",
-        np.full(t_own.size, -1), unit_cost[t_ch])  # fmt: skip
-    # behaviour
-    counts = rng.poisson(SEGMENT_EVENTS[seg[act]])  # (n_active, n_types)
-    b_own = act[_expand(counts.ravel()) // len(BEHAVIOUR_EVENTS)]
-    b_type = _expand(counts.ravel()) % len(BEHAVIOUR_EVENTS)
-    span = np.minimum(90.0, PERIOD_DAYS - signup_op[b_own])
-    b_time = signup_op[b_own] + rng.random(b_own.size) * span
-    b_ch = np.zeros(b_own.size, np.int64)
+    add(t_own, _sec(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach")
+    del t_own, t_time, t_ch
+    # behaviour: Poisson counts per (user, type), uniform over min(90 d, to as_of) after signup
+    counts = rng.poisson(SEGMENT_EVENTS[seg[act]])
+    flat = _expand(counts.ravel())
+    del counts
+    b_own = act[flat // len(BEHAVIOUR_EVENTS)]
+    b_name = np.array([E[e] for e in BEHAVIOUR_EVENTS], np.int8)[flat % len(BEHAVIOUR_EVENTS)]
+    del flat
+    b_op = signup_op[b_own]
+    b_time = b_op + rng.random(b_own.size) * np.minimum(90.0, PERIOD_DAYS - b_op)
+    del b_op
     b_seg = seg[b_own]
     u = rng.random(b_own.size)
+    b_ch = np.zeros(b_own.size, np.int64)
     for si in range(len(SEGMENT_NAMES)):
         sel = b_seg == si
         cum = np.cumsum(SEGMENT_CHANNEL_MIX[si])
         b_ch[sel] = np.searchsorted(cum / cum[-1], u[sel], side="right")
-    b_ch = b_ch.clip(0, len(BEHAVIOUR_CHANNELS) - 1)
-    b_canon = raw.idx(BEHAVIOUR_CHANNELS)[b_ch]
-    b_name = np.array([E[e] for e in BEHAVIOUR_EVENTS], np.int8)[b_type]
-    add(b_own, _to_ts(clock.wall(b_time)), raw.draw(rng, b_canon), b_name)
-    # invites: inviter's invite_sent at invited_at, invitee's invite_click at signup
-    add(parent[child], ref_inv_ts, referrals["share_idx"], "invite_sent")
-    add(child, signup_ts[child], referrals["share_idx"], "invite_click")
+    del u, b_seg
+    b_canon = raw.idx(BEHAVIOUR_CHANNELS)[b_ch.clip(0, len(BEHAVIOUR_CHANNELS) - 1)]
+    del b_ch
+    add(b_own, _sec(clock.wall(b_time)), raw.draw(rng, b_canon), b_name)
+    del b_own, b_time, b_canon, b_name
+    # invites: inviter's invite_sent at invited_at, invitee's invite_click at its signup
+    add(parent[child], r_sec, r_share, "invite_sent")
+    add(child, signup_sec[child], r_share, "invite_click")
     # purchases
-    paid = status == 0
-    add(o_user[paid], o_ts[paid], raw.draw(rng, np.full(int(paid.sum()), raw.index["mini_program"])),
-        "purchase")  # fmt: skip
-    # unsubscribe / complaint
+    add(
+        o_user[paid],
+        o_sec[paid],
+        raw.draw(rng, np.full(int(paid.sum()), raw.index["mini_program"])),
+        "purchase",
+    )
     for name, share in (("unsubscribe", 0.03), ("complaint", 0.01)):
         uu = act[rng.random(act.size) < share]
         tt = signup_op[uu] + rng.random(uu.size) * (PERIOD_DAYS - signup_op[uu])
         chn = raw.idx(["sms", "wecom", "app_push"])[rng.integers(0, 3, uu.size)]
-        add(uu, _to_ts(clock.wall(tt)), raw.draw(rng, chn), name)
-    e_user = np.concatenate(ev_user)
-    e_ts = np.concatenate(ev_t).astype("datetime64[s]")
-    e_ch = np.concatenate(ev_ch)
-    e_name = np.concatenate(ev_name)
-    e_camp = np.concatenate(ev_camp)
-    e_cost = np.concatenate(ev_cost)
-    ev_order, e_ts = _order_events(e_user, e_ts, e_name, e_ch, n, len(raw.names))
+        add(uu, _sec(clock.wall(tt)), raw.draw(rng, chn), name)
+    e_user, e_sec, e_name, e_ch = _sorted_events(parts, n, len(ch_dict))
+    parts.clear()
 
-    # ---- identities
-    id_user, id_type, id_value = [], [], []
-    id_user.append(np.arange(n)), id_type.append(np.zeros(n, np.int8))
-    id_value.append(_hex_ids(rng, "ou_", n))
-    id_user.append(np.arange(n)), id_type.append(np.ones(n, np.int8))
-    id_value.append(_hex_ids(rng, "un_", n))
-    phone = _hex_ids(rng, "ph_", n)
+    # ---- identities (integer value codes; components on integers)
+    phone_code = np.arange(n)
     org = np.flatnonzero(kind == 3)
     n_dup = int(round(0.01 * org.size))
     dup_pairs = (
         rng.choice(org, size=(n_dup, 2), replace=False)
         if 2 * n_dup <= org.size
-        else np.empty((0, 2), int)
+        else np.empty((0, 2), np.int64)
     )
-    phone[dup_pairs[:, 1]] = phone[dup_pairs[:, 0]]
+    phone_code[dup_pairs[:, 1]] = dup_pairs[:, 0]
     has_phone = rng.random(n) < 0.7
     has_phone[dup_pairs.ravel()] = True
-    (
-        id_user.append(np.flatnonzero(has_phone)),
-        id_type.append(np.full(int(has_phone.sum()), 2, np.int8)),
-    )
-    id_value.append(phone[has_phone])
-    device = _hex_ids(rng, "dv_", n)
-    fraud_inviters = np.flatnonzero(kind == 1)
-    fraud_invitees = np.flatnonzero(kind == 2)
+    device_code = np.arange(n)
     if fraud_inviters.size:
-        ring = _hex_ids(rng, "dv_", 3)
         pick = rng.integers(0, 4, fraud_invitees.size)
-        own_dev = device[parent[fraud_invitees]]
         _, first_of_burst = np.unique(parent[fraud_invitees], return_index=True)
         pick[first_of_burst] = 0  # the first invitee of each burst uses the inviter's device
-        device[fraud_invitees] = np.where(pick == 0, own_dev, ring[np.maximum(pick, 1) - 1])
+        device_code[fraud_invitees] = np.where(pick == 0, parent[fraud_invitees], n + pick - 1)
     has_dev = rng.random(n) < 0.5
     has_dev[kind == 1] = True
     has_dev[kind == 2] = True
-    id_user.append(np.flatnonzero(has_dev)), id_type.append(np.full(int(has_dev.sum()), 3, np.int8))
-    id_value.append(device[has_dev])
-    i_user = np.concatenate(id_user)
-    i_type = np.concatenate(id_type)
-    i_value = np.concatenate(id_value)
-    inv_codes, codes = pd.factorize(i_value)
-    g = sparse.coo_matrix(
-        (np.ones(i_user.size), (i_user, n + inv_codes)), shape=(n + codes.size, n + codes.size)
+    ph_u, dv_u = np.flatnonzero(has_phone), np.flatnonzero(has_dev)
+    i_user = np.concatenate([np.arange(n), np.arange(n), ph_u, dv_u])
+    i_type = np.concatenate(
+        [np.zeros(n, np.int8), np.ones(n, np.int8), np.full(ph_u.size, 2, np.int8),
+         np.full(dv_u.size, 3, np.int8)]
+    )  # fmt: skip
+    # value codes: openid [0, n), unionid [n, 2n), phone [2n, 3n), device [3n, 4n + 3)
+    i_code = np.concatenate(
+        [np.arange(n), n + np.arange(n), 2 * n + phone_code[ph_u], 3 * n + device_code[dv_u]]
     )
-    n_comp, labels = connected_components(g, directed=False)
-    person = labels[:n]
-    n_persons = int(np.unique(person).size)
+    values = pa.concat_arrays(
+        [
+            _hex_ids(rng, "ou_", n),
+            _hex_ids(rng, "un_", n),
+            _hex_ids(rng, "ph_", n),
+            _hex_ids(rng, "dv_", n + 3),
+        ]
+    )
+    m = 4 * n + 3
+    g = sparse.coo_matrix((np.ones(i_user.size), (i_user, n + i_code)), shape=(n + m, n + m))
+    _, labels = connected_components(g, directed=False)
+    n_persons = int(np.unique(labels[:n]).size)
+    id_sort = np.lexsort((i_type, i_user))
+    i_user, i_type, i_code = i_user[id_sort], i_type[id_sort], i_code[id_sort]
 
-    # ---- costs
+    # ---- costs: paid channels per day, plus rewards per campaign and day
     days = np.arange(PERIOD_DAYS)
-    wd = WEEKDAY[(days + 2) % 7]
     c_names = list(COST_BASE)
     c_day = np.repeat(days, len(c_names))
     c_ch = np.tile(np.arange(len(c_names)), PERIOD_DAYS)
-    scale = n_users / 20000
     spend = (
-        np.array(list(COST_BASE.values()))[c_ch]
-        * scale
-        * wd[c_day]
+        np.array(list(COST_BASE.values()))[c_ch] * (n_users / 20000) * WEEKDAY[(c_day + 2) % 7]
         * rng.gamma(20, 1 / 20, c_day.size)
-    )
-    c_canon = raw.idx(c_names)[c_ch]
-    c_camp = np.full(c_day.size, -1)
-    # rewards by campaign and day
-    rday = ((ref_inv_ts - START).astype("timedelta64[D]")).astype(int)
-    rc = referrals["campaign_idx"]
+    )  # fmt: skip
     rw = np.zeros((len(camp_names), PERIOD_DAYS))
-    np.add.at(rw, (rc, np.clip(rday, 0, PERIOD_DAYS - 1)), referrals["reward"])
+    np.add.at(rw, (camp[child], np.clip(r_sec // 86400, 0, PERIOD_DAYS - 1)), rewards[camp[child]])
     nz_c, nz_d = np.nonzero(rw)
-    costs = {
-        "day": np.concatenate([c_day, nz_d]),
-        "canon": np.concatenate([c_canon, np.full(nz_d.size, raw.index["referral"])]),
-        "spend": np.round(np.concatenate([spend, rw[nz_c, nz_d]]), 2),
-        "camp": np.concatenate([c_camp, nz_c]),
-    }
-    cs = np.lexsort((costs["canon"], costs["day"]))
-    costs = {k: v[cs] for k, v in costs.items()}
+    cost_day = np.concatenate([c_day, nz_d])
+    cost_canon = np.concatenate([raw.idx(c_names)[c_ch], np.full(nz_d.size, raw.index["referral"])])
+    cost_spend = np.round(np.concatenate([spend, rw[nz_c, nz_d]]), 2)
+    cost_camp = np.concatenate([np.full(c_day.size, -1), nz_c])
+    cs = np.lexsort((cost_canon, cost_day))
+    cost_day, cost_canon, cost_spend, cost_camp = (
+        a[cs] for a in (cost_day, cost_canon, cost_spend, cost_camp)
+    )
 
     # ---- assignments
     a_idx = np.flatnonzero(in_ab)
 
-    # ---- dirty rows
+    # ---- dirty rows (appended; each breaks exactly one rule)
     dirty_by_table: dict[str, dict[str, int]] = {
         t: {} for t in ("users", "referrals", "events", "orders")
     }
-    users_dup = np.empty(0, np.int64)
-    ev_extra = []  # (user_ids, ts, channel raw idx or names, event idx)
-    ord_extra = []
-    ref_extra = []  # (inviter_id, invitee_id, ts, camp, share raw, reward)
     details: dict[str, Any] = {}
+    u_rows = np.arange(n)
+    r_from, r_to, r_at = parent[child], child, r_sec
+    r_camp, r_reward, r_ch = camp[child], rewards[camp[child]], r_share
+    ev_cols = (e_user, e_sec, e_name, e_ch)
+    o_cols = (o_user, o_sec, amount, status, np.arange(o_user.size))
     free = np.flatnonzero((kind == 3) & ~np.isin(np.arange(n), dup_pairs.ravel()))
-    if n_users >= 100 and free.size >= 20 and b_idx.size >= 5 and child.size >= 2:
+    slow = (signup_wall[child] - invited_wall[child] > 600 / 86400) & (kind[child] == 0)
+    if n_users >= 100 and free.size >= 20 and b_idx.size >= 5 and slow.sum() >= 2:
         pick_free = rng.choice(free, size=8, replace=False)
-        users_dup = rng.choice(n, 2, replace=False)
+        # users: 2 exact duplicates
+        users_dup = np.sort(rng.choice(n, 2, replace=False))
+        u_rows = np.concatenate([u_rows, users_dup])
         dirty_by_table["users"]["duplicate"] = 2
-        # events: 5 duplicates, 3 future, 4 orphan, 4 unknown channel
-        ev_dup = rng.choice(e_user.size, 5, replace=False)  # positions in the sorted table
+        # events: 5 duplicates, 3 future, 4 orphans, 4 unknown raw channels (warning only)
+        mp = raw.index["mini_program"]
+        ev_dup = np.sort(rng.choice(e_user.size, 5, replace=False))
         fut_u = rng.choice(act, 3)
-        ghost = np.array([f"X{i:0{width}d}" for i in range(1, 7)], dtype=object)
         unk_u = rng.choice(act, 4)
-        ev_extra = {
-            "dup": ev_dup,
-            "future": (uid[fut_u], np.full(3, FUTURE) + np.arange(3).astype("timedelta64[h]"),
-                       [raw.names[i] for i in raw.draw(rng, np.full(3, raw.index["mini_program"]))],
-                       ["visit"] * 3),
-            "orphan": (ghost[:4], _to_ts(10 + rng.random(4) * 150),
-                       [raw.names[i] for i in raw.draw(rng, np.full(4, raw.index["mini_program"]))],
-                       ["visit"] * 4),
-            "unknown": (uid[unk_u], np.maximum(signup_ts[unk_u], _to_ts(np.full(4, 100.5))),
-                        [UNKNOWN_RAW[i % 2] for i in range(4)], ["engage"] * 4),
-        }  # fmt: skip
+        x_user = np.concatenate([e_user[ev_dup], fut_u, n + np.arange(4), unk_u])
+        x_sec = np.concatenate(
+            [e_sec[ev_dup], FUTURE_SEC + 3600 * np.arange(3), _sec(10 + rng.random(4) * 150),
+             np.maximum(signup_sec[unk_u], _sec(np.full(4, 100.5)))]
+        )  # fmt: skip
+        x_name = np.concatenate(
+            [e_name[ev_dup], np.full(7, E["visit"]), np.full(4, E["engage"])]
+        ).astype(np.int8)
+        x_ch = np.concatenate(
+            [e_ch[ev_dup], raw.draw(rng, np.full(7, mp)), len(raw.names) + np.arange(4) % 2]
+        )
+        ev_cols = tuple(
+            np.concatenate([a, b])
+            for a, b in zip(ev_cols, (x_user, x_sec, x_name, x_ch), strict=True)
+        )
         dirty_by_table["events"] = {"duplicate": 5, "future_timestamp": 3, "orphan": 4}
-        o_dup = rng.choice(o_user.size, 3, replace=False)
-        neg_u = rng.choice(b_idx, 3)
-        fut_o = rng.choice(b_idx, 2)
-        ord_extra = {
-            "dup": o_dup,
-            "negative": (uid[neg_u], np.maximum(signup_ts[neg_u], _to_ts(np.full(3, 90.4))),
-                         -np.round(10 + rng.random(3) * 50, 2)),
-            "future": (uid[fut_o], np.full(2, FUTURE) + np.arange(2).astype("timedelta64[D]"),
-                       np.round(20 + rng.random(2) * 80, 2)),
-            "orphan": (ghost[4:6], _to_ts(20 + rng.random(2) * 100), np.round(20 + rng.random(2) * 80, 2)),
-        }  # fmt: skip
+        # orders: 3 duplicates, 3 negative amounts, 2 future, 2 orphans (new order ids)
+        o_dup = np.sort(rng.choice(o_user.size, 3, replace=False))
+        neg_u, fut_o = rng.choice(b_idx, 3), rng.choice(b_idx, 2)
+        k0 = o_user.size
+        xo_user = np.concatenate([o_user[o_dup], neg_u, fut_o, n + 4 + np.arange(2)])
+        xo_sec = np.concatenate(
+            [o_sec[o_dup], np.maximum(signup_sec[neg_u], _sec(np.full(3, 90.4))),
+             FUTURE_SEC + 86400 * np.arange(2), _sec(20 + rng.random(2) * 100)]
+        )  # fmt: skip
+        xo_amount = np.concatenate(
+            [
+                amount[o_dup],
+                -np.round(10 + rng.random(3) * 50, 2),
+                np.round(20 + rng.random(4) * 80, 2),
+            ]
+        )
+        xo_status = np.concatenate([status[o_dup], np.zeros(7, np.int8)])
+        xo_id = np.concatenate([o_dup, k0 + np.arange(7)])
+        o_cols = tuple(
+            np.concatenate([a, b])
+            for a, b in zip(o_cols, (xo_user, xo_sec, xo_amount, xo_status, xo_id), strict=True)
+        )
         dirty_by_table["orders"] = {
             "duplicate": 3,
             "negative_amount": 3,
             "future_timestamp": 2,
             "orphan": 2,
         }
-        # referrals: 2 self, 3-cycle, 2 conflicts, 2 orphan
-        a_, b_, c_ = pick_free[2], pick_free[3], pick_free[4]
-        cyc_from = np.array([a_, b_, c_])
-        cyc_to = np.array([b_, c_, a_])
+        # referrals: 2 self, one 3-cycle, 2 later second inviters, 2 orphan invitees
         self_u = pick_free[:2]
-        slow = signup_wall[child] - invited_wall[child] > 600 / 86400
-        tree_children = child[(kind[child] == 0) & slow]
-        conf_child = (
-            rng.choice(tree_children, 2, replace=False) if tree_children.size >= 2 else child[:2]
-        )
-        conf_time_days = (
-            invited_wall[conf_child] + (signup_wall[conf_child] - invited_wall[conf_child]) / 2
-        )
-        # conflicting inviter: an organic user who signed up before the conflicting invite
-        cand = free[~np.isin(free, pick_free)]
-        conf_inviter = cand[
-            np.searchsorted(signup_wall[cand], conf_time_days - 1.0).clip(1, cand.size) - 1
-        ]
-        orph_inviter = pick_free[5:7]
-        ref_extra = {
-            "inviter": np.concatenate([uid[self_u], uid[cyc_from], uid[conf_inviter], uid[orph_inviter]]),
-            "invitee": np.concatenate([uid[self_u], uid[cyc_to], uid[conf_child], ghost[:2]]),
-            "ts": np.concatenate([
-                _to_ts(signup_wall[self_u] + 1.0), _to_ts(signup_wall[cyc_to] - 1 / 24),
-                _to_ts(conf_time_days), _to_ts(signup_wall[orph_inviter] + 2.0)]),
-        }  # fmt: skip
+        cyc_from, cyc_to = pick_free[2:5], pick_free[[3, 4, 2]]
+        conf_child = rng.choice(child[slow], 2, replace=False)
+        conf_t = invited_wall[conf_child] + (signup_wall[conf_child] - invited_wall[conf_child]) / 2
+        cand = free[~np.isin(free, pick_free)]  # organic, signed up >= 1 day before the invite
+        conf_inv = cand[(np.searchsorted(signup_wall[cand], conf_t - 1.0)).clip(1, cand.size) - 1]
+        orph_inv = pick_free[5:7]
+        r_from = np.concatenate([r_from, self_u, cyc_from, conf_inv, orph_inv])
+        r_to = np.concatenate([r_to, self_u, cyc_to, conf_child, n + np.arange(2)])
+        r_at = np.concatenate(
+            [r_at, _sec(signup_wall[self_u] + 1.0), _sec(signup_wall[cyc_to] - 1 / 24), _sec(conf_t),
+             _sec(signup_wall[orph_inv] + 2.0)]
+        )  # fmt: skip
+        r_camp = np.concatenate([r_camp, np.full(9, -1)])
+        r_reward = np.concatenate([r_reward, np.full(9, np.nan)])
+        r_ch = np.concatenate([r_ch, np.full(9, raw.first[raw.index["wechat_group"]] + 1)])
         dirty_by_table["referrals"] = {
             "self_referral": 2,
             "cycle": 3,
@@ -841,148 +840,90 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "orphan": 2,
         }
         details = {
-            "duplicate_user_ids": sorted(uid[users_dup].tolist()),
-            "cycle_user_ids": uid[cyc_from].tolist(),
-            "self_referral_user_ids": sorted(uid[self_u].tolist()),
-            "conflict_invitee_ids": sorted(uid[conf_child].tolist()),
-            "orphan_user_ids": sorted(ghost.tolist()),
-            "unknown_channels": sorted(set(UNKNOWN_RAW)),
+            "duplicate_user_ids": sorted(uid_np[users_dup].tolist()),
+            "cycle_user_ids": uid_np[cyc_from].tolist(),
+            "self_referral_user_ids": sorted(uid_np[self_u].tolist()),
+            "conflict_invitee_ids": sorted(uid_np[conf_child].tolist()),
+            "orphan_user_ids": ghost.to_pylist(),
+            "unknown_channels": sorted(UNKNOWN_RAW),
         }
-    unknown_count = 4 if ev_extra else 0
+    unknown_count = 4 if details else 0
 
-    # ---- assemble arrow tables
-    ev_tbl = pa.table(
-        {
-            "user_id": _dict_array(e_user, uid),
-            "ts": _ts_array(e_ts),
-            "channel": _dict_array(e_ch, raw.names),
-            "event": _dict_array(e_name, EVENT_NAMES),
-            "campaign_id": _dict_array(np.maximum(e_camp, 0), camp_names, mask=e_camp < 0),
-            "cost": pa.array(e_cost, pa.float64(), from_pandas=True),
-        }
-    )
-    ev_tbl = ev_tbl.take(pa.array(ev_order))
-    if ev_extra:
-        dup = ev_tbl.take(pa.array(np.sort(ev_extra["dup"])))
-        parts = [ev_tbl, dup]
-        for key_ in ("future", "orphan", "unknown"):
-            us, ts, ch, ev = ev_extra[key_]
-            parts.append(
-                pa.table(
-                    {
-                        "user_id": pa.array(list(us), pa.string()),
-                        "ts": _ts_array(np.asarray(ts)),
-                        "channel": pa.array(list(ch), pa.string()),
-                        "event": pa.array(list(ev), pa.string()),
-                        "campaign_id": pa.nulls(len(us), pa.string()),
-                        "cost": pa.nulls(len(us), pa.float64()),
-                    }
-                )
-            )
-        ev_tbl = pa.concat_tables(parts)
-
-    users_tbl = pa.table(users)
-    if users_dup.size:
-        users_tbl = pa.concat_tables([users_tbl, users_tbl.take(pa.array(np.sort(users_dup)))])
-
-    ref_tbl = pa.table(
-        {
-            "inviter_id": pa.array(referrals["inviter_id"], pa.string()),
-            "invitee_id": pa.array(referrals["invitee_id"], pa.string()),
-            "invited_at": _ts_array(referrals["invited_at"]),
-            "campaign_id": _dict_array(referrals["campaign_idx"], camp_names),
-            "share_channel": _dict_array(referrals["share_idx"], raw.names),
-            "reward": pa.array(referrals["reward"], pa.float64()),
-        }
-    )
-    if ref_extra:
-        k = ref_extra["inviter"].size
-        ref_tbl = pa.concat_tables(
-            [
-                ref_tbl,
-                pa.table(
-                    {
-                        "inviter_id": pa.array(list(ref_extra["inviter"]), pa.string()),
-                        "invitee_id": pa.array(list(ref_extra["invitee"]), pa.string()),
-                        "invited_at": _ts_array(ref_extra["ts"]),
-                        "campaign_id": pa.nulls(k, pa.string()),
-                        "share_channel": pa.array(["微信群"] * k, pa.string()),
-                        "reward": pa.nulls(k, pa.float64()),
-                    }
-                ),
-            ]
-        )
-
-    ord_tbl = pa.table(
-        {
-            "order_id": pa.array(o_id, pa.string()),
-            "user_id": _dict_array(o_user, uid),
-            "ts": _ts_array(o_ts),
-            "amount": pa.array(amount, pa.float64()),
-            "status": _dict_array(status, ["paid", "refunded"]),
-        }
-    )
-    if ord_extra:
-        n0 = o_user.size
-        dup = ord_tbl.take(pa.array(np.sort(ord_extra["dup"])))
-        parts = [ord_tbl, dup]
-        nxt = n0 + 1
-        for key_ in ("negative", "future", "orphan"):
-            us, ts, am = ord_extra[key_]
-            ids = _ids("O", np.arange(nxt, nxt + len(us)), max(8, len(str(n0 + 10))))
-            nxt += len(us)
-            parts.append(
-                pa.table(
-                    {
-                        "order_id": pa.array(list(ids), pa.string()),
-                        "user_id": pa.array(list(us), pa.string()),
-                        "ts": _ts_array(np.asarray(ts)),
-                        "amount": pa.array(am, pa.float64()),
-                        "status": pa.array(["paid"] * len(us), pa.string()),
-                    }
-                )
-            )
-        ord_tbl = pa.concat_tables(parts)
-
-    id_sort = np.lexsort((i_type, i_user))
-    id_tbl = pa.table(
-        {
-            "user_id": _dict_array(i_user[id_sort], uid),
-            "id_type": _dict_array(
-                i_type[id_sort], ["openid", "unionid", "phone_hash", "device_id"]
-            ),
-            "id_value": pa.array(i_value[id_sort], pa.string()),
-        }
-    )
-    cost_tbl = pa.table(
-        {
-            "date": pa.array(
-                (START.astype("datetime64[D]") + costs["day"]).astype("datetime64[D]"), pa.date32()
-            ),
-            "channel": _dict_array(raw.draw(rng, costs["canon"]), raw.names),
-            "spend": pa.array(costs["spend"], pa.float64()),
-            "campaign_id": _dict_array(
-                np.maximum(costs["camp"], 0), camp_names, mask=costs["camp"] < 0
-            ),
-        }
-    )
-    asg_tbl = pa.table(
-        {
-            "user_id": pa.array(uid[a_idx], pa.string()),
-            "experiment_id": pa.array([AB["experiment_id"]] * a_idx.size, pa.string()),
-            "variant": _dict_array(treat[a_idx].astype(np.int8), ["control", "treatment"]),
-            "assigned_at": _ts_array(signup_ts[a_idx]),
-        }
-    )
+    # ---- arrow tables (dictionary-encoded strings)
+    e_user, e_sec, e_name, e_ch = ev_cols
+    reach = e_name == E["reach"]
+    e_camp = np.where(reach | (e_user >= n), -1, camp[np.minimum(e_user, n - 1)])
+    canon_of_raw = np.concatenate([np.repeat(np.arange(len(raw.canon)), raw.count), [-1, -1]])
+    unit = np.array([UNIT_COST.get(c, np.nan) for c in raw.canon] + [np.nan])
+    e_cost = np.where(reach, unit[canon_of_raw[e_ch]], np.nan)
     tables = {
-        "users": users_tbl,
-        "referrals": ref_tbl,
-        "events": ev_tbl,
-        "orders": ord_tbl,
-        "identities": id_tbl,
-        "costs": cost_tbl,
-        "assignments": asg_tbl,
+        "users": pa.table(
+            {
+                "user_id": uid.take(pa.array(u_rows)),
+                "signup_at": _ts_array(signup_sec[u_rows]),
+                "channel": _dict(acq_raw[u_rows], ch_dict),
+                "campaign_id": _dict(camp[u_rows], camp_dict),
+                "city": _dict(city[u_rows], CITIES),
+                "gender": _dict(gender[u_rows], ["F", "M", "U"]),
+                "age_band": _dict(age[u_rows], AGE_BANDS),
+                "consent_marketing": pa.array(consent[u_rows]),
+            }
+        ),
+        "referrals": pa.table(
+            {
+                "inviter_id": _dict(r_from, user_dict),
+                "invitee_id": _dict(r_to, user_dict),
+                "invited_at": _ts_array(r_at),
+                "campaign_id": _dict(r_camp, camp_dict),
+                "share_channel": _dict(r_ch, ch_dict),
+                "reward": pa.array(r_reward, pa.float64(), from_pandas=True),
+            }
+        ),
+        "events": pa.table(
+            {
+                "user_id": _dict(e_user, user_dict),
+                "ts": _ts_array(e_sec),
+                "channel": _dict(e_ch, ch_dict),
+                "event": _dict(e_name, EVENT_NAMES),
+                "campaign_id": _dict(e_camp, camp_dict),
+                "cost": pa.array(e_cost, pa.float64(), from_pandas=True),
+            }
+        ),
     }
+    del ev_cols, e_user, e_sec, e_name, e_ch, e_camp, e_cost, reach
+    o_user, o_sec, amount, status, o_num = o_cols
+    tables["orders"] = pa.table(
+        {
+            "order_id": _ids("O", o_num + 1, max(8, len(str(o_num.size + 10)))),
+            "user_id": _dict(o_user, user_dict),
+            "ts": _ts_array(o_sec),
+            "amount": pa.array(amount, pa.float64()),
+            "status": _dict(status, ["paid", "refunded"]),
+        }
+    )
+    tables["identities"] = pa.table(
+        {
+            "user_id": _dict(i_user, user_dict),
+            "id_type": _dict(i_type, ["openid", "unionid", "phone_hash", "device_id"]),
+            "id_value": _dict(i_code, values),
+        }
+    )
+    tables["costs"] = pa.table(
+        {
+            "date": pa.array(cost_day.astype(np.int32) + DAY0, pa.date32()),
+            "channel": _dict(raw.draw(rng, cost_canon), ch_dict),
+            "spend": pa.array(cost_spend, pa.float64()),
+            "campaign_id": _dict(cost_camp, camp_dict),
+        }
+    )
+    tables["assignments"] = pa.table(
+        {
+            "user_id": _dict(a_idx, user_dict),
+            "experiment_id": pa.array([AB["experiment_id"]] * a_idx.size, pa.string()),
+            "variant": _dict(treat[a_idx].astype(np.int8), ["control", "treatment"]),
+            "assigned_at": _ts_array(signup_sec[a_idx]),
+        }
+    )
 
     # ---- truth
     qbar = float(np.mean(1 - eff))
@@ -1031,7 +972,7 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
                 for i, s in enumerate(SEGMENT_NAMES)
             },  # fmt: skip
             "user_segment": dict(
-                zip(uid.tolist(), np.array(SEGMENT_NAMES)[seg].tolist(), strict=True)
+                zip(uid_np.tolist(), np.array(SEGMENT_NAMES)[seg].tolist(), strict=True)
             ),
         },
         "bgnbd": {
@@ -1051,8 +992,8 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "lookback_days": 30,
         },
         "fraud_ring": {
-            "inviters": sorted(uid[fraud_inviters].tolist()),
-            "invitees": sorted(uid[fraud_invitees].tolist()),
+            "inviters": sorted(uid_np[fraud_inviters].tolist()),
+            "invitees": sorted(uid_np[fraud_invitees].tolist()),
             "campaign_id": FRAUD_CAMPAIGN,
         },
         "anomaly": {
@@ -1095,7 +1036,11 @@ def generate_frames(n_users: int, seed: int = 0) -> tuple[dict[str, pd.DataFrame
     every generative law. Same ``seed`` -> identical frames.
     """
     tables, truth = generate_tables(n_users, seed)
-    return {k: v.to_pandas() for k, v in tables.items()}, truth
+    frames = {}
+    for name, tbl in tables.items():
+        cols = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in tbl.columns]
+        frames[name] = pa.table(cols, names=tbl.column_names).to_pandas()
+    return frames, truth
 
 
 def generate(n_users: int, seed: int = 0, **load_params):
@@ -1120,16 +1065,7 @@ def _write_table(tbl: pa.Table, path: Path, fmt: str) -> None:
     else:
         import pyarrow.csv as pcsv
 
-        cols = []
-        for f, col in zip(tbl.schema, tbl.columns, strict=True):
-            if pa.types.is_timestamp(f.type):
-                col = pa.compute.strftime(col, format="%Y-%m-%d %H:%M:%S")
-            cols.append(col)
-        pcsv.write_csv(
-            pa.table(cols, names=tbl.column_names),
-            path,
-            write_options=pcsv.WriteOptions(quoting_style="needed"),
-        )
+        pcsv.write_csv(tbl, path, write_options=pcsv.WriteOptions(quoting_style="needed"))
 
 
 def write(out: str | os.PathLike, n_users: int = 20000, seed: int = 0, fmt: str = "csv") -> Path:
