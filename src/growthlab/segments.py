@@ -47,6 +47,9 @@ __all__ = [
     "pca_view",
     "segment_label",
     "feature_label",
+    "rfm_grid",
+    "group_summary",
+    "profile_z",
 ]
 
 #: Named RFM segments on the recency × frequency score grid (labels in en / zh).
@@ -519,11 +522,12 @@ def feature_label(column: str, lang: str = "en") -> str:
     zh = lang == "zh"
     if column in _FEATURE_LABELS:
         return _FEATURE_LABELS[column][1 if zh else 0]
+    name = column[3:].replace("_", " ")
     if column.startswith("ev_"):
-        return f"{column[3:]} 事件" if zh else f"{column[3:]} events"
+        return f"{name} 事件" if zh else f"{name} events"
     if column.startswith("ch_"):
-        return f"{column[3:]} 渠道占比" if zh else f"{column[3:]} channel share"
-    return column
+        return f"{name} 渠道占比" if zh else f"{name} channel share"
+    return column.replace("_", " ")
 
 
 def personas(
@@ -596,3 +600,47 @@ def pca_view(
         index=result.labels.index[idx],
     )
     return frame, pca.explained_variance_ratio_
+
+
+# --------------------------------------------------------------------------------------------
+# Small summary tables for charts and reports
+# --------------------------------------------------------------------------------------------
+def rfm_grid(scored: pd.DataFrame) -> pd.DataFrame:
+    """R × F grid: users and mean monetary value per (r_score, f_score) cell (long format)."""
+    _require(scored, ["r_score", "f_score", "monetary"], "scored")
+    g = scored.groupby(["r_score", "f_score"], observed=True)["monetary"]
+    return g.agg(users="size", mean_monetary="mean").reset_index()
+
+
+def group_summary(
+    groups: pd.Series, values: pd.Series | None = None, order: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Users per group and, with ``values``, their total and share of the total value.
+
+    Columns: group, users, user_share[, value, value_share, mean_value]. Groups keep the
+    order of ``order`` (or the categorical order) and empty groups are kept with 0 users.
+    """
+    g = pd.Series(groups)
+    if order is None and isinstance(g.dtype, pd.CategoricalDtype):
+        order = list(g.cat.categories)
+    frame = pd.DataFrame({"group": g.astype(object).to_numpy()})
+    if values is not None:
+        frame["value"] = pd.Series(values).reindex(g.index).fillna(0.0).to_numpy(dtype=float)
+    agg = {"users": ("group", "size")}
+    if values is not None:
+        agg["value"] = ("value", "sum")
+    out = frame.groupby("group").agg(**agg)
+    if order is not None:
+        out = out.reindex(list(order), fill_value=0)
+    out["user_share"] = out["users"] / max(out["users"].sum(), 1)
+    if values is not None:
+        total = out["value"].sum()
+        out["value_share"] = out["value"] / total if total > 0 else 0.0
+        out["mean_value"] = out["value"] / out["users"].where(out["users"] > 0)
+    return out.reset_index().rename(columns={"index": "group"})
+
+
+def profile_z(result: ClusterResult) -> pd.DataFrame:
+    """Mean standardised feature value per cluster (rows clusters, columns features)."""
+    z = pd.DataFrame(result.prepared.matrix, columns=result.prepared.columns)
+    return z.groupby(result.labels.to_numpy()).mean()

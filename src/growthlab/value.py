@@ -26,6 +26,7 @@ from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from growthlab.errors import AnalysisInputError
+from growthlab.stats import grouped_mean_interval
 
 __all__ = [
     "FitResult",
@@ -40,6 +41,7 @@ __all__ = [
     "expected_spend",
     "lifetime_value",
     "holdout_calibration",
+    "value_by_group",
 ]
 
 _UNITS = {"D": 1.0, "W": 7.0}
@@ -562,3 +564,24 @@ def holdout_calibration(
     )
     out["error"] = out["predicted"] - out["actual"]
     return out.reset_index()
+
+
+def value_by_group(values: pd.Series, groups: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
+    """Mean of ``values`` (e.g. CLV) per group with a Student-t interval, and value share.
+
+    mean ± t_{1−α/2, n−1} · s/√n from the sufficient statistics (Σx, Σx², n) of each group
+    (:func:`growthlab.stats.grouped_mean_interval`). Columns: group, users, mean, low, high,
+    total, share. Users missing from ``groups`` are left out; groups sorted by mean, largest first.
+    """
+    v = pd.Series(values, dtype=float)
+    g = pd.Series(groups).reindex(v.index)
+    keep = g.notna() & v.notna()
+    frame = pd.DataFrame({"group": g[keep].astype(str).to_numpy(), "v": v[keep].to_numpy()})
+    frame["v2"] = frame["v"] ** 2
+    agg = frame.groupby("group").agg(users=("v", "size"), total=("v", "sum"), sq=("v2", "sum"))
+    mean, low, high = grouped_mean_interval(agg["total"], agg["sq"], agg["users"], alpha)
+    out = agg.assign(mean=mean, low=low, high=high).drop(columns="sq")
+    total = out["total"].sum()
+    out["share"] = out["total"] / total if total > 0 else np.nan
+    out = out.reset_index()[["group", "users", "mean", "low", "high", "total", "share"]]
+    return out.sort_values("mean", ascending=False, ignore_index=True)

@@ -1,0 +1,101 @@
+"""Charts for lifetime value (SPEC §4.3): CLV distribution, holdout check, value by group.
+
+Layout only: every number comes from ``growthlab.value`` results.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+_LABELS = {
+    "en": {
+        "clv": "expected value over the horizon",
+        "customers": "customers",
+        "dist_title": "Distribution of predicted customer value",
+        "freq": "repeat purchases in calibration period",
+        "mean_hold": "mean repeat purchases in holdout",
+        "actual": "actual",
+        "predicted": "BG/NBD prediction",
+        "hold_title": "Holdout check: predicted vs actual by calibration frequency",
+        "mean_clv": "mean predicted value (95 % CI)",
+        "median": "median",
+        "mean": "mean",
+    },
+    "zh": {
+        "clv": "预测期内期望价值",
+        "customers": "客户数",
+        "dist_title": "客户预测价值分布",
+        "freq": "校准期重复购买次数",
+        "mean_hold": "验证期平均重复购买次数",
+        "actual": "实际",
+        "predicted": "BG/NBD 预测",
+        "hold_title": "验证期检验：按校准期频次的预测与实际",
+        "mean_clv": "平均预测价值（95% 置信区间）",
+        "median": "中位数",
+        "mean": "均值",
+    },
+}
+
+
+def _l(lang: str, key: str) -> str:
+    return _LABELS.get(lang, _LABELS["en"])[key]
+
+
+def clv_distribution(clv: pd.Series, lang: str = "en", currency: str = "") -> Figure:
+    """Histogram of predicted CLV on a log-spaced axis, with mean and median marked."""
+    v = pd.Series(clv, dtype=float).dropna()
+    v = v[v > 0]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    if v.empty:
+        return fig
+    lo, hi = max(float(v.quantile(0.001)), 1e-3), float(v.max())
+    bins = np.geomspace(lo, hi * 1.01, 50)
+    ax.hist(v.clip(lower=lo), bins=bins, color="C0", alpha=0.8)
+    ax.set_xscale("log")
+    for stat, style in (("median", "--"), ("mean", "-")):
+        x = float(v.median() if stat == "median" else v.mean())
+        ax.axvline(x, color="C3", ls=style, label=f"{_l(lang, stat)} {x:,.1f}")
+    ax.set_xlabel(f"{_l(lang, 'clv')} {currency}".strip())
+    ax.set_ylabel(_l(lang, "customers"))
+    ax.set_title(_l(lang, "dist_title"))
+    ax.legend()
+    return fig
+
+
+def holdout_chart(
+    table: pd.DataFrame, lang: str = "en", max_frequency: int | None = None
+) -> Figure:
+    """Mean actual vs predicted holdout purchases per calibration frequency
+    (``value.holdout_calibration`` output); the last group is "≥ max_frequency"."""
+    t = table.sort_values("frequency")
+    labels = t["frequency"].astype(int).astype(str).tolist()
+    if max_frequency is not None and len(labels) and int(t["frequency"].iloc[-1]) >= max_frequency:
+        labels[-1] = f"{max_frequency}+"
+    x = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(x, t["actual"], marker="o", label=_l(lang, "actual"))
+    ax.plot(x, t["predicted"], marker="s", ls="--", label=_l(lang, "predicted"))
+    ax.set_xticks(x, labels)
+    ax.set_xlabel(_l(lang, "freq"))
+    ax.set_ylabel(_l(lang, "mean_hold"))
+    ax.set_title(_l(lang, "hold_title"))
+    ax.legend()
+    return fig
+
+
+def value_by_group_chart(
+    table: pd.DataFrame, title: str, lang: str = "en", labels: dict | None = None
+) -> Figure:
+    """Horizontal bars of mean value per group with interval whiskers (``value.value_by_group``)."""
+    t = table.sort_values("mean")
+    names = [(labels or {}).get(g, g) for g in t["group"]]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(t) + 1.5))
+    err = np.vstack([t["mean"] - t["low"], t["high"] - t["mean"]])
+    err = np.where(np.isfinite(err), err, 0.0)
+    ax.barh(names, t["mean"], xerr=err, color="C0", alpha=0.85, capsize=3)
+    ax.set_xlabel(_l(lang, "mean_clv"))
+    ax.set_title(title)
+    return fig
