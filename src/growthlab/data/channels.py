@@ -97,9 +97,10 @@ def normalise(raw: pd.Series, lookup: Mapping[str, str] | None = None) -> pd.Ser
 
 
 def sql_case(column_sql: str, lookup: Mapping[str, str]) -> str:
-    """A DuckDB SQL ``CASE`` expression mapping ``column_sql`` (already trimmed) to canonical keys.
+    """A DuckDB SQL expression mapping ``column_sql`` (already trimmed) to canonical keys.
 
-    Unknown names fall through unchanged. Literals are quoted safely.
+    canonical(x) = lookup[lower(x)] if present, else x (unknown names fall through unchanged);
+    written as a position lookup in two list literals (faster than a long ``CASE``).
     """
 
     def q(s: str) -> str:
@@ -107,5 +108,7 @@ def sql_case(column_sql: str, lookup: Mapping[str, str]) -> str:
 
     if not lookup:
         return column_sql
-    whens = " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in sorted(lookup.items()))
-    return f"(CASE lower({column_sql}) {whens} ELSE {column_sql} END)"
+    keys = sorted(lookup)
+    lk = ", ".join(q(k) for k in keys)
+    lv = ", ".join(q(lookup[k]) for k in keys)
+    return f"COALESCE([{lv}][list_position([{lk}], lower({column_sql}))], {column_sql})"

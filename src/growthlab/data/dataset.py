@@ -5,6 +5,7 @@ See docs/DEVELOPING.md ("The Dataset") for the contract every analysis relies on
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,6 +56,8 @@ class Dataset:
         self.truth = truth
         self.source = source
         self._resources = _resources
+        #: seconds per loading stage (open, parse, row_rules, ...), for benchmarks
+        self.timings: dict[str, float] = {}
 
     # -- tables ----------------------------------------------------------------------------
     @property
@@ -153,8 +156,11 @@ def load(
         config["threads"] = int(threads)
     raw = duckdb.connect(db, config=config)
     try:
+        t0 = time.perf_counter()
         info = copy_source(source, raw, wd, encoding=encoding)
-        report, persons = Validator(raw, info, lookup, timezone).run(as_of)
+        validator = Validator(raw, info, lookup, timezone)
+        validator.timings["open"] = time.perf_counter() - t0
+        report, persons = validator.run(as_of)
     except BaseException:
         _release(raw, workdir)
         raise
@@ -176,5 +182,6 @@ def load(
         truth=truth,
         source=source if isinstance(source, str | Path) else None,
     )
+    ds.timings = dict(validator.timings)
     ds._resources = weakref.finalize(ds, _release, raw, workdir)
     return ds

@@ -3,8 +3,9 @@
 Sources (SPEC §3, docs/DEVELOPING.md): a dict ``{table: pandas.DataFrame}``, a folder of
 ``<table>.csv`` / ``<table>.csv.gz`` / ``<table>.parquet`` files, a ``.duckdb`` file (attached
 read-only), or any Ibis backend connection (streamed as Arrow batches). The source itself is
-never modified: every table is copied into a private engine as ``_raw_<table>``, in source row
-order, so that DuckDB's ``rowid`` gives the 1-based row numbers used in problem reports.
+never modified: files are scanned by DuckDB with their 1-based row numbers (CSV ``WITH
+ORDINALITY``, Parquet ``file_row_number``); other sources are copied into a private engine as
+``_raw_<table>`` in source row order, so that ``rowid`` gives the row numbers.
 
 CSV files are read with every column as text (types are checked by the validator, never
 guessed) in UTF-8; GB18030/GBK files (common in Chinese exports) are detected and transcoded
@@ -35,10 +36,13 @@ class RawTables:
     """What :func:`copy_source` put into the engine."""
 
     tables: list[str] = field(default_factory=list)  # contract tables present, in TABLES order
+    scans: dict[str, str] = field(default_factory=dict)  # table -> SQL FROM item to read it
+    row_sql: dict[str, str] = field(default_factory=dict)  # table -> SQL of the 1-based row number
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> type
     utc_columns: dict[str, set[str]] = field(default_factory=dict)  # columns already in UTC
     origin: dict[str, str] = field(default_factory=dict)  # table -> where it came from
     encodings: dict[str, str] = field(default_factory=dict)  # CSV table -> detected encoding
+    registered: list[str] = field(default_factory=list)  # Arrow views to unregister when done
 
 
 def _q(name: str) -> str:
@@ -107,8 +111,23 @@ def _describe(raw: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     return {r[0]: str(r[1]) for r in rows}
 
 
-def _copy_frame(raw: duckdb.DuckDBPyConnection, target: str, df: pd.DataFrame) -> set[str]:
-    """Copy a pandas frame; tz-aware datetime columns become naive UTC (returned as a set)."""
+def _describe_sql(raw: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
+    rows = raw.execute(f"DESCRIBE {query}").fetchall()
+    return {r[0]: str(r[1]) for r in rows}
+
+
+ROW_COLUMN = "__growthlab_row"
+
+
+def _register_frame(raw: duckdb.DuckDBPyConnection, view: str, df: pd.DataFrame) -> set[str]:
+    """Register a pandas frame (as Arrow, plus its 1-based row numbers in ``ROW_COLUMN``).
+
+    tz-aware datetime columns become naive UTC (their names are returned); object columns are
+    read as text.
+    """
+    import numpy as np
+    import pyarrow as pa
+
     df = df.reset_index(drop=True)
     utc: set[str] = set()
     fixed = {}
@@ -122,12 +141,9 @@ def _copy_frame(raw: duckdb.DuckDBPyConnection, target: str, df: pd.DataFrame) -
     if fixed:
         df = df.assign(**{str(k): v for k, v in fixed.items()})
     df.columns = [str(c) for c in df.columns]
-    view = f"_src_{target}"
-    raw.register(view, df)
-    try:
-        raw.execute(f"CREATE OR REPLACE TABLE {_q(target)} AS SELECT * FROM {_q(view)}")
-    finally:
-        raw.unregister(view)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.append_column(ROW_COLUMN, pa.array(np.arange(1, len(df) + 1, dtype=np.int64)))
+    raw.register(view, table)
     return utc
 
 
@@ -138,7 +154,10 @@ def copy_source(
     *,
     encoding: str | None = None,
 ) -> RawTables:
-    """Copy every contract table of ``source`` into ``raw`` as ``_raw_<table>``.
+    """Make every contract table of ``source`` readable in ``raw``.
+
+    Files are scanned lazily (``RawTables.scans``, read once by the validator); frames, DuckDB
+    files and Ibis backends are copied into the engine as ``_raw_<table>``.
 
     Raises :class:`~growthlab.errors.ConfigError` for an unreadable source and
     :class:`~growthlab.errors.DataContractError` when a file cannot be parsed as a table.
@@ -151,7 +170,14 @@ def copy_source(
                 df = source[table]
                 if not isinstance(df, pd.DataFrame):
                     raise ConfigError(f"source[{table!r}] must be a pandas DataFrame")
-                out.utc_columns[table] = _copy_frame(raw, f"_raw_{table}", df)
+                view = f"_src_{table}"
+                out.utc_columns[table] = _register_frame(raw, view, df)
+                out.scans[table] = _q(view)
+                out.row_sql[table] = ROW_COLUMN
+                out.registered.append(view)
+                types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
+                types.pop(ROW_COLUMN, None)
+                out.types[table] = types
                 out.origin[table] = "pandas frame"
                 out.tables.append(table)
         del unknown  # extra tables in a dict are ignored like extra files in a folder
@@ -160,28 +186,30 @@ def copy_source(
         if path.is_dir():
             files = _find_files(path)
             for table, file in files.items():
-                target = _q(f"_raw_{table}")
+                if file.suffix == ".parquet":
+                    scan = f"read_parquet({_lit(file)}, file_row_number=true)"
+                    probe = f"read_parquet({_lit(file)})"
+                    out.row_sql[table] = "file_row_number + 1"
+                else:
+                    enc = (encoding or detect_encoding(file)).lower().replace("_", "-")
+                    readable = file
+                    if enc not in ("utf-8", "utf8", "utf-8-sig"):
+                        readable = _transcode(file, enc, workdir)
+                    out.encodings[table] = enc
+                    probe = (
+                        f"read_csv({_lit(readable)}, header=true, all_varchar=true, "
+                        "auto_detect=true, strict_mode=true)"
+                    )
+                    scan = f"{probe} WITH ORDINALITY"
+                    out.row_sql[table] = "ordinality"
                 try:
-                    if file.suffix == ".parquet":
-                        raw.execute(
-                            f"CREATE TABLE {target} AS SELECT * FROM read_parquet({_lit(file)})"
-                        )
-                    else:
-                        enc = (encoding or detect_encoding(file)).lower().replace("_", "-")
-                        readable = file
-                        if enc not in ("utf-8", "utf8", "utf-8-sig"):
-                            readable = _transcode(file, enc, workdir)
-                        out.encodings[table] = enc
-                        raw.execute(
-                            f"CREATE TABLE {target} AS SELECT * FROM read_csv({_lit(readable)}, "
-                            "header=true, all_varchar=true, auto_detect=true, "
-                            "null_padding=false, strict_mode=true)"
-                        )
+                    out.types[table] = _describe_sql(raw, f"SELECT * FROM {probe}")
                 except duckdb.Error as err:
                     msg = str(err).splitlines()[0]
                     raise DataContractError(
                         [], f"{file.name}: cannot be read as a table: {msg}"
                     ) from err
+                out.scans[table] = scan
                 out.origin[table] = str(file)
                 out.utc_columns[table] = set()
                 out.tables.append(table)
@@ -232,7 +260,10 @@ def copy_source(
             f"got {type(source).__name__}"
         )
     for table in out.tables:
-        out.types[table] = _describe(raw, f"_raw_{table}")
+        if table not in out.scans:  # copied into the engine
+            out.scans[table] = _q(f"_raw_{table}")
+            out.row_sql[table] = "rowid + 1"
+            out.types[table] = _describe(raw, f"_raw_{table}")
     return out
 
 

@@ -20,6 +20,7 @@ Steps (SPEC §3):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import duckdb
@@ -84,7 +85,26 @@ class _Col:
     typed: bool  # whether a parse failure is possible
 
 
-def _column_sql(col: C.Column, ty: str, utc: bool, lookup: dict[str, str]) -> _Col:
+def fixed_offset(timezone: str) -> int | None:
+    """The zone's UTC offset in seconds if it has been constant since 1992 (e.g. Asia/Shanghai),
+    else None (daylight saving: the engine converts with ICU, slower)."""
+    days = pd.date_range("1992-01-01", "2100-01-01", freq="D", tz=timezone)
+    offsets = (days.tz_localize(None) - days.tz_convert("UTC").tz_localize(None)).unique()
+    if len(offsets) != 1:
+        return None
+    return int(offsets[0] / pd.Timedelta(seconds=1))
+
+
+def _local_to_utc(expr: str, offset: int | None) -> str:
+    """SQL: a naive local timestamp -> naive UTC (fast path for fixed-offset zones)."""
+    if offset is not None:
+        return f"(CAST({expr} AS TIMESTAMP) - INTERVAL {offset} SECOND)"
+    return f"make_timestamp(epoch_us(CAST({expr} AS TIMESTAMPTZ)))"
+
+
+def _column_sql(
+    col: C.Column, ty: str, utc: bool, lookup: dict[str, str], offset: int | None
+) -> _Col:
     c = _q(col.name)
     src = _text(col.name, ty) if ty in _TEXT_TYPES else c
     k = col.kind
@@ -94,14 +114,19 @@ def _column_sql(col: C.Column, ty: str, utc: bool, lookup: dict[str, str]) -> _C
         src = parsed
     elif k == C.TIMESTAMP:
         if ty.startswith("TIMESTAMP WITH TIME ZONE"):
-            parsed = f"timezone('UTC', {c})"
+            parsed = f"make_timestamp(epoch_us({c}))"
         elif ty in _TS_TYPES:
-            parsed = (
-                f"CAST({c} AS TIMESTAMP)" if utc else f"timezone('UTC', CAST({c} AS TIMESTAMPTZ))"
-            )
+            parsed = f"CAST({c} AS TIMESTAMP)" if utc else _local_to_utc(c, offset)
         else:
             src = _text(col.name, ty)
-            parsed = f"timezone('UTC', TRY_CAST({src} AS TIMESTAMPTZ))"
+            has_offset = (
+                f"(length({src}) > 10 AND (right({src}, 1) IN ('Z', 'z') OR "
+                f"regexp_matches(substr({src}, 11), '[+-][0-9]{{2}}(:?[0-9]{{2}})?$')))"
+            )
+            parsed = (
+                f"(CASE WHEN {has_offset} THEN make_timestamp(epoch_us(TRY_CAST({src} AS "
+                f"TIMESTAMPTZ))) ELSE {_local_to_utc(f'TRY_CAST({src} AS TIMESTAMP)', offset)} END)"
+            )
             typed = True
     elif k == C.DATE:
         if ty in _TS_TYPES or ty.startswith("TIMESTAMP"):
@@ -203,9 +228,19 @@ class Validator:
         self.n_rows: dict[str, int] = {}
         self.null_rows: list[dict] = []
         self.latest: dict[str, pd.Timestamp] = {}
+        self._cache: dict[str, ibis.Table] = {}
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+        #: the run's clock (naive UTC): the default as_of is the latest timestamp not after it
+        self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").as_unit("us")
+        raw.execute("SET enable_progress_bar = false")
         try:
             raw.execute(f"SET TimeZone = {_lit(timezone)}")
         except duckdb.Error as err:
+            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
+        try:
+            self.offset = fixed_offset(timezone)
+        except Exception as err:  # noqa: BLE001 - unknown zone names
             raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
 
     # -- step 1: views ---------------------------------------------------------------------
@@ -215,21 +250,15 @@ class Validator:
             utc = self.info.utc_columns.get(t, set())
             spec = C.TABLES[t]
             missing = [c.name for c in spec if c.required and c.name not in types]
-            n = self.raw.execute(f"SELECT count(*) FROM {_q('_raw_' + t)}").fetchone()[0]
-            self.n_rows[t] = int(n)
-            for name in missing:
-                self.problems.append(
-                    Problem(t, name, C.R_COLUMN, int(n), detail="required column is missing")
-                )
             cols = {
-                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup)
+                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup, self.offset)
                 for c in spec
                 if c.name in types
             }
             self.cols[t] = cols
             generated = set(cols) | {f"{c}_raw" for c, v in cols.items() if v.kind == C.CHANNEL}
             self.extra[t] = [c for c in types if c not in generated]
-            select = ["rowid + 1 AS _row"]
+            select = [f"CAST({self.info.row_sql[t]} AS BIGINT) AS _row"]
             out: list[str] = []
             for col in cols.values():
                 select.append(f"{col.parsed} AS {_q(col.name)}")
@@ -247,14 +276,35 @@ class Validator:
             for extra in self.extra[t]:
                 select.append(_q(extra))
                 out.append(extra)
+            select.append("FALSE AS _q")
             self.output[t] = out
-            self.raw.execute(
-                f"CREATE OR REPLACE VIEW {_q('_v_' + t)} AS SELECT {', '.join(select)} "
-                f"FROM {_q('_raw_' + t)}"
-            )
+            try:
+                self.raw.execute(
+                    f"CREATE OR REPLACE TABLE {_q('_n_' + t)} AS SELECT {', '.join(select)} "
+                    f"FROM {self.info.scans[t]}"
+                )
+            except duckdb.Error as err:
+                msg = str(err).splitlines()[0]
+                origin = self.info.origin.get(t, t)
+                raise DataContractError([], f"{origin}: cannot be read as a table: {msg}") from err
+            self.raw.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + t)}")
+            if f"_src_{t}" in self.info.registered:
+                self.raw.unregister(f"_src_{t}")
+            n = self.raw.execute(f"SELECT count(*) FROM {_q('_n_' + t)}").fetchone()[0]
+            self.n_rows[t] = int(n)
+            for name in missing:
+                self.problems.append(
+                    Problem(t, name, C.R_COLUMN, int(n), detail="required column is missing")
+                )
 
     def view(self, t: str) -> ibis.Table:
-        return self.con.table(f"_v_{t}")
+        """The normalised table ``_n_<t>`` (all source rows, with flags) as Ibis."""
+        return self.tbl(f"_n_{t}")
+
+    def tbl(self, name: str) -> ibis.Table:
+        if name not in self._cache:
+            self._cache[name] = self.con.table(name)
+        return self._cache[name]
 
     # -- step 2: fatal rules ---------------------------------------------------------------
     def _fatal_row_rules(self) -> None:
@@ -278,7 +328,7 @@ class Validator:
                 metrics[f"n{i}"] = v[name].isnull().sum()
             tcol = C.TIME_COLUMNS.get(t)
             if tcol in cols:
-                metrics["latest"] = v[tcol].max()
+                metrics["latest"] = v[tcol].max(where=v[tcol] <= self.now)
             if not metrics:
                 continue
             agg = v.aggregate(**metrics).to_pyarrow().to_pylist()[0]
@@ -317,11 +367,15 @@ class Validator:
                 self.raw.execute(f"CREATE OR REPLACE TABLE {_q('_dup_' + t)} (_row BIGINT)")
                 continue
             parts = ", ".join(_q(c) for c in data)
+            n = _q("_n_" + t)
+            # candidates by row hash (one cheap pass), exact comparison only among candidates
             self.raw.execute(
                 f"CREATE OR REPLACE TABLE {_q('_dup_' + t)} AS "
+                f"WITH cand AS (SELECT hash({parts}) AS _h FROM {n} GROUP BY 1 "
+                "HAVING count(*) > 1) "
                 f"SELECT _row FROM (SELECT _row, row_number() OVER "
-                f"(PARTITION BY {parts} ORDER BY _row) AS _rn FROM {_q('_v_' + t)}) "
-                "WHERE _rn > 1"
+                f"(PARTITION BY {parts} ORDER BY _row) AS _rn FROM {n} "
+                f"WHERE hash({parts}) IN (SELECT _h FROM cand)) WHERE _rn > 1"
             )
             del v
 
@@ -329,7 +383,7 @@ class Validator:
         for t, key in C.UNIQUE.items():
             if t not in self.info.tables or not set(key) <= set(self.cols[t]):
                 continue
-            v = self.view(t).anti_join(self.con.table(f"_dup_{t}"), "_row")
+            v = self.view(t).anti_join(self.tbl(f"_dup_{t}"), "_row")
             v = v.filter(*[v[k].notnull() for k in key])
             dup_keys = v.group_by(list(key)).aggregate(_n=v.count()).filter(lambda x: x._n > 1)
             bad = v.semi_join(dup_keys, list(key))
@@ -347,7 +401,7 @@ class Validator:
                 )
         t = "assignments"
         if t in self.info.tables and {"user_id", "experiment_id", "variant"} <= set(self.cols[t]):
-            v = self.view(t).anti_join(self.con.table(f"_dup_{t}"), "_row")
+            v = self.view(t).anti_join(self.tbl(f"_dup_{t}"), "_row")
             key = ["user_id", "experiment_id"]
             multi = (
                 v.group_by(key)
@@ -387,7 +441,7 @@ class Validator:
                 )
             )
 
-        part(self.con.table(f"_dup_{t}"), C.Q_DUPLICATE, None)
+        part(self.tbl(f"_dup_{t}"), C.Q_DUPLICATE, None)
         tcol = C.TIME_COLUMNS.get(t)
         if tcol in cols:
             part(v.filter(v[tcol] > as_of), C.Q_FUTURE, tcol)
@@ -395,7 +449,7 @@ class Validator:
         if amount in cols:
             part(v.filter(v[amount] < 0), C.Q_NEGATIVE, amount)
         if t != "users":
-            ids = self.con.table("_ids")
+            ids = self.tbl("_ids")
             for ref in C.REFERENCES.get(t, ()):
                 if ref in cols:
                     part(v.anti_join(ids, v[ref] == ids.user_id), C.Q_ORPHAN, ref)
@@ -409,13 +463,14 @@ class Validator:
             rule=union.rule.argmin(union.prio), column=union.column.argmin(union.prio)
         )
         self.con.create_table(f"_q_{t}", first, overwrite=True)
+        self._cache.pop(f"_q_{t}", None)
 
     def _graph_rules(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Self-referrals, two-inviter conflicts (earliest invitation wins) and cycles."""
         self._quarantine("referrals", as_of)
         v = self.view("referrals")
         kept = (
-            v.anti_join(self.con.table("_q_referrals"), "_row")
+            v.anti_join(self.tbl("_q_referrals"), "_row")
             .select("_row", "inviter_id", "invitee_id", "invited_at")
             .to_pandas()
         )
@@ -434,7 +489,7 @@ class Validator:
         )
 
     def _quarantine_problems(self, t: str) -> list[Problem]:
-        q = self.con.table(f"_q_{t}")
+        q = self.tbl(f"_q_{t}")
         counts = q.group_by(["rule", "column"]).aggregate(n=q.count()).to_pandas()
         if counts.empty:
             return []
@@ -456,13 +511,14 @@ class Validator:
         return sorted(out, key=lambda p: (order.get(p.rule, 99), p.column or ""))
 
     # -- step 4: final tables --------------------------------------------------------------
-    def _final(self, t: str, extra_sql: str = "", extra_cols: str = "") -> None:
-        cols = ", ".join(f"v.{_q(c)}" for c in self.output[t])
+    def _final(self, t: str) -> None:
+        """Mark quarantined rows and expose the kept rows as the view ``<t>`` (source order)."""
+        n = _q("_n_" + t)
         self.raw.execute(
-            f"CREATE OR REPLACE TABLE {_q(t)} AS SELECT {cols}{extra_cols} "
-            f"FROM {_q('_v_' + t)} v {extra_sql} "
-            f"WHERE v._row NOT IN (SELECT _row FROM {_q('_q_' + t)}) ORDER BY v._row"
+            f"UPDATE {n} SET _q = TRUE WHERE _row IN (SELECT _row FROM {_q('_q_' + t)})"
         )
+        cols = ", ".join(_q(c) for c in self.output[t])
+        self.raw.execute(f"CREATE OR REPLACE VIEW {_q(t)} AS SELECT {cols} FROM {n} WHERE NOT _q")
 
     def _warnings(self, as_of: pd.Timestamp) -> tuple[list[Problem], pd.DataFrame]:
         warnings: list[Problem] = []
@@ -534,13 +590,18 @@ class Validator:
             self.problems.append(
                 Problem("users", None, C.R_TABLE, 0, detail="the users table is required")
             )
+        self._mark(None)
         self._views()
+        self._mark("parse")
         if "users" in self.info.tables and self.n_rows["users"] == 0:
             self.problems.append(Problem("users", None, C.R_EMPTY, 0, detail="no rows"))
         self._fatal_row_rules()
+        self._mark("row_rules")
         if not any(p.rule == C.R_COLUMN for p in self.problems):
             self._duplicates()
+            self._mark("duplicates")
             self._key_rules()
+            self._mark("key_rules")
         if self.problems:
             raise DataContractError(self.problems)
 
@@ -553,10 +614,8 @@ class Validator:
 
         # users first: the other tables reference the kept users
         self._quarantine("users", as_of_ts)
-        self.raw.execute(
-            "CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM _v_users "
-            "WHERE _row NOT IN (SELECT _row FROM _q_users)"
-        )
+        self._final("users")
+        self.raw.execute("CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM users")
         quarantined = self._quarantine_problems("users")
         for t in self.info.tables:
             if t == "users":
@@ -565,12 +624,14 @@ class Validator:
             self._quarantine(t, as_of_ts, extra)
             quarantined += self._quarantine_problems(t)
             self._final(t)
+            self._mark(f"quarantine_{t}")
 
         ident = (
             self.con.table("identities").to_pandas() if "identities" in self.info.tables else None
         )
-        user_ids = self.con.table("_ids").user_id.to_pandas()
+        user_ids = self.tbl("_ids").user_id.to_pandas()
         persons = stitch(user_ids, ident)
+        self._mark("identity")
         self.raw.register("_persons_df", persons)
         self.raw.execute("CREATE OR REPLACE TABLE _persons AS SELECT * FROM _persons_df")
         self.raw.unregister("_persons_df")
@@ -579,18 +640,17 @@ class Validator:
             if "referrals" in self.info.tables
             else ""
         )
-        ref_col = (
-            ", (r.invitee_id IS NOT NULL) AS referred"
-            if "referrals" in self.info.tables
-            else ", FALSE AS referred"
-        )
-        self._final(
-            "users",
-            extra_sql=f"LEFT JOIN _persons p ON p.user_id = v.user_id {referred}",
-            extra_cols=f", p.person_id{ref_col}",
+        ref_col = "(r.invitee_id IS NOT NULL)" if "referrals" in self.info.tables else "FALSE"
+        cols = ", ".join(f"v.{_q(c)}" for c in self.output["users"])
+        self.raw.execute("DROP VIEW users")
+        self.raw.execute(
+            f"CREATE TABLE users AS SELECT {cols}, p.person_id, {ref_col} AS referred "
+            f"FROM _n_users v LEFT JOIN _persons p ON p.user_id = v.user_id {referred} "
+            "WHERE NOT v._q ORDER BY v._row"
         )
         persons = self.con.table("users").select("user_id", "person_id").to_pandas()
 
+        self._mark("users")
         warnings, unknown = self._warnings(as_of_ts)
         ident_counts, largest = summarise_identity(persons)
 
@@ -633,6 +693,7 @@ class Validator:
                     )
 
         self._cleanup()
+        self._mark("report")
         report = QualityReport(
             problems=[],
             quarantined=quarantined,
@@ -650,9 +711,16 @@ class Validator:
         )
         return report, persons
 
+    def _mark(self, stage: str | None) -> None:
+        """Record the seconds spent since the previous mark under ``stage``."""
+        now = time.perf_counter()
+        if stage is not None:
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self._t
+        self._t = now
+
     def _cleanup(self) -> None:
+        self.raw.execute("DROP TABLE IF EXISTS _n_users")
         for t in self.info.tables:
-            self.raw.execute(f"DROP VIEW IF EXISTS {_q('_v_' + t)}")
             for prefix in ("_q_", "_dup_", "_raw_"):
                 self.raw.execute(f"DROP TABLE IF EXISTS {_q(prefix + t)}")
         self.raw.execute("DROP TABLE IF EXISTS _ids")
