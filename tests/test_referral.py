@@ -257,3 +257,50 @@ def test_generations_amplification_spreaders():
     assert conc["top_30pct"] == pytest.approx(2 / 4)
     ct = r.cycle_time(users, df).set_index("user_id")
     assert ct.loc["b", "days"] == pytest.approx(2 / 24)
+
+
+def test_generations_on_a_subset_of_nodes():
+    df = _ref([("a", "b"), ("a", "c"), ("b", "d"), ("x", "y")])
+    f = r.forest(df)
+    sub = f.nodes.loc[f.nodes["root"] == "a"]
+    g = r.generations(sub)
+    assert g["users"].tolist() == [1, 2, 1]
+    assert g["r"].tolist() == pytest.approx([2.0, 0.5, 0.0])
+    with pytest.raises(AnalysisInputError, match="direct_invitees"):
+        r.generations(sub.drop(columns="direct_invitees"))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 40), st.sampled_from("pqr")), max_size=40)
+)
+def test_edge_split_k_adds_up_to_overall_k(rows):
+    """Property: K split by an edge attribute sums to the overall K, group by group."""
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(13)],
+            "signup_at": [T0 + pd.Timedelta(days=i) for i in range(13)],
+            "campaign_id": ["A" if i % 2 else "B" for i in range(13)],
+        }
+    )
+    ref = pd.DataFrame(
+        {
+            "inviter_id": [f"u{i}" for i, _, _ in rows],
+            "invitee_id": [f"v{j}" for j in range(len(rows))],
+            "invited_at": [T0 + pd.Timedelta(days=i + d) for i, d, _ in rows],
+            "share_channel": [c for _, _, c in rows],
+        }
+    )
+    as_of = T0 + pd.Timedelta(days=50)
+    for by in (None, "campaign_id"):
+        keys = [] if by is None else [by]
+        total = r.k_factor(users, ref, by=by, as_of=as_of)
+        split = r.k_factor(users, ref, by=[*keys, "share_channel"], as_of=as_of)
+        if by is None:
+            assert split["k"].sum() == pytest.approx(total["k"].sum() if len(split) else 0)
+        else:
+            sums = split.groupby(by)["k"].sum()
+            for _, row in total.iterrows():
+                assert sums.get(row[by], 0.0) == pytest.approx(row["k"])
+        assert (total["k_low"] <= total["k"] + 1e-12).all()
+        assert (total["k"] <= total["k_high"].fillna(np.inf) + 1e-12).all()

@@ -575,15 +575,18 @@ def k_decomposition(
     return res
 
 
-def generations(f: Forest, alpha: float = 0.05) -> pd.DataFrame:
+def generations(f: Forest | pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Users per generation and the generation reproduction ratio R_g = n_{g+1} / n_g.
 
     Every user of generation g+1 has exactly one inviter in generation g, so R_g is the mean
     number of direct invitees over generation-g users; its interval is the t interval of that
     mean. No maturation window here (later generations are younger: use
     ``k_factor(..., by="generation")`` for the censored version).
+    ``f`` is a :class:`Forest` or a subset of its ``nodes`` (e.g. the users of one campaign:
+    whole trees, so that every invitee's inviter is in the subset).
     """
-    nodes = f.nodes
+    nodes = f.nodes if isinstance(f, Forest) else f
+    _require(nodes, ("generation", "direct_invitees"), "nodes")
     gen = nodes["generation"].to_numpy()
     ch = nodes["direct_invitees"].to_numpy().astype(np.float64)
     g1 = int(gen.max()) + 1 if len(gen) else 0
