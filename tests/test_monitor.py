@@ -300,6 +300,14 @@ def test_ab_invariants(n0, n1, x0, x1):
     assert 0 <= t["p_value"] <= 1 and 0 <= t["srm_p_value"] <= 1
     if t["verdict"] == "win":
         assert t["p_value"] < 0.05 and t["diff_low"] > 0 and t["diff"] >= t["mde"]
+    if t["p_value"] >= 0.05:
+        assert t["verdict"] in ("inconclusive", "srm")
+    # with a smallest effect of interest, a win needs a design able to detect it
+    r2 = monitor.ab_test(a, o, min_effect=0.05).set_index("variant").loc["treatment"]
+    if r2["verdict"] in ("win", "loss", "no_effect"):
+        assert r2["mde"] <= 0.05
+    if r2["verdict"] == "win":
+        assert r2["p_value"] < 0.05 and r2["diff_low"] > 0
 
 
 def test_ab_missing_outcomes_count_as_not_converted_and_experiment_match():

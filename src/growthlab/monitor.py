@@ -468,8 +468,8 @@ def ab_test(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = p - p0
-        diff_low = diff - np.sqrt((p - lo) ** 2 + (hi0 - p0) ** 2)
-        diff_high = diff + np.sqrt((hi - p) ** 2 + (p0 - lo0) ** 2)
+        diff_low = np.maximum(diff - np.sqrt((p - lo) ** 2 + (hi0 - p0) ** 2), -1.0)
+        diff_high = np.minimum(diff + np.sqrt((hi - p) ** 2 + (p0 - lo0) ** 2), 1.0)
         pbar = (x + x0) / (n + n0)
         se_pool = np.sqrt(pbar * (1 - pbar) * (1 / n + 1 / n0))
         zstat = np.where(se_pool > 0, diff / se_pool, 0.0)
