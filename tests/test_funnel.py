@@ -154,12 +154,12 @@ def test_retention_matrix_exact_on_fixture():
         }
     )
     sizes, act = F.cohort_activity(users, ev, "W")
-    m = F.retention_matrix(sizes, act, "W", as_of="2024-05-29")
+    m = F.retention_matrix(sizes, act, "W", as_of="2024-06-03")
     assert list(m.index) == list(pd.to_datetime(["2024-05-06", "2024-05-13", "2024-05-20"]))
     expected = np.array(
         [
             [1 / 3, 2 / 3, 1 / 3, 0.0],
-            [1.0, 0.0, 1.0, np.nan],  # cohort 05-13 has reached week 2 only
+            [1.0, 0.0, 1.0, np.nan],  # cohort 05-13 has completed week 2 only
             [1.0, 0.0, np.nan, np.nan],
         ]
     )
@@ -170,13 +170,20 @@ def test_retention_matrix_exact_on_fixture():
         pd.Timestamp("2024-05-20"): 1,
     }
     sizes_b, act_b = F.cohort_activity(users, ev, "W", by="referred")
-    curves = F.retention_curve(sizes_b, act_b, "W", as_of="2024-05-29", by="referred")
+    curves = F.retention_curve(sizes_b, act_b, "W", as_of="2024-06-03", by="referred")
     ref = curves[curves["referred"] == "True"].set_index("period")
     # referred: a, c (cohort 05-06), e (05-20); week 1 active: a, c; at risk 3
     assert ref.loc[1, "users"] == 3 and ref.loc[1, "active"] == 2
     assert ref.loc[2, "users"] == 2 and ref.loc[2, "active"] == 0
-    monthly = F.retention_matrix(*F.cohort_activity(users, ev, "M"), "M", as_of="2024-05-29")
+    monthly = F.retention_matrix(*F.cohort_activity(users, ev, "M"), "M", as_of="2024-06-03")
     assert monthly.shape == (1, 1) and monthly.iloc[0, 0] == 1.0
+    # the period containing as_of (week of 05-27) is incomplete: censored
+    partial = F.retention_matrix(sizes, act, "W", as_of="2024-05-29")
+    assert list(partial.columns) == [0, 1, 2]
+    assert np.isnan(partial.iloc[1, 2]) and np.isnan(partial.iloc[2, 1])
+    # a cohort without any complete period is dropped
+    assert len(F.retention_matrix(sizes, act, "W", as_of="2024-05-22")) == 2
+    assert partial.iloc[0, 2] == pytest.approx(1 / 3)
 
 
 def test_weekday_hour_and_fatigue():

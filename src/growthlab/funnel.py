@@ -145,9 +145,11 @@ def retention_matrix(
     """Cohort x period retention: share of a cohort's users active in period p after signup.
 
     R[c, p] = |{u in cohort c : u has an event in period start(c) + p}| / |cohort c|,
-    p = 0 the signup period (ISO weeks from Monday, or calendar months). Cells after ``as_of``
-    (periods a cohort has not reached yet) are NaN — right-censoring, not zero. ``sizes`` and
-    ``activity`` come from :func:`growthlab.data.funnel.cohort_activity_expr` (no ``by``).
+    p = 0 the signup period (ISO weeks from Monday, or calendar months). Only complete periods
+    are observed: cells whose period ends after ``as_of`` (including the period containing
+    ``as_of``) are NaN — right-censoring, not zero — and cohorts without a complete period are
+    dropped. ``sizes`` and ``activity`` come from
+    :func:`growthlab.data.funnel.cohort_activity_expr` (no ``by``).
     Index: cohort start; columns: 0..P; ``attrs["sizes"]`` holds cohort sizes.
     Reference: standard cohort analysis (e.g. Fader & Hardie, "cohort retention curves").
     """
@@ -166,8 +168,10 @@ def retention_matrix(
     if as_of is not None:
         cohorts = pd.Series(size.index, index=size.index)
         stamp = pd.Series(pd.Timestamp(as_of), index=size.index)
-        horizon = pd.Series(_period_index(stamp, cohorts, period), index=size.index)
-        last = max(last, int(horizon.max())) if len(horizon) else last
+        horizon = pd.Series(_period_index(stamp, cohorts, period) - 1, index=size.index)
+        keep = horizon >= 0
+        size, horizon = size[keep], horizon[keep]
+        last = int(horizon.max()) if len(horizon) else -1
     else:
         horizon = pd.Series(last, index=size.index)
     if max_periods is not None:
