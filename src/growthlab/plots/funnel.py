@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 _LABELS = {
     "en": {
@@ -71,6 +72,7 @@ def funnel(result: pd.DataFrame, lang: str = "en") -> Figure:
         ax.text(min(c, 1) + 0.02, yi, f"{100 * c:.1f}%  (n={n:,})", va="center")
     ax.set_yticks(y, r["step"])
     ax.set_xlim(0, 1.3)
+    ax.set_xticks(np.linspace(0, 1, 6))
     _pct(ax)
     ax.set_xlabel(_l(lang, "overall"))
     ax.set_title(_l(lang, "funnel"))
@@ -136,6 +138,7 @@ def fatigue(curve: pd.DataFrame, lang: str = "en") -> Figure:
         ax.plot(d["contacts"], d["response_rate"], marker="o", ms=3, color=color, label=ch)
         ax.fill_between(d["contacts"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
     _pct(ax, "y")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(_l(lang, "contacts"))
     ax.set_ylabel(_l(lang, "response"))
     ax.set_title(_l(lang, "fatigue"))
