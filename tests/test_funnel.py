@@ -216,7 +216,7 @@ def test_engine_contact_response_and_hourly():
 
     ev = pd.DataFrame(
         {
-            "user_id": ["a", "a", "a", "b", "b"],
+            "user_id": ["a", "a", "a", "b", "b", "b"],
             "ts": pd.to_datetime(
                 [
                     "2024-05-06 09:10",
@@ -224,16 +224,23 @@ def test_engine_contact_response_and_hourly():
                     "2024-05-07 01:00",
                     "2024-05-06 09:50",
                     "2024-05-20 00:00",
+                    "2024-05-08 00:00",
                 ]
             ),
-            "channel": ["sms", "sms", "sms", "sms", "sms"],
-            "event": ["reach", "reach", "click", "reach", "click"],
+            "channel": ["sms", "sms", "sms", "sms", "sms", "mini_program"],
+            "event": ["reach", "reach", "click", "reach", "click", "purchase"],
         }
     )
     t = dfun.memtables(events=ev)
     cr = dfun.contact_response_expr(t["events"]).to_pandas().set_index("contacts")
     assert cr.loc[2, "user_weeks"] == 1 and cr.loc[2, "responders"] == 1
     assert cr.loc[1, "user_weeks"] == 1 and cr.loc[1, "responders"] == 0
+    # a purchase in another channel the same week counts only with same_channel=False
+    any_ch = dfun.contact_response_expr(t["events"], ["reach"], ["click", "purchase"], False)
+    any_ch = any_ch.to_pandas().set_index("contacts")
+    assert any_ch.loc[1, "responders"] == 1 and any_ch.loc[2, "responses"] == 1
+    same = dfun.contact_response_expr(t["events"], ["reach"], ["click", "purchase"], True)
+    assert same.to_pandas().set_index("contacts").loc[1, "responders"] == 0
     hc = dfun.hourly_counts_expr(t["events"], ["reach"]).to_pandas().set_index("hour")
     assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "events"] == 2
     assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "users"] == 2
