@@ -225,3 +225,42 @@ def test_engine_features(tiny):
     assert act.loc["c", "active_days"] == 0
     days = F.order_days(src)
     assert len(days) == 2 and days.loc[days["user_id"] == "a", "amount"].item() == 15.0
+
+
+def test_summary_tables_and_charts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from growthlab.plots import segments as splots
+
+    rng = np.random.default_rng(5)
+    rfm = pd.DataFrame(
+        {
+            "recency_days": rng.exponential(40, 400),
+            "frequency": rng.geometric(0.4, 400),
+            "monetary": rng.gamma(2, 100, 400),
+        }
+    )
+    sc = S.rfm_scores(rfm)
+    sc["tier"] = S.value_tiers(sc)
+    grid = S.rfm_grid(sc)
+    assert grid["users"].sum() == 400
+    tiers = S.group_summary(sc["tier"], sc["monetary"])
+    assert tiers["group"].tolist() == list(S.TIERS)
+    assert tiers["user_share"].sum() == pytest.approx(1.0)
+    assert tiers["value_share"].sum() == pytest.approx(1.0)
+    assert tiers["value"].sum() == pytest.approx(sc["monetary"].sum())
+    frame, _ = planted(n=600, k=3, seed=1)
+    res = S.cluster(frame, k_range=range(2, 5), n_init=2, stability_seeds=(1,), n_threads=1)
+    view, ratio = S.pca_view(res, sample_size=200)
+    for lang in ("en", "zh"):
+        figs = [
+            splots.rfm_heatmap(grid, lang=lang, min_group_size=10),
+            splots.share_bars(tiers, lang=lang),
+            splots.stage_bars(S.group_summary(pd.Series(["new", "active", "active"])), lang=lang),
+            splots.silhouette_curve(res.scores, res.k, lang=lang),
+            splots.profile_heatmap(S.profile_z(res), lang=lang),
+            splots.pca_scatter(view, ratio, lang=lang),
+        ]
+        assert all(len(f.axes) >= 1 for f in figs)
+        matplotlib.pyplot.close("all")

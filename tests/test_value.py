@@ -290,3 +290,28 @@ def test_fit_bad_input():
             "2024-02-01",
             unit="Q",
         )
+
+
+def test_value_by_group_and_charts(cdnow):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from growthlab.plots import value as vplots
+
+    fit = value.fit_bgnbd(cdnow)
+    gg = value.fit_gamma_gamma(cdnow)
+    clv = value.lifetime_value(fit, gg, cdnow, horizon=52, period=4)["clv"]
+    groups = pd.Series(np.where(cdnow["frequency"] > 0, "repeat", "one-off"), index=cdnow.index)
+    t = value.value_by_group(clv, groups)
+    assert t["users"].sum() == len(cdnow)
+    assert t["total"].sum() == pytest.approx(clv.sum())
+    assert t["share"].sum() == pytest.approx(1.0)
+    assert (t["low"] <= t["mean"]).all() and (t["mean"] <= t["high"]).all()
+    assert t["group"].iloc[0] == "repeat"  # sorted by mean, repeat buyers are worth more
+    figs = [
+        vplots.clv_distribution(clv, lang="zh", currency="USD"),
+        vplots.holdout_chart(value.holdout_calibration(fit, cdnow), max_frequency=7),
+        vplots.value_by_group_chart(t, "by group"),
+    ]
+    assert all(len(f.axes) == 1 for f in figs)
+    matplotlib.pyplot.close("all")

@@ -227,33 +227,40 @@ def _check_summary(summary: pd.DataFrame, need: list[str]) -> None:
 # --------------------------------------------------------------------------------------------
 # BG/NBD
 # --------------------------------------------------------------------------------------------
-def _bgnbd_terms(theta: np.ndarray, x, tx, T, grad: bool):
+def _bgnbd_terms(theta: np.ndarray, x, tx, T, grad: bool, xs=None):
+    """Per-row log-likelihood (and gradient rows) of BG/NBD; special functions are evaluated
+    once per distinct x (``xs`` = ``np.unique(x, return_inverse=True)``)."""
+    ux, inv = np.unique(x, return_inverse=True) if xs is None else xs
     r, alpha, a, b = theta
-    pos = x > 0
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-    a3 = np.full_like(x, -np.inf)
-    xp = x[pos]
-    a3[pos] = betaln(a + 1, b + xp - 1) - betaln(a, b) - (r + xp) * np.log(alpha + tx[pos])
+    posu = ux > 0
+    ux1 = np.where(posu, ux - 1, 0.0)  # x − 1, guarded for x = 0 (term unused there)
+    g1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+    b2 = betaln(a, b + ux) - betaln(a, b)
+    b3 = np.where(posu, betaln(a + 1, b + ux1) - betaln(a, b), -np.inf)
+    lT = np.log(alpha + T)
+    ltx = np.log(alpha + tx)
+    rx = r + x
+    a2 = b2[inv] - rx * lT
+    with np.errstate(invalid="ignore"):
+        a3 = b3[inv] - rx * ltx
+    a3 = np.where(x > 0, a3, -np.inf)
     lse = np.logaddexp(a2, a3)
-    ll = a1 + lse
+    ll = g1[inv] + lse
     if not grad:
         return ll, None
     w2 = np.exp(a2 - lse)
     w3 = np.exp(a3 - lse)
     psi_ab, psi_a, psi_b = digamma(a + b), digamma(a), digamma(b)
-    psi_abx = digamma(a + b + x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha)
-    d_r = d_r - w2 * np.log(alpha + T)
-    d_al = r / alpha - w2 * (r + x) / (alpha + T)
-    d_a = w2 * (psi_ab - psi_abx)
-    d_b = w2 * (digamma(b + x) - psi_abx - psi_b + psi_ab)
-    if pos.any():
-        w3p = w3[pos]
-        d_r[pos] -= w3p * np.log(alpha + tx[pos])
-        d_al[pos] -= w3p * (r + xp) / (alpha + tx[pos])
-        d_a[pos] += w3p * (digamma(a + 1) - psi_abx[pos] - psi_a + psi_ab)
-        d_b[pos] += w3p * (digamma(b + xp - 1) - psi_abx[pos] - psi_b + psi_ab)
+    psi_abx = digamma(a + b + ux)
+    dr1 = digamma(r + ux) - digamma(r) + np.log(alpha)
+    da2 = psi_ab - psi_abx
+    db2 = digamma(b + ux) - psi_abx - psi_b + psi_ab
+    da3 = np.where(posu, digamma(a + 1) - psi_abx - psi_a + psi_ab, 0.0)
+    db3 = np.where(posu, digamma(b + ux1) - psi_abx - psi_b + psi_ab, 0.0)
+    d_r = dr1[inv] - w2 * lT - w3 * ltx
+    d_al = r / alpha - w2 * rx / (alpha + T) - w3 * rx / (alpha + tx)
+    d_a = w2 * da2[inv] + w3 * da3[inv]
+    d_b = w2 * db2[inv] + w3 * db3[inv]
     return ll, np.vstack([d_r, d_al, d_a, d_b])
 
 
@@ -272,6 +279,14 @@ def bgnbd_loglik(params: Mapping, summary: pd.DataFrame) -> float:
         theta, x, summary["recency"].to_numpy(float), summary["T"].to_numpy(float), False
     )
     return float(ll.sum())
+
+
+def _unique_rows(cols: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of equally long columns and, per input row, the index of its row."""
+    if len(cols[0]) == 0:
+        return [np.asarray(c, dtype=float) for c in cols], np.zeros(0, dtype=np.int64)
+    uniq, inv = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+    return [uniq[:, i] for i in range(len(cols))], inv.reshape(-1)
 
 
 def _compress(cols: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -352,8 +367,10 @@ def fit_bgnbd(summary: pd.DataFrame) -> FitResult:
     if not (x > 0).any():
         raise AnalysisInputError("summary.frequency: no repeat purchases, BG/NBD is not identified")
 
+    xs = np.unique(x, return_inverse=True)
+
     def nll_grad(theta):
-        ll, g = _bgnbd_terms(theta, x, tx, T, True)
+        ll, g = _bgnbd_terms(theta, x, tx, T, True, xs)
         return -float(w @ ll), -(g @ w)
 
     theta0 = np.array([1.0, max(float(np.average(T, weights=w)), 1e-3), 1.0, 1.0])
@@ -363,19 +380,24 @@ def fit_bgnbd(summary: pd.DataFrame) -> FitResult:
 # --------------------------------------------------------------------------------------------
 # Gamma-Gamma
 # --------------------------------------------------------------------------------------------
-def _gg_terms(theta, x, m, grad: bool):
+def _gg_terms(theta, x, m, grad: bool, xs=None):
+    """Per-row Gamma-Gamma log-likelihood (and gradient rows); special functions once per
+    distinct x (``xs`` = ``np.unique(x, return_inverse=True)``)."""
+    ux, inv = np.unique(x, return_inverse=True) if xs is None else xs
     p, q, v = theta
+    pu = p * ux
+    lux = np.log(ux)
+    c = gammaln(pu + q) - gammaln(pu) - gammaln(q) + pu * lux
     px = p * x
+    lm = np.log(m)
     lvm = np.log(v + m * x)
-    ll = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * lvm
-    )  # fmt: skip
+    ll = c[inv] + q * np.log(v) + (px - 1) * lm - (px + q) * lvm
     if not grad:
         return ll, None
-    psi = digamma(px + q)
-    d_p = x * (psi - digamma(px) + np.log(m) + np.log(x) - lvm)
-    d_q = psi - digamma(q) + np.log(v) - lvm
+    psi = digamma(pu + q)
+    dpu = ux * (psi - digamma(pu) + lux)
+    d_p = dpu[inv] + x * (lm - lvm)
+    d_q = (psi - digamma(q))[inv] + np.log(v) - lvm
     d_v = q / v - (px + q) / (v + m * x)
     return ll, np.vstack([d_p, d_q, d_v])
 
@@ -418,8 +440,10 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> FitResult:
         raise AnalysisInputError("summary: need at least 3 customers with frequency > 0")
     (xu, mu), w = _compress([x, m])
 
+    xs = np.unique(xu, return_inverse=True)
+
     def nll_grad(theta):
-        ll, g = _gg_terms(theta, xu, mu, True)
+        ll, g = _gg_terms(theta, xu, mu, True, xs)
         return -float(w @ ll), -(g @ w)
 
     mean, var = (
@@ -480,10 +504,14 @@ def expected_purchases(params: Mapping, summary: pd.DataFrame, t) -> pd.Series:
     a = a + 1e-9 if abs(a - 1) < 1e-9 else a
     x, T = _arr(summary, "frequency"), _arr(summary, "T")
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
-    z = t / (al + T + t)
+    # the bracket depends on (x, T, t) only: evaluate hyp2f1 once per distinct triple
+    (ux, uT, ut), inv = _unique_rows([x, T, t])
+    z = ut / (al + uT + ut)
+    bracket = 1 - ((al + uT) / (al + uT + ut)) ** (r + ux) * hyp2f1(
+        r + ux, b + ux, a + b + ux - 1, z
+    )
     head = (a + b + x - 1) / (a - 1)
-    bracket = 1 - ((al + T) / (al + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-    out = head * bracket * p_alive(params, summary).to_numpy()
+    out = head * bracket[inv] * p_alive(params, summary).to_numpy()
     return pd.Series(out, index=summary.index, name="expected_purchases")
 
 
