@@ -1,116 +1,128 @@
 """Deterministic synthetic source with planted ground truth (SPEC §3 "Sample data", issue #2).
 
-``generate_frames(n_users, seed)`` builds the raw tables of SPEC §3 (users, referrals, events,
-orders, identities, costs, assignments; no ``paths``) as pandas frames, exactly as they would be
-read from the written files, together with the ``truth`` dict; ``generate`` wraps them in a
-validated :class:`Dataset` (``growthlab.data.load``) with ``.truth`` set; ``write`` writes
-``<table>.csv|.parquet`` and ``truth.json`` atomically. Everything is drawn from one
-``numpy.random.Generator(PCG64(seed))``, vectorised (the branching process is generated level by
-level over all campaigns at once), so the same seed gives byte-identical files.
+API
+---
+``generate_frames(n_users, seed)`` -> (frames, truth): the raw tables of SPEC §3 (users,
+referrals, events, orders, identities, costs, assignments; no ``paths``) as pandas frames exactly
+as the written files hold them (raw channel names, naive local timestamps, dirty rows included);
+``generate(n_users, seed)`` -> ``growthlab.data.load(frames, as_of=truth["as_of"])`` with
+``.truth`` set; ``write(out, n_users, seed, fmt)`` writes ``<table>.csv|.parquet`` and
+``truth.json`` (sorted keys) atomically; ``generate_tables`` gives the pyarrow tables. Everything
+is drawn from one ``numpy.random.Generator(PCG64(seed))`` and vectorised (the branching process is
+generated level by level over all campaigns at once): same seed -> identical frames and
+byte-identical files. Cost (2-core box): 1M users (23M events, 2.2M orders) ~25 s CPU, ~4 GB peak.
 
-Time line and clock
--------------------
-Observation period: 180 days from ``start`` = 2025-01-01 00:00 to the end of ``as_of`` =
-2025-06-29 (i.e. 2025-06-30 00:00; truth["as_of"] is a bare date meaning the end of that local day,
-as ``growthlab.data.load`` reads it; truth["as_of_utc"] = 2025-06-29T16:00:00 is the instant in
-naive UTC). Dates in truth are local calendar dates, instants are ``*_utc``. Times are
-local Asia/Shanghai wall-clock time, written as naive ISO strings (``YYYY-MM-DD HH:MM:SS``; the
-loader reads naive values in the run's time zone). All clean timestamps lie in [start, as_of).
-Every law below is stated in *operational days* u ∈ [0, 180) since ``start``; the written
-(wall-clock) time is ``t = W(u)``, one monotone map shared by all timestamps, whose density is
-proportional to a weekday factor (Mon..Sun = :data:`WEEKDAY`) times an hour-of-day profile
-(:data:`HOURLY`, low at night, peaks at 12:00 and 20:00-22:00), normalised so W(0)=0 and
-W(180)=180. Because W is monotone, every ordering and (up to < 1 day) every duration survives;
-it only gives the weekday/hour rhythm. Times are floored to whole seconds.
+Clock
+-----
+Observation period: 181 days, ``start`` = 2025-01-01 00:00 to the end of ``as_of`` = 2025-06-30
+(local Asia/Shanghai). Dates in truth are local calendar dates; a bare ``as_of`` date means the
+end of that local day (as ``growthlab.data.load`` reads it); ``*_utc`` keys give the instants in
+naive UTC (``as_of_utc`` = 2025-06-30T16:00:00). Timestamps are written as naive local ISO strings
+``YYYY-MM-DD HH:MM:SS`` (whole seconds). Every law below is stated in *operational days*
+u ∈ [0, 181) since ``start``; the written time is ``t = W(u)``, one monotone map shared by all
+timestamps whose density is proportional to a weekday factor (Mon..Sun :data:`WEEKDAY`, weekend
++10 %) times an hour-of-day profile (:data:`HOURLY`: night x0.1, peaks 12:00 and 20:00-22:00),
+normalised so that W(0) = 0 and W(181) = 181. W is monotone, so orderings survive and durations
+move by < 1 day; it only adds the rhythm. All clean timestamps lie in [start, end of as_of).
 
-Users (exactly ``n_users`` rows before the dirty rows)
-------------------------------------------------------
-* **Campaign trees** (branching process, truth["referral"]). Campaign c has offspring mean m_c and
+Users (exactly ``n_users`` distinct rows; ids ``U0000001``... in signup order)
+-------------------------------------------------------------------------------
+* **Campaign trees** (truth["referral"]): campaign c has offspring mean m_c and
   ``round(seed_share_c * n_users)`` seed users signing up uniformly in its seed window
-  (:data:`CAMPAIGNS`). Every user of a tree draws ``Poisson(m_c * w_s)`` invitees, where w_s is
-  the share propensity of the user's segment s, normalised so that E[w_s] = 1 over the segment
-  shares; hence the offspring mean of every campaign is exactly m_c (mixed Poisson). Invite delay
-  after the inviter's signup (``invited_at - signup_at``) ~ Gamma(shape 2, scale 3 d) truncated
-  to < 28 days (so all invitees fall within ``window_days`` = 30); the invitee signs up
-  Exp(mean 30 min) (capped at 3 h) after ``invited_at``. Invitees who would sign up after as_of
-  are not observed (right censoring; mature users, signed up >= 30 days before as_of, are never
-  censored), which is what truncates the super-critical campaign. Invitees inherit the
-  campaign; ``share_channel`` and ``reward`` come from the campaign. Generation is level by level
-  over all campaigns at once; if the trees overflow ``n_users`` (tiny n) whole trees are dropped,
-  and truth["referral"]["campaigns"][c]["seeds"] is the number kept.
-* **Fraud ring** (truth["fraud_ring"]): ``max(1, round(0.0004 n))`` inviters (0 if n < 500) of the
-  campaign ``cashback`` (not in truth["referral"]["campaigns"]), each bringing a burst of
-  8 + Poisson(6) invitees 1-5 minutes apart (starting 1-10 days after its signup, 10:00-20:00),
-  all signing up 1-3 minutes after their invite. The ring shares device ids: each inviter has one
-  device; each invitee's device_id is drawn from its inviter's device or the ring pool of 3 ring
-  devices. Invitees are inactive after signup: a signup event only, no orders, no assignments;
-  their planted segment is ``dormant``.
-* **Organic users**: the remaining users, campaign_id empty, signing up uniformly over
-  [0, 180) operational days, acquisition channel drawn from :data:`ACQUISITION`.
-* user ids ``U0000001``... in signup order. city (Zipf-like over :data:`CITIES`), gender
-  (F .52, M .44, U .04), age_band, consent_marketing (Bernoulli .85) are independent noise.
+  (:data:`CAMPAIGNS`: member_day m=0.35, share .05, days 10-150; cny_poster 0.6, .04, 15-55;
+  group_buy 0.85, .015, 55-100; help_unlock 1.1 (super-critical), .018, 120-150). Every tree
+  user draws ``Poisson(m_c * w_s)`` invitees, w_s the share propensity of its segment
+  (:data:`SEGMENT_INVITE` normalised so that E[w] = 1 over :data:`SEGMENT_SHARE`): a mixed Poisson
+  law with mean exactly m_c, variance m_c + m_c² Var(w) (Var(w) ≈ 0.15). Invite delay
+  ``invited_at - inviter signup`` ~ Gamma(shape 2, scale 3 d) truncated to < 28 d (all invites
+  within ``window_days`` = 30); the invitee signs up Exp(mean 30 min, capped 3 h) after
+  ``invited_at`` and inherits the campaign; the referral row carries the campaign's reward (CNY)
+  and a share channel drawn from the campaign's mix. Invitees who would sign up after as_of are
+  not observed (right censoring, which is what bounds help_unlock); users who signed up >= 30 d
+  before as_of are never censored, so their mean invitee count estimates m_c. If the trees
+  overflow ``n_users`` (tiny n) whole random trees are dropped; ``seeds``/``users`` in truth are
+  what was kept. At n = 20000: ~1450-2200 mature users per campaign, standard error of K 2-5 %.
+* **Fraud ring** (truth["fraud_ring"]): ``max(1, round(0.0004 n))`` inviters (none if n < 500)
+  of campaign ``cashback`` (not in truth["referral"]["campaigns"]), signing up on days 40-140 at
+  08:00-12:00; each brings a burst of 8 + Poisson(6) invitees 1-5 minutes apart (from 10:00-18:00
+  of a day 1-10 days later), each signing up 1-3 minutes after its invite. Devices: each inviter
+  has one device_id; an invitee uses its inviter's device (always the first of a burst, else with
+  probability 1/4) or one of 3 ring devices. Invitees are inactive after signup: only ``signup``
+  and ``invite_click`` events, no orders, no assignment; planted segment ``dormant``.
+* **Organic users**: the rest, no campaign, signing up uniformly over [0, 181), acquisition
+  channel from :data:`ACQUISITION` (referred users: ``referral``).
+* city (Zipf-like over :data:`CITIES`), gender (F .52, M .44, U .04), age_band
+  (:data:`AGE_SHARE`), consent_marketing (Bernoulli .85): independent noise.
 
-Segments (truth["segments"])
-----------------------------
-Every user gets a segment i.i.d. with shares :data:`SEGMENT_SHARE` (fraud invitees: dormant).
-Behaviour events: for each event type e the count is Poisson(:data:`SEGMENT_EVENTS`[s][e]),
-independent of tenure, spread uniformly over the first min(90 d, time to as_of) after signup;
-their channel is drawn from the segment's mix over the owned channels :data:`BEHAVIOUR_CHANNELS`
-(mini_program, live, moments, channels_video). Means differ by factors 3-20 between segments, so
-K-Means on log1p counts by type recovers them. Segments do not change orders or conversion.
+Segments (truth["segments"]: k = 4, names, features, mean_events, user_segment)
+------------------------------------------------------------------------------
+Segment i.i.d. with shares browsers .30, engagers .25, sharers .15, dormant .30. Behaviour
+events of type e ~ Poisson(:data:`SEGMENT_EVENTS`[s, e]) for e in visit, engage, add_to_cart,
+share, invite_sent (browsers 14/2/4/.4/.2, engagers 5/14/1.5/1/.5, sharers 4/3/1/7/6,
+dormant .8/.3/.1/.05/.05), independent of tenure, spread uniformly over the first
+min(90 d, time to as_of) after signup, on a channel from the segment's mix over the owned
+channels mini_program, live, moments, channels_video (:data:`SEGMENT_CHANNEL_MIX`). K-Means on
+standardised log1p counts by type recovers them (ARI ~0.9 at n = 4000). Orders, touches and
+conversion do not depend on the segment; invite propensity does (above).
 
 Touchpoints and first conversion (truth["channels"])
 ----------------------------------------------------
-Every active user (all but fraud invitees) gets 2 + Poisson(1.5) ``reach`` events, each on a
-channel drawn uniformly from the 8 attribution channels (:data:`CHANNEL_EFFECT`), at signup + U(0, 6)
-days. Each touch converts independently with probability effect_c, so
-P(convert | touches) = 1 - Π_touches (1 - effect_c) (repeated channels count again); an A/B
-treatment user also converts with probability ``AB_DELTA``. The first order is placed at the last
-touch + Exp(mean 1.5 d) truncated to < 6.5 d (orders after as_of are censored). Only ``reach``
-events are touchpoints (truth["channels"]["touch_events"]); every other event is on a
-non-attribution channel. Repeat orders have no touchpoints before them.
+Every active user (not a fraud invitee) gets 2 + Poisson(2) ``reach`` events at signup + U(0, 6) d,
+each on a channel drawn uniformly from the 8 attribution channels of :data:`CHANNEL_EFFECT`
+(wecom .40, wechat_group .30, official_account .22, app_push .16, xiaohongshu .11, douyin .07,
+sms .04, paid_ads .02). Each touch converts independently with probability effect_c, so
+P(convert | touches) = 1 - Π_touches (1 - effect_c); an A/B treatment user also converts with
+probability ``AB_DELTA`` = .14. The first paid order is at the last touch + Exp(mean 1.5 d)
+truncated to < 6.5 d (censored after as_of). Only ``reach`` events are touchpoints
+(truth["channels"]["touch_events"]); all other events are on non-attribution channels; repeat
+orders have no touchpoint before them. Reach events on paid channels carry a unit ``cost``.
 
-Repeat purchases (truth["bgnbd"], truth["gamma_gamma"])
--------------------------------------------------------
-From its first order at t0 (time 0 of the model, unit days) every converter follows BG/NBD
-(Fader, Hardie & Lee 2005): λ ~ Gamma(r, rate α), p ~ Beta(a, b); repeat purchases arrive as a
-Poisson(λ) process and after each repeat purchase the customer drops out with probability p, up to
-T = as_of - t0. Every paid order's amount (CNY, 2 decimals) ~ Gamma(shape p_gg, rate ν) with a
-per-user ν ~ Gamma(q, rate v) (Gamma-Gamma, Fader, Hardie & Lee 2005b); mean spend E = p v/(q-1).
-On the anomaly day every paid order's amount is multiplied by ``factor`` (truth["anomaly"], in the
-holdout period after calibration_end, so the calibration fit is unaffected). Extra refunded orders
-(status ``refunded``, 3 % of converters, one each, not part of BG/NBD) are noise.
+Repeat purchases and spend (truth["bgnbd"], truth["gamma_gamma"])
+-----------------------------------------------------------------
+From its first order at t0 (time 0, unit days) every buyer follows BG/NBD (Fader, Hardie & Lee
+2005) with r = 0.9, alpha = 12, a = 0.6, b = 4.5: λ ~ Gamma(r, rate α), p ~ Beta(a, b); repeat
+purchases arrive as a Poisson(λ) process and after each repeat purchase the buyer drops out with
+probability p, observed up to as_of (T = as_of - t0, in operational days). Every paid order's
+amount ~ Gamma(shape p, rate ν) with a per-buyer ν ~ Gamma(q, rate v), p = 6, q = 3.5, v = 50
+(Gamma-Gamma, Fader, Hardie & Lee 2005b; mean spend p v / (q - 1) = 120 CNY; heavy tail),
+rounded to 0.01 (min 0.01). ``calibration_end`` = 2025-05-01 (the instant 2025-05-01 00:00 local =
+``calibration_end_utc``), ``observation_end`` = as_of. Extra noise, not part of the model: one
+``refunded`` order for 3 % of buyers; on the anomaly day amounts are x3 (after calibration_end).
 
-A/B test (truth["ab_test"])
----------------------------
-Experiment ``welcome_coupon``: every active user signing up in [day 120, day 150) is assigned at
-signup, control/treatment with probability .5 each. Outcome: a paid order within ``window_days``
-= 14 days after assignment (always observable: conversions happen < 12.5 d after signup).
-Control conversion p0 = 1 - E[Π(1-e)] = 1 - q̄² exp(-1.5 (1 - q̄)), q̄ = mean_c(1 - effect_c)
-(closed form for the touch law above); treatment p1 = 1 - (1 - p0)(1 - AB_DELTA); lift = p1 - p0.
+Anomaly (truth["anomaly"]) and A/B test (truth["ab_test"])
+---------------------------------------------------------
+Daily paid revenue on 2025-06-10 (local date; day 160) is multiplied by factor 3 (every paid
+order's amount that day). Experiment ``welcome_coupon``: every active user signing up on
+2025-05-01 .. 2025-05-30 (local) is assigned at signup (``assigned_at`` = signup_at), control or
+treatment with probability .5. Outcome: a paid order within ``window_days`` = 14 after
+assignment (always observable: first orders come < 12.5 d after signup). Closed form:
+p0 = 1 - q̄² exp(-2 (1 - q̄)), q̄ = mean_c(1 - effect_c); p1 = 1 - (1 - p0)(1 - .14);
+lift = p1 - p0 (≈ .07).
 
 Other events and tables
 -----------------------
-``signup`` event at signup (acquisition channel); ``invite_sent`` for the inviter at each
-``invited_at`` (plus the segment's unsuccessful ones); ``invite_click`` of the invitee at its
-signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
-(3 % of users) and ``complaint`` (1 %). ``reach`` events on paid channels carry a unit ``cost``.
-identities: ``openid`` per user, ``unionid`` per user, ``phone_hash`` for 70 %, ``device_id``
-for 50 % (all fraud users); 1 % of organic users are second accounts sharing the phone_hash of
-another organic user; OneID persons = connected components (truth["identity"]).
-costs: per day × paid channel, spend = base × weekday factor × Gamma(20)/20; plus per day ×
-campaign the rewards paid (channel ``referral``).
-Raw channel names are messy Chinese/English variants (:data:`RAW_NAMES`).
+Events (~23 per user): ``signup`` at signup (acquisition channel); ``invite_sent`` by the inviter
+at each ``invited_at`` (plus the segment's unsuccessful ones) and ``invite_click`` by the invitee
+at its signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
+(3 % of users) and ``complaint`` (1 %) at a uniform time, on sms/wecom/app_push. Accidental exact
+duplicates (same user, second, event, channel) are moved on by one second.
+identities: ``openid`` and ``unionid`` per user, ``phone_hash`` for 70 %, ``device_id`` for 50 %
+(all fraud users); 1 % of organic users are second accounts sharing another organic user's
+phone_hash. OneID persons = connected components (truth["identity"]["n_persons"]).
+costs: per day and paid channel (paid_ads, douyin, xiaohongshu, search, sms), spend = base x
+n_users/20000 x weekday factor x Gamma(20, 1/20); plus per day and campaign the referral rewards
+(channel ``referral``). Raw channel names are messy Chinese/English variants (:data:`RAW_NAMES`,
+all known to channels.yaml).
 
-Dirty rows (truth["dirty"], keyed by the loader's rule names, and truth["dirty_by_table"])
--------------------------------------------------------------------------------------------
-Extra rows appended to otherwise clean tables, each breaking exactly one rule: exact duplicate
-rows (users 2, events 5, orders 3) -> ``duplicate``; events 3 / orders 2 dated 2031 ->
-``future_timestamp``; 3 orders with negative amount -> ``negative_amount``; events 4, orders 2,
-referrals 2 referencing a user id absent from users -> ``orphan``; 2 self-referrals ->
-``self_referral``; 2 second inviters (later than the accepted one) -> ``inviter_conflict``; one
-3-cycle among organic users (3 rows) -> ``cycle``; 4 events with an unknown raw channel ->
-``unknown_channel`` (a warning, rows kept). For n_users < 100 no dirty rows are planted.
+Dirty rows (truth["dirty"] by the loader's rule names; truth["dirty_by_table"], ["dirty_details"])
+-------------------------------------------------------------------------------------------------
+Appended to otherwise clean tables, each breaking exactly one rule: exact duplicate rows (users 2,
+events 5, orders 3) -> ``duplicate``; events 3 / orders 2 dated 2031-03 -> ``future_timestamp``;
+3 orders with a negative amount -> ``negative_amount``; events 4, orders 2, referrals 2 referencing
+user ids absent from users (``X...``) -> ``orphan``; 2 self-referrals -> ``self_referral``; 2
+second inviters, later than the accepted one -> ``inviter_conflict``; one 3-cycle among organic
+users (3 rows) -> ``cycle``; 4 events with unknown raw channels -> ``unknown_channel`` (a warning,
+rows kept). No dirty rows when n_users < 100.
 """
 
 from __future__ import annotations
@@ -132,7 +144,7 @@ from scipy.stats import gamma as _gamma_dist
 
 # ----------------------------------------------------------------------------- parameters
 START = np.datetime64("2025-01-01T00:00:00", "s")
-PERIOD_DAYS = 180
+PERIOD_DAYS = 181  # 2025-01-01 .. 2025-06-30 (local), as_of = end of 2025-06-30
 WINDOW_DAYS = 30
 MAX_INVITE_DELAY = 28.0
 CALIBRATION_DAYS = 120  # calibration_end = start + 120 d
