@@ -30,6 +30,8 @@ MAD_TO_SD = 1.4826
 LEVEL_DAYS = 7
 #: Consistency constant for the mean absolute deviation under normality, sqrt(pi/2).
 MEANAD_TO_SD = 1.2533
+#: Variance-stabilising shift for counts on the square-root scale (Anscombe 1948).
+ANSCOMBE = 3.0 / 8.0
 #: Default alert thresholds: |modified z| > 3.5 (Iglewicz & Hoaglin 1993) and the 3σ rule.
 DEFAULT_THRESHOLD = {"robust": 3.5, "sigma": 3.0}
 #: Columns :func:`detect_anomalies` batches over when they are present in ``series``.
@@ -96,7 +98,9 @@ def _detect_matrix(
     how = "median" if method == "robust" else "mean"
     tr = transform[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(tr == 2, np.log(y), np.where(tr == 1, np.sqrt(y), y))
+        # Anscombe (1948) shift for counts on the sqrt scale: sqrt(y + 3/8) has sd ~ 1/2
+        shift = np.where(count_like, ANSCOMBE, 0.0)[None, :]
+        z = np.where(tr == 2, np.log(y), np.where(tr == 1, np.sqrt(y + shift), y))
     # 1. level: the previous full week (weekday-neutral, so all 7 days are required), robust
     #    to one odd day
     level = _reduce(_trailing(z, LEVEL_DAYS), how, min_periods=LEVEL_DAYS)
@@ -126,7 +130,7 @@ def _detect_matrix(
     # scale, sqrt(mu) otherwise), else a small relative change, so a flat window does not alert
     # on every small change
     with np.errstate(over="ignore", invalid="ignore"):
-        mu = np.where(tr == 2, np.exp(expected), np.where(tr == 1, expected**2, expected))
+        mu = np.where(tr == 2, np.exp(expected), np.where(tr == 1, expected**2 - shift, expected))
         poisson = np.sqrt(np.maximum(np.abs(mu), 1.0))
         floor_count = np.where(tr == 2, 1.0 / poisson, np.where(tr == 1, 0.5, poisson))
         # typical magnitude of the series (median |z| over all its days): keeps the floor
@@ -144,7 +148,8 @@ def _detect_matrix(
         high = expected + threshold * scale
         out = {"score": score}
         for key, v in (("expected", expected), ("low", low), ("high", high)):
-            out[key] = np.where(tr == 2, np.exp(v), np.where(tr == 1, np.maximum(v, 0.0) ** 2, v))
+            sq = np.maximum(np.maximum(v, 0.0) ** 2 - shift, 0.0)
+            out[key] = np.where(tr == 2, np.exp(v), np.where(tr == 1, sq, v))
     return out
 
 
@@ -170,7 +175,8 @@ def detect_anomalies(
     Each series is first put on a variance-stabilising scale z (``transform="auto"``): log(y)
     when all values are > 0 (KPI seasonality and noise are roughly proportional to the level,
     so a weekday x1.1 and a weekend x0.6 get bands of the right width), sqrt(y) when values are
-    >= 0 with zeros (counts and sparse sums; Anscombe 1948), y otherwise; ``"log"``, ``"sqrt"``
+    >= 0 with zeros (sparse sums; sqrt(y + 3/8) for integer counts, Anscombe 1948), y
+    otherwise; ``"log"``, ``"sqrt"``
     or ``"none"`` force one where valid. Then, for day t, using only days before t:
 
     - level ``L_t`` = median of z over the previous 7 days (a full week, so weekday-neutral);
