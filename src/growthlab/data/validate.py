@@ -489,24 +489,13 @@ class Validator:
         )
 
     def _quarantine_problems(self, t: str) -> list[Problem]:
-        q = self.tbl(f"_q_{t}")
-        counts = q.group_by(["rule", "column"]).aggregate(n=q.count()).to_pandas()
-        if counts.empty:
-            return []
-        w = ibis.row_number().over(group_by=["rule", "column"], order_by="_row")
-        ex = q.mutate(_k=w).filter(lambda x: x._k < 5).to_pandas()
-        out = []
-        for r in counts.itertuples(index=False):
-            sel = ex[(ex["rule"] == r.rule) & (ex["column"] == r.column)]["_row"].sort_values()
-            out.append(
-                Problem(
-                    t,
-                    r.column or None,
-                    r.rule,
-                    int(r.n),
-                    tuple(int(x) for x in sel),
-                )
-            )
+        rows = self.raw.execute(
+            f'SELECT rule, "column", count(*), min(_row, 5) FROM {_q("_q_" + t)} GROUP BY ALL'
+        ).fetchall()
+        out = [
+            Problem(t, column or None, rule, int(n), tuple(sorted(int(x) for x in ex)))
+            for rule, column, n, ex in rows
+        ]
         order = {rule: i for i, rule in enumerate(C.QUARANTINE_RULES)}
         return sorted(out, key=lambda p: (order.get(p.rule, 99), p.column or ""))
 

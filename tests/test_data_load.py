@@ -1,0 +1,190 @@
+"""load(): every source kind gives the same frames; encodings, time zones, as_of, CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import tiny_frames
+
+from growthlab import cli
+from growthlab.data import Dataset, load
+from growthlab.errors import ConfigError
+
+
+def _write(folder, frames, fmt="csv", encoding="utf-8"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in frames.items():
+        if fmt == "csv":
+            df.to_csv(folder / f"{name}.csv", index=False, encoding=encoding)
+        else:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def _all(ds: Dataset) -> dict[str, pd.DataFrame]:
+    return {t: ds.frame(t) for t in ds.tables}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    frames = tiny_frames()
+    base = tmp_path_factory.mktemp("sources")
+    csv = _write(base / "csv", frames)
+    pq = _write(base / "parquet", frames, fmt="parquet")
+    db = base / "src.duckdb"
+    con = duckdb.connect(str(db))
+    for name, df in frames.items():
+        con.register("tmp", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM tmp")
+        con.unregister("tmp")
+    con.close()
+    return {
+        "dict": load(frames),
+        "csv": load(csv),
+        "parquet": load(pq),
+        "duckdb": load(db),
+        "paths": (csv, db),
+    }
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "duckdb"])
+def test_sources_give_equal_frames(loaded, kind):
+    want, got = _all(loaded["dict"]), _all(loaded[kind])
+    assert list(got) == list(want)
+    for t in want:
+        pd.testing.assert_frame_equal(got[t], want[t], check_dtype=True)
+
+
+def test_normalised_columns(loaded):
+    ds = loaded["dict"]
+    users = ds.frame("users")
+    assert users["signup_at"].dtype == "datetime64[us]"
+    # naive Asia/Shanghai wall-clock time -> UTC (8 hours earlier)
+    assert users.loc[0, "signup_at"] == pd.Timestamp("2024-01-01 02:00:00")
+    assert users["channel"].tolist() == ["wecom", "wechat_group", "mini_program", "sms"]
+    assert users["channel_raw"].tolist() == ["企微", "社群", "小程序", "短信"]
+    assert users["referred"].tolist() == [False, True, True, False]
+    orders = ds.frame("orders")
+    assert orders["status"].tolist() == ["paid", "paid", "refunded"]
+    assert orders["amount"].dtype == "float64"
+    assert ds.frame("referrals")["share_channel"].tolist() == ["wechat_group", "moments"]
+    assert ds.local(users["signup_at"]).iloc[0] == pd.Timestamp("2024-01-01 10:00:00")
+    assert ds.local(users.loc[0, "signup_at"]) == pd.Timestamp("2024-01-01 10:00:00")
+
+
+def test_dataset_api(loaded):
+    ds = loaded["dict"]
+    assert ds.tables == ["users", "referrals", "events", "orders", "identities"]
+    assert ds.has("orders") and not ds.has("costs")
+    assert ds.table("events").count().to_pyarrow().as_py() == 4
+    assert list(ds.frame("orders", columns=["order_id"]).columns) == ["order_id"]
+    assert ds.as_of == pd.Timestamp("2024-01-06 04:00:00")  # latest timestamp (orders.o3)
+    assert ds.timezone == "Asia/Shanghai" and ds.currency == "CNY" and ds.truth is None
+    assert len(ds.persons) == 4
+    with pytest.raises(ConfigError, match="costs"):
+        ds.table("costs")
+
+
+def test_gbk_and_explicit_encoding(tmp_path):
+    frames = tiny_frames()
+    folder = _write(tmp_path / "gbk", frames, encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        (folder / "users.csv").read_text(encoding="utf-8")
+    ds = load(folder)
+    assert ds.quality.encodings["users"] == "gb18030"
+    assert ds.frame("users")["channel_raw"].tolist() == ["企微", "社群", "小程序", "短信"]
+    ds2 = load(folder, encoding="gbk")
+    pd.testing.assert_frame_equal(ds.frame("events"), ds2.frame("events"))
+
+
+def test_explicit_offsets_and_tz_aware_frames(frames):
+    frames["events"]["ts"] = [
+        "2024-01-01T10:05:00+08:00",
+        "2024-01-02T02:00:00Z",
+        "2024-01-04 04:00:00+00:00",
+        "2024-01-05 09:00:00",
+    ]
+    frames["orders"]["ts"] = pd.to_datetime(frames["orders"]["ts"]).dt.tz_localize("UTC")
+    ds = load(frames, timezone="Asia/Shanghai")
+    ts = ds.frame("events")["ts"].tolist()
+    assert ts == [
+        pd.Timestamp("2024-01-01 02:05"),
+        pd.Timestamp("2024-01-02 02:00"),
+        pd.Timestamp("2024-01-04 04:00"),
+        pd.Timestamp("2024-01-05 01:00"),
+    ]
+    assert ds.frame("orders")["ts"].iloc[0] == pd.Timestamp("2024-01-02 12:00")
+
+
+def test_daylight_saving_zone(frames):
+    frames["events"]["ts"] = ["2024-01-15 12:00", "2024-07-15 12:00", "2024-01-16", "2024-01-17"]
+    ds = load(frames, timezone="Europe/London", as_of="2024-12-31")
+    ts = ds.frame("events")["ts"]
+    assert ts.iloc[0] == pd.Timestamp("2024-01-15 12:00")
+    assert ts.iloc[1] == pd.Timestamp("2024-07-15 11:00")
+
+
+def test_as_of_date_is_end_of_local_day_and_future_rows(frames):
+    ds = load(frames, as_of="2024-01-05")
+    assert ds.as_of == pd.Timestamp("2024-01-05 16:00:00")  # 2024-01-06 00:00 Shanghai
+    assert ds.frame("orders")["order_id"].tolist() == ["o1", "o2"]  # o3 is after as_of
+    assert ds.quality.count("orders", "future_timestamp") == 1
+    with pytest.raises(ConfigError, match="as_of"):
+        load(frames, as_of="not a date")
+    with pytest.raises(ConfigError, match="timezone"):
+        load(frames, timezone="Mars/Olympus")
+
+
+def test_default_as_of_ignores_future_rows(frames):
+    frames["events"].loc[3, "ts"] = "2999-01-01 00:00:00"
+    ds = load(frames)
+    assert ds.as_of == pd.Timestamp("2024-01-06 04:00:00")
+    assert ds.quality.count("events", "future_timestamp") == 1
+
+
+def test_source_never_modified_and_truth_json(tmp_path):
+    folder = _write(tmp_path / "src", tiny_frames())
+    (folder / "truth.json").write_text(json.dumps({"seed": 7}), encoding="utf-8")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    ds = load(folder)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    assert before == after
+    assert ds.truth == {"seed": 7}
+
+
+def test_ibis_connection_source(frames):
+    import ibis
+
+    con = ibis.duckdb.connect()
+    for name, df in frames.items():
+        con.create_table(name, df)
+    ds = load(con)
+    pd.testing.assert_frame_equal(ds.frame("users"), load(frames).frame("users"))
+
+
+def test_cli_validate_exit_codes(loaded, tmp_path, capsys):
+    csv, db = loaded["paths"]
+    assert cli.main(["validate", str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert "data contract: OK" in out and "identity (OneID)" in out
+    bad = _write(tmp_path / "bad", tiny_frames())
+    df = pd.read_csv(bad / "orders.csv", dtype=str)
+    df.loc[0, "amount"] = "lots"
+    df.to_csv(bad / "orders.csv", index=False)
+    assert cli.main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "orders.amount: rule 'type'" in err and "Traceback" not in err
+    assert cli.main(["validate", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unreadable_file_is_a_contract_error(tmp_path, capsys):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "users.parquet").write_bytes(b"this is not a parquet file")
+    assert cli.main(["validate", str(folder)]) == 2
+    assert "users.parquet: cannot be read" in capsys.readouterr().err
