@@ -448,16 +448,18 @@ def test_kpi_series_local_days_channels_and_zero_fill(tiny):
     assert v[("invitees", "wecom", d("2025-01-03"))] == 2  # segment = inviter's channel
     assert v[("conversions", "all", d("2025-01-03"))] == 1  # 20:00 UTC -> next local day
     assert v[("revenue", "all", d("2025-01-02"))] == 10.0
-    assert v[("revenue", "all", d("2025-01-04"))] == 0.0  # refunded order excluded
+    assert s.loc[s["metric"].eq("revenue") & s["segment"].eq("all"), "value"].sum() == 15.0
+    # (the refunded order of Jan 4 is excluded: no revenue, and no activity that day)
     assert v[("unsubscribes", "sms", d("2025-01-02"))] == 1
     assert v[("complaints", "all", d("2025-01-03"))] == 1
     # rolling K: 2 invitees / 4 new users by Jan 3
     assert v[("k_factor", "all", d("2025-01-03"))] == pytest.approx(0.5)
     assert v[("k_factor", "wecom", d("2025-01-03"))] == pytest.approx(1.0)
-    # complete grid up to the last full day before as_of (Jan 5 08:00 local -> Jan 4)
+    # complete grid up to the last day with activity (as_of Jan 5 08:00 local would allow Jan 4)
     dates = s["date"].drop_duplicates().sort_values()
-    assert dates.iloc[0] == d("2025-01-01") and dates.iloc[-1] == d("2025-01-04")
-    assert s.groupby(["metric", "segment"]).size().eq(4).all()
+    assert dates.iloc[0] == d("2025-01-01") and dates.iloc[-1] == d("2025-01-03")
+    assert s.groupby(["metric", "segment"]).size().eq(3).all()
+    assert daily.kpi_series(ds, end="2025-01-04")["date"].max() == d("2025-01-04")
     assert set(s["metric"]) == set(daily.METRICS)
 
 
@@ -552,3 +554,12 @@ def test_synthetic_ab_lift_recovered(synthetic):
     assert not t["srm"]
     for v, spec in truth["variants"].items():
         assert res.loc[v, "conversion_low"] <= spec["conversion"] <= res.loc[v, "conversion_high"]
+
+
+def test_kpi_series_stops_at_last_activity(tiny):
+    ds, _ = tiny
+    ds.as_of = pd.Timestamp("2025-01-20")  # two weeks after the last row
+    s = daily.kpi_series(ds)
+    assert s["date"].max() == pd.Timestamp("2025-01-03")
+    s2 = daily.kpi_series(ds, end="2025-01-10")
+    assert s2["date"].max() == pd.Timestamp("2025-01-10")

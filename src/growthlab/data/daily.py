@@ -251,8 +251,9 @@ def kpi_series(
     """Daily KPI series of a Dataset: long frame date, metric, segment, value (see module doc).
 
     Days are local calendar days in ``ds.timezone``. The range runs from the first day with any
-    activity (or ``start``) to the last complete day before ``ds.as_of`` (or ``end``); days
-    without activity are 0. ``metrics`` restricts the output (default: all of :data:`METRICS`
+    activity (or ``start``) to the last complete day before ``ds.as_of`` (or ``end``), but not
+    past the last day with any activity in any table (a trailing gap is data not yet arrived,
+    which the data-quality section reports as staleness); days without activity are 0. ``metrics`` restricts the output (default: all of :data:`METRICS`
     whose tables exist). Feed it to ``growthlab.monitor.detect_anomalies`` as
     ``series.rename(columns=...)`` — it already has the date/value/metric/segment columns.
     """
@@ -274,13 +275,16 @@ def kpi_series(
         if unknown:
             raise AnalysisInputError(f"metrics: unknown metric(s) {unknown}; known {METRICS}")
     need = set(wanted) | ({"invitees", "new_users"} if "k_factor" in wanted else set())
+    any_last = pd.to_datetime(counts["date"]).max()  # the last day with any activity at all
     counts = counts.loc[counts["metric"].isin(need)]
     dates = pd.to_datetime(counts["date"])
     first = pd.Timestamp(start) if start is not None else dates.min()
     if end is not None:
         last = pd.Timestamp(end)
     elif as_of is not None:
-        last = _last_full_day(pd.Timestamp(as_of), offset)
+        # a trailing stretch without any activity at all is data not yet arrived (freshness is
+        # reported by the data-quality section), not a collapse of every KPI
+        last = min(_last_full_day(pd.Timestamp(as_of), offset), any_last)
     else:
         last = dates.max()
     if pd.isna(first) or pd.isna(last) or first > last:
