@@ -115,6 +115,32 @@ def test_exactly_n_users_and_consistent_truth(n, seed):
     json.dumps(truth)  # serialisable
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 50), st.integers(0, 11), st.integers(0, 5)),
+        min_size=1,
+        max_size=200,
+    ),
+    split=st.integers(0, 200),
+)
+def test_sorted_events_sorted_unique_and_only_moved_forward(rows, split):
+    a = np.array(rows, dtype=np.int64)
+    k = min(split, len(a))
+    parts = [(p[:, 0], p[:, 1], p[:, 3], p[:, 2].astype(np.int8)) for p in (a[:k], a[k:]) if len(p)]
+    user, sec, name, ch = synth._sorted_events(parts, 10, 6)
+    out = pd.DataFrame({"sec": sec, "user": user, "name": name, "ch": ch})
+    assert len(out) == len(a) and not out.duplicated().any()
+    keys = list(zip(sec, user, name, ch, strict=True))
+    assert keys == sorted(keys)
+    # same (user, event, channel) multiset; seconds only ever move forward
+    src = pd.DataFrame(a, columns=["user", "sec", "name", "ch"])
+    g_src = src.groupby(["user", "name", "ch"]).sec.agg(["size", "sum", "min"])
+    g_out = out.groupby(["user", "name", "ch"]).sec.agg(["size", "sum", "min"])
+    assert (g_out["size"] == g_src["size"]).all()
+    assert (g_out["sum"] >= g_src["sum"]).all() and (g_out["min"] == g_src["min"]).all()
+
+
 # ----------------------------------------------------------------------------- shapes
 def test_shapes_and_time_bounds(sample):
     frames, truth = sample

@@ -10,7 +10,8 @@ as the written files hold them (raw channel names, naive local timestamps, dirty
 ``truth.json`` (sorted keys) atomically; ``generate_tables`` gives the pyarrow tables. Everything
 is drawn from one ``numpy.random.Generator(PCG64(seed))`` and vectorised (the branching process is
 generated level by level over all campaigns at once): same seed -> identical frames and
-byte-identical files. Cost (2-core box): 1M users (23M events, 2.2M orders) ~25 s CPU, ~4 GB peak.
+byte-identical files. Cost: 1M users (23M events, 2.2M orders) take ~21 s CPU to generate
+(+ ~12 s to write CSV), peak RSS ~3 GB.
 
 Clock
 -----
