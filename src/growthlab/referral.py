@@ -229,6 +229,9 @@ class Forest:
     parent: np.ndarray = field(repr=False)
     root_idx: np.ndarray = field(repr=False)
     size: np.ndarray = field(repr=False)
+    #: node index of the inviter / invitee of every row of ``edges``
+    edge_parent: np.ndarray | None = field(default=None, repr=False)
+    edge_child: np.ndarray | None = field(default=None, repr=False)
 
 
 def forest(referrals: pd.DataFrame | CleanReferrals, users: pd.DataFrame | None = None) -> Forest:
@@ -289,7 +292,7 @@ def forest(referrals: pd.DataFrame | CleanReferrals, users: pd.DataFrame | None 
     for col in ("campaign_id", "share_channel"):
         if col in edges.columns:
             nodes[col] = edges[col].array.take(edge_of, allow_fill=True)
-    return Forest(nodes, edges, clean.quarantined, clean.counts, parent, root, size)
+    return Forest(nodes, edges, clean.quarantined, clean.counts, parent, root, size, par, child)
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from growthlab.errors import AnalysisInputError
-from growthlab.referral import CleanReferrals, Forest, clean_referrals
+from growthlab.referral import CleanReferrals, Forest, forest
 
 SIGNALS = ("burst", "shared_identity", "inactive", "self_referral", "cycle")
 
@@ -55,6 +55,21 @@ def max_burst(edges: pd.DataFrame, burst_minutes: float = 10) -> pd.Series:
     return pd.Series(best, index=pd.Index(uniq, name="inviter_id"), name="max_burst")
 
 
+def _max_burst_codes(par: np.ndarray, invited_at: pd.Series, burst_minutes: float, n: int):
+    """max_burst per node from integer inviter codes (see :func:`max_burst`)."""
+    best = np.zeros(n, dtype=np.int64)
+    if par.size == 0:
+        return best
+    t = pd.to_datetime(invited_at).to_numpy(dtype="datetime64[s]").astype(np.int64)
+    t = t - t.min()
+    w = int(round(burst_minutes * 60))
+    span = int(t.max()) + w + 1
+    key = np.sort(par.astype(np.int64) * span + t)
+    j = np.searchsorted(key, key - w, side="left")
+    np.maximum.at(best, key // span, np.arange(key.size) - j + 1)
+    return best
+
+
 def suspicious_inviters(
     referrals: pd.DataFrame | CleanReferrals | Forest,
     persons: pd.DataFrame | None = None,
@@ -76,53 +91,71 @@ def suspicious_inviters(
     are treated as inactive. Either frame may be None (that signal is then not evaluated).
     Sorted by signals, then invitees, descending; ``only_flagged`` keeps suspicious rows.
     """
-    if isinstance(referrals, Forest):
-        edges, quarantined = referrals.edges, referrals.quarantined
-    else:
-        clean = referrals if isinstance(referrals, CleanReferrals) else clean_referrals(referrals)
-        edges, quarantined = clean.edges, clean.quarantined
+    f = referrals if isinstance(referrals, Forest) else forest(referrals)
+    edges, quarantined = f.edges, f.quarantined
+    ids = pd.Index(f.nodes["user_id"])
+    n = len(ids)
+    par, child = f.edge_parent, f.edge_child
+    invitees = np.bincount(par, minlength=n)
+    burst = _max_burst_codes(par, edges["invited_at"], burst_minutes, n)
 
-    out = edges.groupby("inviter_id").size().rename("invitees").to_frame()
-    out["max_burst"] = max_burst(edges, burst_minutes)
-    out["max_burst"] = out["max_burst"].fillna(0).astype(np.int64)
-
+    shared = np.zeros(n, dtype=np.int64)
     if persons is not None:
         if not {"user_id", "person_id"} <= set(persons.columns):
             raise AnalysisInputError("persons: needs columns user_id and person_id")
-        pid = persons.assign(user_id=persons["user_id"].astype(str)).set_index("user_id")
-        pid = pid["person_id"].astype(str)
-        e = edges[["inviter_id", "invitee_id"]].copy()
-        e["p_inv"] = e["inviter_id"].map(pid)
-        e["p_ee"] = e["invitee_id"].map(pid)
-        same_as_inviter = e["p_inv"].notna() & (e["p_inv"] == e["p_ee"])
-        twin = e["p_ee"].notna() & e.duplicated(["inviter_id", "p_ee"], keep=False)
-        e["shared"] = (same_as_inviter | twin).astype(np.int64)
-        out["shared_identity"] = e.groupby("inviter_id")["shared"].sum()
-    else:
-        out["shared_identity"] = 0
+        pos = ids.get_indexer(persons["user_id"].astype(str))
+        pc, _ = pd.factorize(persons["person_id"].astype(str))
+        pcode = np.full(n, -1, dtype=np.int64)
+        pcode[pos[pos >= 0]] = pc[pos >= 0]
+        p_inv, p_ee = pcode[par], pcode[child]
+        same_as_inviter = (p_ee >= 0) & (p_inv == p_ee)
+        # twins: two invitees of the same inviter that are one person
+        key = par * (int(pcode.max()) + 2) + p_ee
+        _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+        twin = (p_ee >= 0) & (cnt[inv] > 1)
+        shared = np.bincount(par, weights=same_as_inviter | twin, minlength=n).astype(np.int64)
 
+    inactive = np.zeros(n, dtype=np.int64)
     if activity is not None:
         if "user_id" not in activity.columns or not (
             "active" in activity.columns or "activity" in activity.columns
         ):
             raise AnalysisInputError("activity: needs user_id and active (bool) or activity")
         col = "active" if "active" in activity.columns else "activity"
-        act = activity.assign(user_id=activity["user_id"].astype(str)).set_index("user_id")[col]
-        active = edges["invitee_id"].map(act.astype(float) > 0).fillna(False).astype(bool)
-        inactive = (~active).astype(np.int64).groupby(edges["inviter_id"]).sum()
-        out["inactive_invitees"] = inactive
-    else:
-        out["inactive_invitees"] = 0
+        pos = ids.get_indexer(activity["user_id"].astype(str))
+        active = np.zeros(n, dtype=bool)
+        vals = activity[col].fillna(0).to_numpy(dtype=float) > 0
+        active[pos[pos >= 0]] = vals[pos >= 0]
+        inactive = np.bincount(par, weights=~active[child], minlength=n).astype(np.int64)
+
+    rows = np.flatnonzero(invitees > 0)
+    out = pd.DataFrame(
+        {
+            "invitees": invitees[rows],
+            "max_burst": burst[rows],
+            "shared_identity": shared[rows],
+            "inactive_invitees": inactive[rows],
+        },
+        index=pd.Index(ids[rows], name="inviter_id"),
+    )
 
     q = quarantined
+    extra: dict[str, pd.Series] = {}
     for rule in ("self_referral", "cycle"):
         cnt = q.loc[q["reason"] == rule].groupby("inviter_id").size() if len(q) else None
-        if cnt is not None and len(cnt):
-            out = out.reindex(out.index.union(cnt.index))
-            out[rule] = cnt
-        else:
-            out[rule] = 0
-    out = out.fillna(0)
+        extra[rule] = cnt if cnt is not None else pd.Series(dtype=np.int64)
+    # inviters known only from quarantined rows get their own (small) set of rows
+    q_ids = pd.Index(extra["self_referral"].index).union(pd.Index(extra["cycle"].index))
+    new_ids = q_ids[out.index.get_indexer(q_ids) < 0]
+    if len(new_ids):
+        add = pd.DataFrame(0, index=pd.Index(new_ids, name="inviter_id"), columns=out.columns)
+        out = pd.concat([out, add])
+    for rule, cnt in extra.items():
+        col = np.zeros(len(out), dtype=np.int64)
+        if len(cnt):
+            pos = out.index.get_indexer(cnt.index)
+            col[pos] = cnt.to_numpy()
+        out[rule] = col
     int_cols = ["invitees", "max_burst", "shared_identity", "inactive_invitees", *SIGNALS[3:]]
     out[int_cols] = out[int_cols].astype(np.int64)
 
@@ -151,14 +184,18 @@ def suspicious_inviters(
         "self_referral": ("self-referral (", ")", "self_referral"),
         "cycle": ("referral cycle (", ")", "cycle"),
     }
-    # reasons string: one vectorised string op per signal, not a per-row loop
-    reasons = pd.Series("", index=out.index, dtype=object)
+    # reasons string, only for rows with a signal: one vectorised string op per signal
+    any_sig = flags.any(axis=1).to_numpy()
+    sub, fl = out.loc[any_sig], flags.loc[any_sig]
+    reasons = pd.Series("", index=sub.index, dtype=object)
     for sig in SIGNALS:
         pre, post, col = labels[sig]
-        text = pre + out[col].astype(str) + post
+        text = pre + sub[col].astype(str) + post
         sep = np.where(reasons == "", "", "; ")
-        reasons = reasons.where(~flags[sig], reasons + sep + text)
-    out["reasons"] = reasons
+        reasons = reasons.where(~fl[sig], reasons + sep + text)
+    all_reasons = np.full(len(out), "", dtype=object)
+    all_reasons[any_sig] = reasons.to_numpy(dtype=object)
+    out["reasons"] = all_reasons
     out = out.rename_axis("inviter_id").reset_index()
     if only_flagged:
         out = out.loc[out["suspicious"]]
