@@ -203,6 +203,10 @@ def test_summarise_counts_days_and_holdout():
     assert a["frequency_holdout"] == 1
     assert s.loc["b", "frequency"] == 0 and s.loc["b", "monetary"] == 0
     assert s["duration_holdout"].iloc[0] == pytest.approx(2.0)
+    exact = value.summarise(orders, "2024-01-29", unit="D", by_day=False)
+    assert exact.loc["a", "frequency"] == 3  # the two orders of Jan 1 are separate here
+    assert exact.loc["a", "recency"] == pytest.approx(14 - 9 / 24)
+    assert exact.loc["a", "T"] == pytest.approx(28 - 9 / 24)
     refunded = orders.assign(status=["paid"] * 3 + ["refunded"] + ["paid"] * 4)
     assert value.summarise(refunded, "2024-01-29").loc["a", "frequency"] == 1
 

@@ -154,9 +154,10 @@ def rfm_scores(rfm: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
     out["r_score"] = quantile_scores(rfm["recency_days"], bins, higher_is_better=False)
     out["f_score"] = quantile_scores(rfm["frequency"], bins)
     out["m_score"] = quantile_scores(rfm["monetary"], bins)
-    out["rfm"] = (
-        out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    )
+    code = out["r_score"].to_numpy() * 10_000 + out["f_score"].to_numpy() * 100 + out["m_score"]
+    codes, uniq = pd.factorize(code.to_numpy())  # label each distinct (R, F, M) once
+    labels = np.array([f"{c // 10_000}{c // 100 % 100}{c % 100}" for c in uniq], dtype=object)
+    out["rfm"] = labels[codes] if len(out) else pd.Series(dtype=object)
     out["rfm_total"] = out["r_score"] + out["f_score"] + out["m_score"]
     r5 = np.ceil(out["r_score"].to_numpy() * 5 / bins).astype(int)
     f5 = np.ceil(out["f_score"].to_numpy() * 5 / bins).astype(int)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1, roots_jacobi
+from threadpoolctl import threadpool_limits
 
 from growthlab.errors import AnalysisInputError
 from growthlab.stats import grouped_mean_interval
@@ -176,35 +178,44 @@ def summarise(
         raise AnalysisInputError("observation_end must not be before calibration_end")
 
     code, uniques = pd.factorize(o["user_id"].astype(str), sort=False)
-    daily = (
-        pd.DataFrame({"c": code, "d": day, "v": amount})
-        .groupby(["c", "d"], sort=True)["v"]
-        .sum()
-        .reset_index()
-    )
-    cal_rows = daily[daily["d"] <= cal]
-    g = cal_rows.groupby("c", sort=True)
-    first = g["d"].min()
-    last = g["d"].max()
-    n_days = g.size()
-    total = g["v"].sum()
-    first_value = g["v"].first()  # rows are sorted by (c, d): first row = first purchase day
-    x = (n_days - 1).to_numpy(dtype=float)
+    # one row per (user, purchase day): sort an int64 key, sum amounts per key (no Python loop)
+    d0 = np.floor(day.min()) if day.size else 0.0
+    if by_day:
+        dk = (day - d0).astype(np.int64)
+    else:  # exact timestamps: rank distinct times so they fit in an integer key
+        dk = pd.factorize(day, sort=True)[0].astype(np.int64)
+    span = int(dk.max()) + 1 if dk.size else 1
+    key = code.astype(np.int64) * span + dk
+    ukey, inv = np.unique(key, return_inverse=True)
+    value_day = np.bincount(inv.reshape(-1), weights=amount, minlength=ukey.size)
+    ucode = ukey // span
+    if by_day:
+        uday = (ukey % span).astype(float) + d0
+    else:
+        uday = np.sort(np.unique(day))[ukey % span]
+    in_cal = uday <= cal
+    c_cal, d_cal, v_cal = ucode[in_cal], uday[in_cal], value_day[in_cal]
+    users, start, n_days = np.unique(c_cal, return_index=True, return_counts=True)
+    end_ = start + n_days - 1  # rows are sorted by (user, day)
+    first, last = d_cal[start], d_cal[end_]
+    total = np.add.reduceat(v_cal, start) if start.size else np.zeros(0)
+    first_value = v_cal[start]
+    x = (n_days - 1).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(x > 0, (total - first_value).to_numpy() / x, 0.0)
+        monetary = np.where(x > 0, (total - first_value) / x, 0.0)
     out = pd.DataFrame(
         {
             "frequency": x,
-            "recency": (last - first).to_numpy(dtype=float) / scale,
-            "T": (cal - first).to_numpy(dtype=float) / scale,
+            "recency": (last - first) / scale,
+            "T": (cal - first) / scale,
             "monetary": monetary,
         },
-        index=pd.Index(uniques[first.index.to_numpy()], name="user_id"),
+        index=pd.Index(np.asarray(uniques)[users], name="user_id"),
     )
     if obs is not None:
-        hold = daily[(daily["d"] > cal) & (daily["d"] <= obs)]
-        hcount = hold.groupby("c").size().reindex(first.index, fill_value=0)
-        out["frequency_holdout"] = hcount.to_numpy(dtype=float)
+        hold = (uday > cal) & (uday <= obs)
+        hcount = np.bincount(ucode[hold], minlength=len(uniques))[users]
+        out["frequency_holdout"] = hcount.astype(float)
         out["duration_holdout"] = (obs - cal) / scale
     return out
 
@@ -285,8 +296,10 @@ def _unique_rows(cols: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows of equally long columns and, per input row, the index of its row."""
     if len(cols[0]) == 0:
         return [np.asarray(c, dtype=float) for c in cols], np.zeros(0, dtype=np.int64)
-    uniq, inv = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
-    return [uniq[:, i] for i in range(len(cols))], inv.reshape(-1)
+    frame = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(cols)})
+    inv = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(inv, return_index=True)[1]
+    return [frame[i].to_numpy()[first] for i in range(len(cols))], inv
 
 
 def _compress(cols: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -298,7 +311,16 @@ def _compress(cols: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _fit(nll_grad, theta0: np.ndarray, names: list[str], n: int, model: str) -> FitResult:
-    """Minimise a negative log-likelihood over log-parameters; Hessian-based standard errors."""
+    """Minimise a negative log-likelihood over log-parameters; Hessian-based standard errors.
+
+    The work is element-wise, so BLAS/OpenMP threads are capped at 1 (multi-threaded
+    matrix-vector products only add overhead, and much more on a busy machine).
+    """
+    with threadpool_limits(limits=1):
+        return _fit_impl(nll_grad, theta0, names, n, model)
+
+
+def _fit_impl(nll_grad, theta0: np.ndarray, names: list[str], n: int, model: str) -> FitResult:
 
     def fun(z):
         val, g = nll_grad(np.exp(z))
@@ -504,15 +526,49 @@ def expected_purchases(params: Mapping, summary: pd.DataFrame, t) -> pd.Series:
     a = a + 1e-9 if abs(a - 1) < 1e-9 else a
     x, T = _arr(summary, "frequency"), _arr(summary, "T")
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
-    # the bracket depends on (x, T, t) only: evaluate hyp2f1 once per distinct triple
+    # the bracket depends on (x, T, t) only: evaluate it once per distinct triple
     (ux, uT, ut), inv = _unique_rows([x, T, t])
-    z = ut / (al + uT + ut)
-    bracket = 1 - ((al + uT) / (al + uT + ut)) ** (r + ux) * hyp2f1(
-        r + ux, b + ux, a + b + ux - 1, z
-    )
+    bracket = _bracket(r, al, a, b, ux, uT, ut)
     head = (a + b + x - 1) / (a - 1)
     out = head * bracket[inv] * p_alive(params, summary).to_numpy()
     return pd.Series(out, index=summary.index, name="expected_purchases")
+
+
+@lru_cache(maxsize=4096)
+def _jacobi(nodes: int, alpha_j: float, beta_j: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes on [0, 1] for weight u^beta (1−u)^alpha, weights normalised to 1."""
+    s_nodes, s_w = roots_jacobi(nodes, alpha_j, beta_j)
+    return (1.0 + s_nodes) / 2.0, s_w / s_w.sum()
+
+
+def _bracket(r, al, a, b, x, T, t, nodes: int = 48) -> np.ndarray:
+    """1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t)) of eq. (10).
+
+    By Pfaff's transformation this equals 1 − ₂F₁(r+x, a−1; a+b+x−1; w) with w = −t/(α+T) ≤ 0,
+    whose Euler integral (Abramowitz & Stegun 15.3.1)
+
+        ₂F₁(a−1, r+x; c; w) = ∫₀¹ u^(r+x−1) (1−u)^(c−r−x−1) (1 − w u)^(1−a) du / B(r+x, c−r−x)
+
+    has a smooth, bounded integrand; it is computed by Gauss-Jacobi quadrature (nodes once per
+    distinct x). This avoids scipy's hyp2f1 near z → 1, which is slow and loses accuracy for
+    large b + x. Needs c − r − x = a + b − 1 − r > 0; otherwise scipy's hyp2f1 is used.
+    """
+    x, T, t = (np.asarray(v, dtype=float) for v in (x, T, t))
+    alpha_j = a + b - r - 2.0  # exponent of (1 − u)
+    if alpha_j <= -1 or x.size == 0:
+        z = t / (al + T + t)
+        return 1 - ((al + T) / (al + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    w = -t / (al + T)
+    order = np.argsort(x, kind="stable")
+    ux, starts = np.unique(x[order], return_index=True)
+    bounds = np.append(starts, x.size)
+    out = np.empty(x.size)
+    for j, xv in enumerate(ux):  # loop over distinct purchase counts (a few dozen), not users
+        u, wts = _jacobi(nodes, float(alpha_j), float(r + xv - 1.0))
+        rows = order[bounds[j] : bounds[j + 1]]
+        f = (1.0 - w[rows, None] * u[None, :]) ** (1.0 - a)
+        out[rows] = 1.0 - f @ wts
+    return out
 
 
 def expected_spend(params: Mapping, summary: pd.DataFrame) -> pd.Series:
@@ -555,7 +611,15 @@ def lifetime_value(
     ends = np.arange(period, horizon + period * 1e-9, period)
     if ends.size == 0 or ends[-1] < horizon - 1e-9:
         ends = np.append(ends, horizon)
-    cum = np.column_stack([expected_purchases(bgnbd, summary, t).to_numpy() for t in ends])
+    _check_summary(summary, ["frequency", "recency", "T"])
+    r, al, a, b = (bgnbd[k] for k in ("r", "alpha", "a", "b"))
+    a = a + 1e-9 if abs(a - 1) < 1e-9 else a
+    x, T = _arr(summary, "frequency"), _arr(summary, "T")
+    (ux, uT), inv = _unique_rows([x, T])  # the bracket depends on (x, T) and t only
+    head = (a + b + x - 1) / (a - 1) * p_alive(bgnbd, summary).to_numpy()
+    cum = np.column_stack(
+        [head * _bracket(r, al, a, b, ux, uT, np.full(ux.size, t))[inv] for t in ends]
+    )
     inc = np.diff(np.column_stack([np.zeros(len(summary)), cum]), axis=1)
     disc = (1.0 + discount_rate) ** -np.arange(1, ends.size + 1)
     spend = expected_spend(gamma_gamma, summary).to_numpy()
