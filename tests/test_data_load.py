@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import tiny_frames
@@ -188,3 +189,23 @@ def test_unreadable_file_is_a_contract_error(tmp_path, capsys):
     (folder / "users.parquet").write_bytes(b"this is not a parquet file")
     assert cli.main(["validate", str(folder)]) == 2
     assert "users.parquet: cannot be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+def test_time_zone_conversion_matches_pandas(zone):
+    rng = np.random.default_rng(1)
+    local = pd.Timestamp("2023-01-01") + pd.to_timedelta(
+        rng.integers(0, 2 * 365 * 86400, 300), unit="s"
+    )
+    utc = pd.Series(local).dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    keep = utc.notna().to_numpy()
+    local, utc = local[keep], utc[keep]
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(len(local))],
+            "signup_at": local.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    )
+    got = load({"users": users}, timezone=zone, as_of="2030-01-01").frame("users")["signup_at"]
+    want = utc.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
+    assert (got.to_numpy() == want.to_numpy()).all()
