@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from growthlab import referral_abuse as ra
 from growthlab import referral_outcomes as ro
@@ -116,3 +118,25 @@ def test_engine_aggregations_and_referred_vs_organic():
     assert res.loc[("retention_60d", "referred"), "value"] == 0.5  # b active on day 70
     assert res.loc[("retention_30d", "organic"), "value"] == 0.5  # a active on day 45
     assert res.loc[("value_per_user", "difference"), "value"] == 15.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 120)), min_size=1, max_size=30),
+    st.sampled_from([1, 5, 10, 30]),
+)
+def test_max_burst_matches_brute_force(rows, minutes):
+    ref = pd.DataFrame(
+        {
+            "inviter_id": [a for a, _ in rows],
+            "invitee_id": [f"i{k}" for k in range(len(rows))],
+            "invited_at": [T0 + pd.Timedelta(minutes=m) for _, m in rows],
+        }
+    )
+    expected = {}
+    for a in {a for a, _ in rows}:
+        ts = [m for b, m in rows if b == a]
+        expected[a] = max(sum(1 for u in ts if t - minutes <= u <= t) for t in ts)
+    assert ra.max_burst(ref, burst_minutes=minutes).to_dict() == expected
+    table = ra.suspicious_inviters(ref, burst_minutes=minutes, only_flagged=False)
+    assert table.set_index("inviter_id")["max_burst"].to_dict() == expected
