@@ -218,7 +218,7 @@ def volume_anomalies(
     if out.empty:
         return out.assign(expected=np.nan, score=np.nan, is_anomaly=False)
     x = out["rows"].astype(float)
-    wd = pd.to_datetime(out["date"]).dt.weekday
+    wd = pd.to_datetime(out["date"]).dt.day_of_week
     expected = x.groupby([out["table"], wd]).transform("median")
     resid = x - expected
     dev = resid - resid.groupby(out["table"]).transform("median")

@@ -15,6 +15,8 @@ A run config is a YAML file::
       - {name: extra, path: elsewhere/extra.ipynb}   # path relative to the config file
       - 00_summary
     cell_timeout: 600              # seconds per cell (optional)
+    jobs: 2                        # notebooks executed at once (the summary always runs last,
+                                   # alone); default min(2, CPUs); 1 = strictly sequential
     lock_timeout: 3600             # seconds to wait for another run on the same output folder
 
 Precedence of parameters: config ``parameters`` < notebook ``parameters`` < ``-p key=value``
@@ -24,6 +26,7 @@ Everything is checked here, before anything runs; problems raise :class:`ConfigE
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,7 @@ _KNOWN_KEYS = {
     "notebooks",
     "cell_timeout",
     "lock_timeout",
+    "jobs",
     "description",
 }
 
@@ -70,6 +74,7 @@ class RunConfig:
     notebooks: tuple[NotebookSpec, ...]
     cell_timeout: int | None = 600
     lock_timeout: float = 3600.0
+    jobs: int = 1
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -223,6 +228,9 @@ def load_config(
         return v
 
     cell_timeout = _num("cell_timeout", 600)
+    jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError("config 'jobs' must be a positive integer")
     return RunConfig(
         name=name,
         path=cpath.resolve() if cpath else None,
@@ -231,5 +239,6 @@ def load_config(
         notebooks=tuple(final),
         cell_timeout=int(cell_timeout) if cell_timeout else None,
         lock_timeout=float(_num("lock_timeout", 3600.0)),
+        jobs=jobs,
         raw=raw,
     )

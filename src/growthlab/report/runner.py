@@ -85,8 +85,8 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
         ds = data.load(cfg.source, **kwargs)
     except GrowthlabError:
         raise
-    except (ValueError, TypeError, OSError, KeyError) as err:
-        raise ConfigError(f"cannot read source {cfg.source}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - unreadable input is a message, not a traceback
+        raise ConfigError(f"cannot read source {cfg.source}: {type(err).__name__}: {err}") from err
     info: dict[str, Any] = {"tables": sorted(getattr(ds, "tables", []) or [])}
     as_of = getattr(ds, "as_of", None)
     offset = pd.Timedelta(0)
@@ -95,7 +95,12 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
 
         offset = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, as_of))
     # Shown as local calendar dates of the source time zone.
-    info["as_of"] = str((pd.Timestamp(as_of) + offset).date()) if as_of is not None else None
+    info["as_of"] = None
+    if as_of is not None:
+        local = pd.Timestamp(as_of) + offset
+        if local == local.normalize():  # midnight = the end of the previous day
+            local -= pd.Timedelta(microseconds=1)
+        info["as_of"] = str(local.date())
     try:
         first = pd.Timestamp(ds.table("users").signup_at.min().execute())
         info["start"] = str((first + offset).date())
@@ -176,23 +181,23 @@ def _sigterm_as_interrupt():
 
 
 def _execute_one(
-    spec: NotebookSpec, params: dict[str, Any], out_nb: Path, cfg: RunConfig, desc: str
+    path: Path, params: dict[str, Any], out_nb: Path, cell_timeout: int | None, progress: dict
 ) -> tuple[str, str | None]:
-    """Run one notebook; returns (status, error message)."""
+    """Run one notebook with papermill (cwd = its folder); returns (status, error message)."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     try:
         pm.execute_notebook(
-            str(spec.path),
+            str(path),
             str(out_nb),
             parameters=params,
             kernel_name="python3",
-            cwd=str(spec.path.parent),
-            progress_bar={"desc": desc, "file": sys.stderr, "leave": False, "unit": "cell"},
+            cwd=str(path.parent),
+            progress_bar={"file": sys.stderr, "leave": False, "unit": "cell", **progress},
             log_output=False,
             start_timeout=120,
-            execution_timeout=cfg.cell_timeout,
+            execution_timeout=cell_timeout,
         )
         return "ok", None
     except PapermillExecutionError as err:
@@ -201,6 +206,21 @@ def _execute_one(
         raise
     except Exception as err:  # noqa: BLE001 - kernel died, timeout, unreadable notebook...
         return "failed", f"{type(err).__name__}: {err}"
+
+
+def _worker(
+    path: str,
+    params: dict[str, Any],
+    out_nb: str,
+    env: dict[str, str],
+    cell_timeout: int | None,
+    progress: dict,
+) -> tuple[str, str | None, float]:
+    """Process-pool entry point: one notebook in its own process (own environment)."""
+    os.environ.update(env)
+    t0 = time.perf_counter()
+    status, error = _execute_one(Path(path), params, Path(out_nb), cell_timeout, progress)
+    return status, error, round(time.perf_counter() - t0, 3)
 
 
 def _cell_count(path: Path) -> int:
@@ -335,75 +355,150 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         "git": rman.git_info(cfg.notebooks[0].path.parent),
     }
     metrics = tmp / "metrics.json"
+    metrics_dir = tmp / ".metrics"
+    metrics_dir.mkdir()
     _write_json(metrics, {})
-    _write_json(tmp / rindex.MANIFEST, manifest)
     n = len(cfg.notebooks)
+    entries: list[dict[str, Any]] = []
+    for spec in cfg.notebooks:
+        entries.append(
+            {
+                "name": spec.name,
+                "title": spec.name,
+                "input": str(spec.path),
+                "ipynb": f"{spec.name}.ipynb",
+                "html": None,
+                "status": "pending",
+                "error": None,
+                "duration_s": None,
+                "cells": _cell_count(spec.path),
+                "parameters": {},
+            }
+        )
+    manifest["notebooks"] = entries
+    _write_json(tmp / rindex.MANIFEST, manifest)
     _log(f"growthlab run {run_id}: {n} notebook(s), source {cfg.source}")
     t_run = time.perf_counter()
     interrupted = False
+    prev_metrics = str((prev[1] / "metrics.json").resolve()) if prev else None
+
+    def prepare(i: int) -> tuple[dict[str, Any], dict[str, str]]:
+        spec, entry = cfg.notebooks[i], entries[i]
+        sections = [
+            {k: e.get(k) for k in ("name", "title", "html", "status")}
+            for e in entries
+            if e is not entry
+        ]
+        runner_params = {
+            "metrics_file": str(metrics.resolve()),
+            "previous_metrics_file": prev_metrics,
+            "sections": sections,
+            "run_id": run_id,
+        }
+        params, shown = _notebook_parameters(spec, runner_params)
+        entry["parameters"] = shown
+        env = {
+            METRICS_ENV: str((metrics_dir / f"{spec.name}.json").resolve()),
+            NOTEBOOK_ENV: spec.name,
+        }
+        return params, env
+
+    def finish(i: int, status: str, error: str | None, duration: float) -> None:
+        entry = entries[i]
+        entry.update(status=status, error=error, duration_s=duration)
+        _merge_metrics(metrics, metrics_dir, cfg)
+        _render(entry, tmp, cfg, info, entry["parameters"], run_id)
+        mark = "ok" if entry["status"] == "ok" else f"FAILED — {entry['error']}"
+        _log(f"[{i + 1}/{n}] {entry['name']}: {mark} ({duration:.1f} s)")
+        _write_json(tmp / rindex.MANIFEST, manifest)
+
+    def run_inline(i: int) -> None:
+        params, env = prepare(i)
+        entries[i]["status"] = "running"
+        _write_json(tmp / rindex.MANIFEST, manifest)
+        t0 = time.perf_counter()
+        try:
+            with _env(**env):
+                status, error = _execute_one(
+                    cfg.notebooks[i].path,
+                    params,
+                    tmp / entries[i]["ipynb"],
+                    cfg.cell_timeout,
+                    {"desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}"},
+                )
+        finally:
+            entries[i]["duration_s"] = round(time.perf_counter() - t0, 3)
+        finish(i, status, error, entries[i]["duration_s"])
+
+    def run_parallel(batch: list[int], jobs: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+        futures = {}
+        try:
+            for slot, i in enumerate(batch):
+                params, env = prepare(i)
+                entries[i]["status"] = "running"
+                progress = {
+                    "desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}",
+                    "position": slot % jobs,
+                }
+                fut = pool.submit(
+                    _worker,
+                    str(cfg.notebooks[i].path),
+                    params,
+                    str(tmp / entries[i]["ipynb"]),
+                    {**env, "JUPYTER_PATH": os.environ.get("JUPYTER_PATH", "")},
+                    cfg.cell_timeout,
+                    progress,
+                )
+                futures[fut] = i
+            _write_json(tmp / rindex.MANIFEST, manifest)
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    status, error, duration = fut.result()
+                except Exception as err:  # noqa: BLE001 - a worker died
+                    status, error, duration = "failed", f"{type(err).__name__}: {err}", 0.0
+                finish(i, status, error, duration)
+        except KeyboardInterrupt:
+            for fut in futures:
+                fut.cancel()
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.terminate()  # their kernels exit with them (ipykernel parent poller)
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
     try:
         with (
             _sigterm_as_interrupt(),
-            _env(
-                JUPYTER_PATH=os.pathsep.join(
-                    filter(
-                        None,
-                        [
-                            str(Path(sys.prefix) / "share" / "jupyter"),
-                            os.environ.get("JUPYTER_PATH"),
-                        ],
-                    )
-                )
-            ),
+            _env(JUPYTER_PATH=_jupyter_path()),
         ):
-            for i, spec in enumerate(cfg.notebooks, 1):
-                sections = [
-                    {k: e.get(k) for k in ("name", "title", "html", "status")}
-                    for e in manifest["notebooks"]
-                ]
-                runner_params = {
-                    "metrics_file": str(metrics.resolve()),
-                    "previous_metrics_file": str((prev[1] / "metrics.json").resolve())
-                    if prev
-                    else None,
-                    "sections": sections,
-                    "run_id": run_id,
-                }
-                params, shown = _notebook_parameters(spec, runner_params)
-                entry: dict[str, Any] = {
-                    "name": spec.name,
-                    "title": spec.name,
-                    "input": str(spec.path),
-                    "ipynb": f"{spec.name}.ipynb",
-                    "html": None,
-                    "status": "running",
-                    "error": None,
-                    "duration_s": None,
-                    "cells": _cell_count(spec.path),
-                    "parameters": shown,
-                }
-                manifest["notebooks"].append(entry)
-                _write_json(tmp / rindex.MANIFEST, manifest)
-                t0 = time.perf_counter()
-                try:
-                    with _env(**{METRICS_ENV: str(metrics.resolve()), NOTEBOOK_ENV: spec.name}):
-                        status, error = _execute_one(
-                            spec, params, tmp / entry["ipynb"], cfg, f"[{i}/{n}] {spec.name}"
-                        )
-                except KeyboardInterrupt:
-                    entry.update(status="interrupted", error="interrupted (Ctrl-C / SIGTERM)")
-                    entry["duration_s"] = round(time.perf_counter() - t0, 3)
-                    raise
-                entry["duration_s"] = round(time.perf_counter() - t0, 3)
-                entry.update(status=status, error=error)
-                _render(entry, tmp, cfg, info, shown, run_id)
-                mark = "ok" if entry["status"] == "ok" else f"FAILED — {entry['error']}"
-                _log(f"[{i}/{n}] {spec.name}: {mark} ({entry['duration_s']:.1f} s)")
-                _write_json(tmp / rindex.MANIFEST, manifest)
+            batch = [i for i, s in enumerate(cfg.notebooks) if s.name != SUMMARY]
+            last = [i for i, s in enumerate(cfg.notebooks) if s.name == SUMMARY]
+            jobs = min(cfg.jobs, len(batch))
+            if jobs > 1:
+                run_parallel(batch, jobs)
+            else:
+                for i in batch:
+                    run_inline(i)
+            for i in last:
+                run_inline(i)
     except KeyboardInterrupt:
         interrupted = True
+        for e in entries:
+            if e["status"] in ("running", "pending"):
+                e.update(status="interrupted", error="interrupted (Ctrl-C / SIGTERM)")
     except Exception as err:  # noqa: BLE001 - runner bug: still publish a failed run
         manifest["error"] = f"{type(err).__name__}: {err}"
+    with contextlib.suppress(Exception):
+        _merge_metrics(metrics, metrics_dir, cfg)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
 
     failed = [e for e in manifest["notebooks"] if e["status"] != "ok"]
     if interrupted:
@@ -432,6 +527,28 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
     if interrupted:
         raise KeyboardInterrupt
     return code
+
+
+def _jupyter_path() -> str:
+    """JUPYTER_PATH with this interpreter's share/jupyter first, so kernel "python3" is ours."""
+    parts = [str(Path(sys.prefix) / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")]
+    return os.pathsep.join(p for p in parts if p)
+
+
+def _merge_metrics(metrics: Path, metrics_dir: Path, cfg: RunConfig) -> None:
+    """Combine the per-notebook metric files into ``metrics.json`` (config order)."""
+    merged: dict[str, Any] = {}
+    for spec in cfg.notebooks:
+        f = metrics_dir / f"{spec.name}.json"
+        if not f.is_file():
+            continue
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        for ns, values in data.items():
+            merged.setdefault(ns, {}).update(values)
+    _write_json(metrics, merged)
 
 
 def _write_top_index(out: Path) -> None:
