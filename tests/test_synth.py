@@ -323,6 +323,25 @@ def test_channel_effects_drive_first_conversion(sample):
     assert (t.ts <= t["first"]).all()
 
 
+def test_clicks_follow_reaches_with_fatigue(sample):
+    frames, truth = sample
+    _, _, ev, od = _clean(frames, truth)
+    from growthlab.data.channels import normalise
+
+    ev = ev.assign(canon=normalise(ev.channel).to_numpy())
+    reach = ev[ev.event == "reach"].groupby(["user_id", "canon"]).size().rename("c")
+    clicks = ev[ev.event == "click"].groupby(["user_id", "canon"]).size()
+    per = reach.to_frame().assign(clicks=clicks.reindex(reach.index, fill_value=0))
+    assert (per.clicks <= per.c).all() and clicks.index.isin(reach.index).all()
+    rate = per.groupby(per.c.clip(upper=3)).clicks.sum() / per.groupby(per.c.clip(upper=3)).c.sum()
+    law = truth["channels"]["click"]
+    assert abs(rate[1] - law["base"]) < 0.03
+    assert rate[1] > rate[2] > rate[3]  # fatigue
+    first = od[od.status == "paid"].groupby("user_id").ts.min()
+    c = ev[ev.event == "click"]
+    assert (c.ts < c.user_id.map(first).fillna(pd.Timestamp.max)).all()
+
+
 def test_segments_are_recoverable(sample):
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score

@@ -77,6 +77,9 @@ probability ``AB_DELTA`` = .14. The first paid order is at the last touch + Exp(
 truncated to < 6.5 d (censored after as_of). Only ``reach`` events are touchpoints
 (truth["channels"]["touch_events"]); all other events are on non-attribution channels; repeat
 orders have no touchpoint before them. Reach events on paid channels carry a unit ``cost``.
+Each reach is ``click``-ed (same channel, 1-30 min later) with probability
+0.5 x 0.6^(c - 1), c = the user's reaches on that channel (contact fatigue); clicks after the
+user's first order are dropped; clicks do not change conversion (truth["channels"]["click"]).
 
 Repeat purchases and spend (truth["bgnbd"], truth["gamma_gamma"])
 -----------------------------------------------------------------
@@ -201,6 +204,10 @@ TOUCH_MEAN_EXTRA = 2.0
 TOUCH_SPAN = 6.0
 CONVERSION_DELAY_MEAN = 1.5
 CONVERSION_DELAY_MAX = 6.5
+#: a reach is clicked with probability CLICK_BASE * CLICK_FATIGUE**(c - 1), c = the user's reaches
+#: on that channel (contact fatigue); clicks do not change conversion.
+CLICK_BASE = 0.5
+CLICK_FATIGUE = 0.6
 UNIT_COST = {"paid_ads": 1.2, "douyin": 0.8, "xiaohongshu": 0.9, "sms": 0.05}
 
 BGNBD = {"r": 0.9, "alpha": 12.0, "a": 0.6, "b": 4.5}
@@ -651,7 +658,21 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     add(np.arange(n), signup_sec, raw.draw(rng, acq), "signup")
     attr_canon = raw.idx(attr)
     add(t_own, _sec(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach")
-    del t_own, t_time, t_ch
+    # clicks: 1-30 min after a reach, fatigue with repeated reaches on the same channel, never
+    # after the user's first order
+    pair = t_own * len(attr) + t_ch
+    _, pair_inv, pair_n = np.unique(pair, return_inverse=True, return_counts=True)
+    p_click = CLICK_BASE * CLICK_FATIGUE ** (pair_n[pair_inv] - 1)
+    c_time = t_time + (1 + rng.random(t_own.size) * 29) / 1440
+    clicked = (rng.random(t_own.size) < p_click) & (c_time < PERIOD_DAYS)
+    clicked &= ~(buyer[t_own] & (c_time >= first_buy[t_own]))
+    add(
+        t_own[clicked],
+        _sec(clock.wall(c_time[clicked])),
+        raw.draw(rng, attr_canon[t_ch[clicked]]),
+        "click",
+    )
+    del t_own, t_time, t_ch, pair, pair_inv, p_click, c_time, clicked
     # behaviour: Poisson counts per (user, type), uniform over min(90 d, to as_of) after signup
     counts = rng.poisson(SEGMENT_EVENTS[seg[act]])
     flat = _expand(counts.ravel())
@@ -865,7 +886,8 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     # ---- arrow tables (dictionary-encoded strings)
     e_user, e_sec, e_name, e_ch = ev_cols
     reach = e_name == E["reach"]
-    e_camp = np.where(reach | (e_user >= n), -1, camp[np.minimum(e_user, n - 1)])
+    touch = reach | (e_name == E["click"])
+    e_camp = np.where(touch | (e_user >= n), -1, camp[np.minimum(e_user, n - 1)])
     canon_of_raw = np.concatenate([np.repeat(np.arange(len(raw.canon)), raw.count), [-1, -1]])
     unit = np.array([UNIT_COST.get(c, np.nan) for c in raw.canon] + [np.nan])
     e_cost = np.where(reach, unit[canon_of_raw[e_ch]], np.nan)
@@ -903,7 +925,7 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             }
         ),
     }
-    del ev_cols, e_user, e_sec, e_name, e_ch, e_camp, e_cost, reach
+    del ev_cols, e_user, e_sec, e_name, e_ch, e_camp, e_cost, reach, touch
     o_user, o_sec, amount, status, o_num = o_cols
     tables["orders"] = pa.table(
         {
@@ -1003,6 +1025,11 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "conversion": "first paid order",
             "law": "P(convert) = 1 - prod over reach touches (1 - effect_c); channels uniform",
             "lookback_days": 30,
+            "click": {
+                "base": CLICK_BASE,
+                "fatigue": CLICK_FATIGUE,
+                "law": "P(click | reach) = base * fatigue^(c-1), c = user's reaches on the channel",
+            },
         },
         "fraud_ring": {
             "inviters": sorted(uid_np[fraud_inviters].tolist()),
