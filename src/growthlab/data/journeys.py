@@ -54,18 +54,14 @@ def conversions_expr(orders: ir.Table) -> ir.Table:
     return od.mutate(conv_seq=seq.cast("int64")).drop("_tie")
 
 
-def touchpoints_expr(
+def _journey_rows(
     events: ir.Table,
     orders: ir.Table,
-    lookback_days: float = 30,
-    touch_events: Sequence[str] | None = None,
+    lookback_days: float,
+    touch_events: Sequence[str] | None,
 ) -> ir.Table:
-    """One row per touchpoint in a journey.
-
-    Columns: user_id, conv_seq (null for the null journey), channel, ts, conversion_ts (null for
-    the null journey), value (order amount; 0 for null journeys), converted (bool).
-    ``touch_events`` restricts which ``events.event`` values count as touchpoints (None = all).
-    """
+    """Touch rows (kind 0) inside their journey's window plus one marker row per conversion
+    (kind 1, channel null), each with its journey key (user_id, conv_seq; null = null journey)."""
     if lookback_days <= 0:
         raise AnalysisInputError("lookback_days: must be > 0")
     _require(events, "events", _EVENT_COLS)
@@ -81,51 +77,60 @@ def touchpoints_expr(
         user_id=ev.user_id.cast("string"),
         ts=ev.ts.cast("timestamp"),
         channel=ev.channel.cast("string"),
-        kind=ibis.literal(0, type="int8"),
-        conv_seq=ibis.null("int64"),
+        kind=ibis.literal(0, type="int64"),
     ).union(
         conv.select(
             user_id=conv.user_id,
             ts=conv.conversion_ts,
             channel=ibis.null("string"),
-            kind=ibis.literal(1, type="int8"),
-            conv_seq=conv.conv_seq,
+            kind=ibis.literal(1, type="int64"),
         )
     )
-    # next conversion at or after each row: min over CURRENT ROW .. UNBOUNDED FOLLOWING
-    w = ibis.window(group_by="user_id", order_by=["ts", "kind"], rows=(0, None))
-    stream = stream.mutate(next_seq=stream.conv_seq.min().over(w))
-    touch = stream.filter(stream.kind == 0)
+    # One sorted pass per user. Running count of conversions up to each row (events sort
+    # before conversions at equal ts): an event belongs to conversion number count + 1, a
+    # conversion row is number count. Past the user's last conversion an event is in the null
+    # journey, anchored at the user's last event. Running sums stream in every engine.
+    w_run = ibis.window(group_by="user_id", order_by=["ts", "kind"], rows=(None, 0))
+    w_all = ibis.window(group_by="user_id")
+    stream = stream.mutate(
+        _count=stream.kind.sum().over(w_run),
+        _n_conv=stream.kind.sum().over(w_all),
+        _last=ibis.ifelse(stream.kind == 0, stream.ts, None).max().over(w_all),
+    )
+    seq = stream._count + 1 - stream.kind
+    stream = stream.mutate(conv_seq=ibis.ifelse(seq <= stream._n_conv, seq, None).cast("int64"))
+    j = stream.left_join(conv, [stream.user_id == conv.user_id, stream.conv_seq == conv.conv_seq])
+    converted = j.conv_seq.notnull()
+    j = j.filter(
+        (j.kind == 1)
+        | ibis.ifelse(converted, j.ts >= j.conversion_ts - lookback, j.ts >= j._last - lookback)
+    )
+    return j.select(
+        user_id=j.user_id,
+        conv_seq=j.conv_seq,
+        kind=j.kind,
+        channel=j.channel,
+        ts=j.ts,
+        conversion_ts=j.conversion_ts,
+        value=j.value.fill_null(0.0),
+        converted=converted,
+    )
 
-    conv_touch = touch.filter(touch.next_seq.notnull()).drop("conv_seq", "kind")
-    conv_touch = conv_touch.join(
-        conv,
-        [conv_touch.user_id == conv.user_id, conv_touch.next_seq == conv.conv_seq],
-    )
-    conv_touch = conv_touch.filter(conv_touch.ts >= conv_touch.conversion_ts - lookback)
-    conv_touch = conv_touch.select(
-        user_id=conv_touch.user_id,
-        conv_seq=conv_touch.conv_seq,
-        channel=conv_touch.channel,
-        ts=conv_touch.ts,
-        conversion_ts=conv_touch.conversion_ts,
-        value=conv_touch.value,
-        converted=ibis.literal(True),
-    )
 
-    null_touch = touch.filter(touch.next_seq.isnull())
-    null_touch = null_touch.mutate(_anchor=null_touch.ts.max().over(group_by="user_id"))
-    null_touch = null_touch.filter(null_touch.ts >= null_touch._anchor - lookback)
-    null_touch = null_touch.select(
-        user_id=null_touch.user_id,
-        conv_seq=ibis.null("int64"),
-        channel=null_touch.channel,
-        ts=null_touch.ts,
-        conversion_ts=ibis.null("timestamp"),
-        value=ibis.literal(0.0),
-        converted=ibis.literal(False),
-    )
-    return conv_touch.union(null_touch)
+def touchpoints_expr(
+    events: ir.Table,
+    orders: ir.Table,
+    lookback_days: float = 30,
+    touch_events: Sequence[str] | None = None,
+) -> ir.Table:
+    """One row per touchpoint in a journey.
+
+    Columns: user_id, conv_seq (null for the null journey), channel, ts, conversion_ts (null for
+    the null journey), value (order amount; 0 for null journeys), converted (bool).
+    ``touch_events`` restricts which ``events.event`` values count as touchpoints (None = all).
+    """
+    rows = _journey_rows(events, orders, lookback_days, touch_events)
+    return rows.filter(rows.kind == 0).drop("kind")
 
 
 def paths_expr(
@@ -141,30 +146,24 @@ def paths_expr(
     journeys, value = Σ order amount of the converting journeys. Conversions without a
     touchpoint in the window appear under the empty path ``""``.
     """
-    tp = touchpoints_expr(events, orders, lookback_days, touch_events)
-    journeys = tp.group_by(["user_id", "conv_seq"]).aggregate(
-        path=tp.channel.group_concat(">", order_by=[tp.ts, tp.channel]),
-        converted=tp.converted.max(),
-        value=tp.value.max(),
+    rows = _journey_rows(events, orders, lookback_days, touch_events)
+    # collect (ts, channel) pairs, sort the small per-journey lists, join: much faster than an
+    # ordered string aggregate (which sorts inside the hash aggregation)
+    pair = ibis.struct({"ts": rows.ts, "channel": rows.channel})
+    journeys = rows.group_by(["user_id", "conv_seq"]).aggregate(
+        _touches=pair.collect(where=rows.kind == 0),
+        converted=rows.converted.max(),
+        value=rows.value.max(),
     )
-    conv = conversions_expr(orders)
-    touched = journeys.filter(journeys.converted).select("user_id", "conv_seq")
-    bare = conv.anti_join(
-        touched, [conv.user_id == touched.user_id, conv.conv_seq == touched.conv_seq]
+    path = journeys._touches.sort().map(lambda t: t.channel).join(">")
+    journeys = journeys.select(
+        path=path.fill_null(""), converted=journeys.converted, value=journeys.value
     )
-    bare = bare.select(
-        user_id=bare.user_id,
-        conv_seq=bare.conv_seq,
-        path=ibis.literal(""),
-        converted=ibis.literal(True),
-        value=bare.value,
-    )
-    allj = journeys.select("user_id", "conv_seq", "path", "converted", "value").union(bare)
-    conv_i = allj.converted.cast("int64")
-    out = allj.group_by("path").aggregate(
+    conv_i = journeys.converted.cast("int64")
+    out = journeys.group_by("path").aggregate(
         conversions=conv_i.sum(),
         nulls=(1 - conv_i).sum(),
-        value=allj.value.sum(),
+        value=journeys.value.sum(),
     )
     return out.order_by([ibis.desc("conversions"), ibis.desc("nulls"), "path"])
 
