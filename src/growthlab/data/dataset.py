@@ -156,6 +156,12 @@ def load(
         config["threads"] = int(threads)
     raw = duckdb.connect(db, config=config)
     try:
+        # Keep terminal output clean. Inside a Jupyter kernel without ipywidgets DuckDB already
+        # keeps the bar off and refuses to change the setting (duckdb/duckdb#7590): ignore that.
+        raw.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
+    try:
         t0 = time.perf_counter()
         info = copy_source(source, raw, wd, encoding=encoding)
         validator = Validator(raw, info, lookup, timezone)

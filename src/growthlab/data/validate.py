@@ -233,7 +233,6 @@ class Validator:
         self._t = time.perf_counter()
         #: the run's clock (naive UTC): the default as_of is the latest timestamp not after it
         self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").as_unit("us")
-        raw.execute("SET enable_progress_bar = false")
         try:
             raw.execute(f"SET TimeZone = {_lit(timezone)}")
         except duckdb.Error as err:
