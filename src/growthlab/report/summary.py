@@ -119,7 +119,7 @@ def format_value(value: Any, unit: str | None) -> str:
         unit = None
     if unit in PCT_UNITS:
         return fmt(v, "pct", digits=2 if abs(v) >= 0.01 or v == 0 else 3)
-    if float(v).is_integer() and abs(v) >= 1:
+    if float(v).is_integer():
         s = fmt(v, "int")
     else:
         s = fmt(v, "num", digits=3 if abs(v) < 10 else 2)
@@ -191,7 +191,8 @@ def findings(
     """Up to ``n`` plain sentences generated from the numbers.
 
     With a previous run: the metrics with a direction (``better``) and the largest relative
-    change |rel_change| ≥ :data:`STABLE`, phrased as rose/fell with the verdict; when nothing
+    change |rel_change| ≥ :data:`STABLE` (the largest of each section first, then the next
+    largest of each, ...), phrased as rose/fell with the verdict; when nothing
     moved, one sentence saying so. Without one: the first directional (else first) metric of
     each section, stated. Values are HTML-escaped (they may contain data text).
     """
@@ -206,7 +207,11 @@ def findings(
             & cmp["rel_change"].notna()
             & (cmp["rel_change"].abs() >= STABLE)
         ]
-        moved = moved.reindex(moved["rel_change"].abs().sort_values(ascending=False).index)
+        # Largest movers first, but one per section before a section gets a second sentence.
+        moved = moved.assign(_size=moved["rel_change"].abs())
+        moved = moved.sort_values("_size", ascending=False)
+        moved = moved.assign(_rank=moved.groupby("section").cumcount())
+        moved = moved.sort_values(["_rank", "_size"], ascending=[True, False])
         for r in moved.head(n).to_dict("records"):
             up = r["change"] > 0
             good = r["assessment"] == "better"

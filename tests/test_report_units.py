@@ -1,0 +1,313 @@
+"""Report building blocks without running notebooks: config, HTML, summary, strip, profile, fonts."""
+
+from __future__ import annotations
+
+import html
+import json
+import warnings
+from pathlib import Path
+
+import ibis
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from growthlab.errors import ConfigError
+from growthlab.report import html as rhtml
+from growthlab.report import strip, summary
+from growthlab.report.config import load_config, parse_override
+
+FIX = Path(__file__).parent / "fixtures" / "report"
+
+
+def _cfg(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    p = tmp_path / "run.yaml"
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+BASE = f"""
+name: unit
+notebook_dir: {FIX}
+source: src
+parameters: {{lang: en, min_group_size: 10}}
+notebooks:
+  - ok
+  - name: fail
+    parameters: {{min_group_size: 5}}
+"""
+
+
+def test_config_precedence_and_types(tmp_path):
+    cfg = load_config(
+        _cfg(tmp_path, BASE), overrides=["scale=2.5", "fail.min_group_size=7", "as_of=2025-06-30"]
+    )
+    ok, fail = cfg.notebooks
+    assert ok.parameters["scale"] == 2.5 and ok.parameters["min_group_size"] == 10
+    assert fail.parameters["min_group_size"] == 7  # CLI beats the notebook's config entry
+    assert str(ok.parameters["as_of"]) == "2025-06-30"
+    assert ok.parameters["source"] == str((tmp_path / "src").resolve())
+    assert "scale" in ok.declared and ok.defaults["scale"] == "1.0"
+    cli = load_config(_cfg(tmp_path, BASE), source=str(tmp_path), overrides=["source=elsewhere"])
+    assert cli.source == str(tmp_path.resolve())  # --source wins over -p source=
+
+
+@pytest.mark.parametrize(
+    "body, overrides, message",
+    [
+        (BASE, ["no_such_param=1"], "no notebook of this run declares"),
+        (BASE, ["nope.scale=1"], "no notebook 'nope'"),
+        (BASE, ["scale"], "key=value"),
+        (BASE, ["lang=fr"], "lang must be"),
+        (BASE.replace("  - ok\n", "  - missing_notebook\n"), [], "not found"),
+        (BASE.replace("name: unit", "name: unit\nbogus: 1"), [], "unknown config key"),
+        ("notebooks: []\nsource: src\n", [], "non-empty list"),
+        (BASE + "  - ok\n", [], "listed twice"),
+        ("[1, 2", [], "not valid YAML"),
+    ],
+)
+def test_config_errors(tmp_path, body, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_cfg(tmp_path, body), overrides=overrides)
+
+
+def test_parse_override_values():
+    assert parse_override("a=1") == (None, "a", 1)
+    assert parse_override("nb.a=null") == ("nb", "a", None)
+    assert parse_override("a=[1, 2]") == (None, "a", [1, 2])
+    assert parse_override("a=x=y") == (None, "a", "x=y")
+
+
+def test_toc_ids_and_external_references():
+    body = (
+        '<main><!--GROWTHLAB-TOC--><h1 id="T">T<a class="anchor-link" href="#T">¶</a></h1>'
+        "<h2>Row counts &amp; more</h2><h2>Row counts &amp; more</h2><h3>渠道</h3></main>"
+    )
+    out = rhtml.add_toc(body, lang="zh")
+    assert "目录" in out
+    assert out.count('href="#Row-counts-more"') == 1 and 'href="#Row-counts-more-2"' in out
+    assert 'id="渠道"' in out
+    assert rhtml.external_references(out) == []
+    bad = (
+        '<script src="https://cdn.example/x.js"></script><img src="plot.png">'
+        '<link rel="stylesheet" href="//cdn/x.css"><style>@import "https://f/x.css";</style>'
+        '<img src="data:image/png;base64,AAAA"><a href="https://ok.example">a link</a>'
+    )
+    refs = rhtml.external_references(bad)
+    assert "https://cdn.example/x.js" in refs and "plot.png" in refs and "//cdn/x.css" in refs
+    assert not any(r.startswith("data:") or "ok.example" in r for r in refs)
+
+
+def test_render_hides_code_and_embeds(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\n## Part"),
+        nbformat.v4.new_code_cell(
+            "secret_code_marker = 1",
+            outputs=[
+                nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="}),
+                nbformat.v4.new_output("stream", name="stderr", text="a warning"),
+            ],
+        ),
+    ]
+    src = tmp_path / "n.ipynb"
+    nbformat.write(nb, src)
+    header = rhtml.header_html(
+        title="T <b>",
+        source="/data",
+        period="2025-01-01 – 2025-06-30",
+        parameters={"lang": "en", "campaign": "<script>"},
+        generated="now",
+    )
+    out = rhtml.render(src, tmp_path / "n.html", header=header)
+    text = out.read_text(encoding="utf-8")
+    assert "secret_code_marker" not in text and "a warning" not in text
+    assert "data:image/png;base64" in text
+    assert rhtml.external_references(text) == []
+    assert "&lt;script&gt;" in text and "T &lt;b&gt;" in text
+    assert 'href="#Part"' in text  # table of contents
+
+
+METRICS = {
+    "01_data_quality": {
+        "users": {"value": 2000, "label": "Users", "unit": None, "better": None},
+        "quarantine_rate": {"value": 0.02, "label": "Quarantined", "unit": "%", "better": "down"},
+    },
+    "02_referral": {
+        "k_factor": {"value": 0.5, "label": "K-factor", "unit": None, "better": "up"},
+        "note": {"value": "text", "label": "n", "unit": None, "better": None},
+    },
+    "05_monitoring": {
+        "alerts": {
+            "value": [
+                {"date": "2025-03-08", "metric": "new_users", "observed": 99, "score": 5.1},
+                {"date": "2025-03-09", "metric": "revenue", "observed": 1, "score": -8.0},
+            ],
+            "label": "Alerts",
+            "unit": None,
+            "better": None,
+        }
+    },
+}
+
+
+def test_compare_and_findings_follow_the_numbers():
+    prev = json.loads(json.dumps(METRICS))
+    prev["02_referral"]["k_factor"]["value"] = 0.4
+    prev["01_data_quality"]["quarantine_rate"]["value"] = 0.01
+    cmp = summary.compare(METRICS, prev)
+    assert set(cmp["name"]) == {"users", "quarantine_rate", "k_factor"}  # numbers only
+    k = cmp.set_index("name").loc["k_factor"]
+    assert k["change"] == pytest.approx(0.1) and k["rel_change"] == pytest.approx(0.25)
+    assert k["assessment"] == "better"
+    assert cmp.set_index("name").loc["quarantine_rate", "assessment"] == "worse"
+    assert cmp.set_index("name").loc["users", "assessment"] == "stable"
+    sentences = [
+        html.unescape(x) for x in summary.findings(cmp, "en", titles={"02_referral": "Referral"})
+    ]
+    assert sentences[0].startswith("01_data_quality: Quarantined rose from 1.0 % to 2.0 %")
+    assert "Referral: K-factor rose from 0.400 to 0.500 (+25.0 %), an improvement." in sentences
+    zh = summary.findings(cmp, "zh")
+    assert any("上升" in s and "向好" in s for s in zh)
+    table = summary.headline_table(cmp, "en")
+    assert list(table["Value"]) == ["2,000", "2.0 %", "0.500"]
+
+
+def test_findings_without_previous_and_alerts():
+    cmp = summary.compare(METRICS, {})
+    assert cmp["previous"].isna().all() and (cmp["assessment"] == "").all()
+    s = [html.unescape(x) for x in summary.findings(cmp, "en")]
+    assert s == ["01_data_quality: Quarantined is 2.0 %.", "02_referral: K-factor is 0.500."]
+    a = summary.alerts(METRICS)
+    assert list(a["metric"]) == ["revenue", "new_users"]  # strongest |score| first
+    assert (a["section"] == "05_monitoring").all()
+    assert summary.alerts({}).empty
+
+
+def test_findings_escape_data_text():
+    m = {"nb": {"x": {"value": 1.0, "label": "<img src=x>", "unit": None, "better": "up"}}}
+    s = summary.findings(summary.compare(m), "en")
+    assert "<img" not in s[0] and "&lt;img" in s[0]
+    links = summary.sections_html(
+        [{"name": "a", "title": "<b>", "html": "a.html", "status": "failed"}]
+    )
+    assert "&lt;b&gt;" in links and 'href="a.html"' in links and "failed" in links
+
+
+def test_strip_clears_outputs_keeps_tags(tmp_path):
+    nb = nbformat.read(FIX / "ok.ipynb", as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
+    nb.cells[2].execution_count = 3
+    nb.metadata["papermill"] = {"duration": 1}
+    p = tmp_path / "x.ipynb"
+    nbformat.write(nb, p)
+    assert strip.main(["--check", str(p)]) == 1
+    assert strip.main([str(p)]) == 0
+    clean = nbformat.read(p, as_version=4)
+    assert all(not c.get("outputs") for c in clean.cells if c.cell_type == "code")
+    assert "papermill" not in clean.metadata
+    assert clean.cells[0].metadata["tags"] == ["parameters"]
+    assert strip.main(["--check", str(p)]) == 0
+
+
+def test_repository_notebooks_are_stripped():
+    root = Path(__file__).parents[1] / "notebooks"
+    dirty = [p.name for p in sorted(root.glob("*.ipynb")) if strip.strip_file(p, check=True)]
+    assert dirty == []
+
+
+def _tables():
+    days = pd.date_range("2025-01-01", periods=56, freq="D")
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(20, size=len(days))
+    counts[30] = 200  # a planted spike
+    ts = np.repeat(days.values, counts) + np.timedelta64(3, "h")
+    events = pd.DataFrame({"user_id": [f"u{i % 50}" for i in range(len(ts))], "ts": ts})
+    users = pd.DataFrame(
+        {"user_id": [f"u{i}" for i in range(50)] + ["u1"], "signup_at": days[0], "city": None}
+    )
+    users.loc[:9, "city"] = "x"
+    return {"events": ibis.memtable(events), "users": ibis.memtable(users)}, days[30]
+
+
+def test_profile_counts_nulls_uniqueness_and_spike():
+    from growthlab.data import profile
+
+    tables, spike_day = _tables()
+    ov = profile.table_overview(tables, as_of=pd.Timestamp("2025-03-01"))
+    ev = ov.set_index("table").loc["events"]
+    assert ev["days"] == 56 and ev["stale_days"] == pytest.approx(3.875)
+    nulls = profile.null_rates(tables).set_index(["table", "column"])
+    assert nulls.loc[("users", "city"), "nulls"] == 41
+    assert nulls.loc[("users", "city"), "null_rate"] == pytest.approx(41 / 51)
+    uq = profile.uniqueness(tables).set_index("table")
+    assert uq.loc["users", "duplicates"] == 1 and not uq.loc["users", "unique"]
+    daily = profile.daily_volume(tables, offset_minutes=480)
+    ev_daily = daily[daily["table"] == "events"]
+    assert ev_daily["rows"].sum() == int(tables["events"].count().execute())
+    flagged = profile.volume_anomalies(daily)
+    hits = flagged[flagged["is_anomaly"] & (flagged["table"] == "events")]
+    assert list(hits["date"]) == [spike_day]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=60))
+def test_volume_anomalies_scores_are_finite(counts):
+    from growthlab.data import profile
+
+    daily = pd.DataFrame(
+        {"table": "t", "date": pd.date_range("2025-01-01", periods=len(counts)), "rows": counts}
+    )
+    out = profile.volume_anomalies(daily)
+    assert len(out) == len(counts)
+    assert np.isfinite(out["score"].dropna()).all()
+    if len(set(counts)) == 1:
+        assert not out["is_anomaly"].any()
+
+
+def test_cjk_labels_render_with_a_cjk_font(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from growthlab import plots
+    from growthlab.plots import theme
+
+    plots.apply()
+    name = theme.cjk_font()
+    if name is None:
+        pytest.skip("no CJK font installed (run scripts/ensure-system-deps.sh)")
+    path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    font = FT2Font(path)
+    assert all(font.get_char_index(ord(ch)) for ch in "各渠道用户数")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font" would raise here
+        fig, ax = plt.subplots()
+        ax.set_title("各渠道用户数 企业微信")
+        fig.savefig(tmp_path / "zh.png")
+    plt.close(fig)
+
+
+def test_findings_cover_each_section_before_repeating_one():
+    cur = {
+        "a": {
+            "x": {"value": 3.0, "label": "X", "unit": None, "better": "up"},
+            "y": {"value": 2.0, "label": "Y", "unit": None, "better": "up"},
+        },
+        "b": {"z": {"value": 1.1, "label": "Z", "unit": None, "better": "down"}},
+    }
+    prev = {
+        "a": {"x": {"value": 1.0}, "y": {"value": 1.0}},
+        "b": {"z": {"value": 1.0}},
+    }
+    got = [html.unescape(s) for s in summary.findings(summary.compare(cur, prev), "en", n=3)]
+    assert [s.split(" ")[1] for s in got] == ["X", "Z", "Y"]
+    assert got[1] == "b: Z rose from 1 to 1.100 (+10.0 %), a deterioration."
+    assert summary.format_value(0, None) == "0"
