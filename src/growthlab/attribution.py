@@ -82,18 +82,27 @@ def parse_paths(paths: pd.DataFrame) -> ParsedPaths:
     conv = _numeric(paths, "conversions", None, True)
     nulls = _numeric(paths, "nulls", 0.0, True)
     value = _numeric(paths, "value", 0.0, False)
-    text = pa.array(paths["path"].astype("string").fillna("").to_numpy(dtype=object), pa.string())
+    col = paths["path"]
+    try:
+        text = pa.array(col, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = pa.array(col.astype("string").to_numpy(dtype=object), pa.string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = pc.fill_null(text, "")
     lists = pc.split_pattern(text, ">")
     parent = pc.list_parent_indices(lists).to_numpy()
-    tokens = pc.utf8_trim_whitespace(pc.list_flatten(lists))
-    keep = pc.not_equal(tokens, "").to_numpy(zero_copy_only=False)
-    tokens = tokens.filter(pa.array(keep))
-    parent = parent[keep]
-    enc = (
-        pc.dictionary_encode(tokens).combine_chunks()
-        if isinstance(tokens, pa.ChunkedArray)
-        else pc.dictionary_encode(tokens)
-    )
+    tokens = pc.list_flatten(lists)
+    if pc.any(pc.match_substring_regex(text, r"\s")).as_py():
+        tokens = pc.utf8_trim_whitespace(tokens)
+    empty = pc.equal(pc.utf8_length(tokens), 0)
+    if pc.any(empty).as_py():
+        keep = pc.invert(empty)
+        tokens = tokens.filter(keep)
+        parent = parent[keep.to_numpy(zero_copy_only=False)]
+    enc = pc.dictionary_encode(tokens)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
     names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
     order = np.argsort(names.astype(str), kind="stable")
     rank = np.empty_like(order)
@@ -264,11 +273,12 @@ def time_decay(touchpoints: pd.DataFrame, half_life_days: float = 7.0) -> pd.Dat
 # --------------------------------------------------------------------------- Markov
 
 
-def _state_ids(pp: ParsedPaths, order: int) -> np.ndarray:
+def _state_ids(pp: ParsedPaths, order: int, pos: np.ndarray) -> np.ndarray:
     """Integer id of the order-k state at each token: base-(C+1) digits of the last k channels."""
     base = pp.channels.size + 1
-    _, pos, _ = _positions(pp)
     digits = pp.codes + 1
+    if order == 1:
+        return digits
     sid = np.zeros(pp.codes.size, dtype=np.int64)
     for i in range(order):
         shifted = np.empty_like(digits)
@@ -327,8 +337,16 @@ def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
         raise AnalysisInputError("paths.conversions: no conversion on any non-empty path")
     n_ch = pp.channels.size
     parent, pos, length = _positions(pp)
-    sid_raw = _state_ids(pp, order)
-    uniq, sid = np.unique(sid_raw, return_inverse=True)
+    sid_raw = _state_ids(pp, order, pos)
+    space = (n_ch + 1) ** order
+    if space <= 1 << 24:  # compact the id space by counting, O(n) instead of a sort
+        present = np.zeros(space, dtype=bool)
+        present[sid_raw] = True
+        uniq = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        sid = remap[sid_raw]
+    else:
+        uniq, sid = np.unique(sid_raw, return_inverse=True)
     n_s = uniq.size
     start = n_s  # transient index of START
     n_t = n_s + 1
@@ -344,8 +362,12 @@ def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     val_end = np.bincount(sid[last], weights=pp.value[parent[last]], minlength=n_t)
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = np.where(out_total > 0, 1.0 / out_total, 0.0)
-    Q = sp.coo_matrix((w_tok * inv[src], (src, dst)), shape=(n_t, n_t)).tocsr()
-    Q.sum_duplicates()
+    if n_t * n_t <= 1 << 22:  # aggregate transition counts densely, then sparsify
+        dense = np.bincount(src * n_t + dst, weights=w_tok, minlength=n_t * n_t)
+        Q = sp.csr_matrix(dense.reshape(n_t, n_t) * inv[:, None])
+    else:
+        Q = sp.coo_matrix((w_tok * inv[src], (src, dst)), shape=(n_t, n_t)).tocsr()
+        Q.sum_duplicates()
     r_conv = conv_end * inv
     r_val = val_end * inv  # = P(s -> CONV) * mean value of conversions ending in s
     R = np.column_stack([r_conv, r_val])
