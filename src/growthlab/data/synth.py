@@ -10,7 +10,7 @@ as the written files hold them (raw channel names, naive local timestamps, dirty
 ``truth.json`` (sorted keys) atomically; ``generate_tables`` gives the pyarrow tables. Everything
 is drawn from one ``numpy.random.Generator(PCG64(seed))`` and vectorised (the branching process is
 generated level by level over all campaigns at once): same seed -> identical frames and
-byte-identical files. Cost: 1M users (23M events, 2.2M orders) take ~21 s CPU to generate
+byte-identical files. Cost: 1M users (25M events, 2.2M orders) take ~22 s CPU to generate
 (+ ~12 s to write CSV), peak RSS ~3 GB.
 
 Clock
@@ -105,7 +105,7 @@ lift = p1 - p0 (≈ .07).
 
 Other events and tables
 -----------------------
-Events (~23 per user): ``signup`` at signup (acquisition channel); ``invite_sent`` by the inviter
+Events (~25 per user): ``signup`` at signup (acquisition channel); ``invite_sent`` by the inviter
 at each ``invited_at`` (plus the segment's unsuccessful ones) and ``invite_click`` by the invitee
 at its signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
 (3 % of users) and ``complaint`` (1 %) at a uniform time, on sms/wecom/app_push. Accidental exact
