@@ -41,12 +41,12 @@ def stitch(user_ids: pd.Series | np.ndarray, identities: pd.DataFrame | None) ->
     user_code = pd.Index(users).get_indexer(ident["user_id"].astype("string"))
     keep = user_code >= 0
     user_code = user_code[keep]
-    keys = (
-        ident["id_type"].astype("string").fillna("").to_numpy()[keep]
-        + "\x1f"
-        + ident["id_value"].astype("string").to_numpy()[keep]
+    # identity key = (id_type, id_value), factorised as two integer codes (no string concat)
+    type_code, _types = pd.factorize(ident["id_type"].astype("string").fillna("").to_numpy()[keep])
+    value_code, _values = pd.factorize(ident["id_value"].astype("string").to_numpy()[keep])
+    key_code, _keys = pd.factorize(
+        type_code.astype(np.int64) * (int(value_code.max(initial=0)) + 1) + value_code
     )
-    key_code, _uniques = pd.factorize(keys)
     n_keys = int(key_code.max()) + 1 if len(key_code) else 0
     n = n_users + n_keys
     graph = coo_matrix(

@@ -62,8 +62,8 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _text(col: str, ty: str) -> str:
-    """SQL: the column as trimmed text, empty -> NULL (integral floats without '.0')."""
+def _text(col: str, ty: str, trim: bool = True) -> str:
+    """SQL: the column as (trimmed) text, empty -> NULL (integral floats without '.0')."""
     c = _q(col)
     if ty in ("FLOAT", "DOUBLE"):
         return (
@@ -72,6 +72,8 @@ def _text(col: str, ty: str) -> str:
         )
     if ty.startswith("DECIMAL"):
         return f"CAST({c} AS VARCHAR)"
+    if not trim and ty == "VARCHAR":
+        return f"NULLIF({c}, '')"
     return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
 
 
@@ -103,14 +105,19 @@ def _local_to_utc(expr: str, offset: int | None) -> str:
 
 
 def _column_sql(
-    col: C.Column, ty: str, utc: bool, lookup: dict[str, str], offset: int | None
+    col: C.Column,
+    ty: str,
+    utc: bool,
+    lookup: dict[str, str],
+    offset: int | None,
+    trim: bool = True,
 ) -> _Col:
     c = _q(col.name)
     src = _text(col.name, ty) if ty in _TEXT_TYPES else c
     k = col.kind
     typed = False
     if k in (C.ID, C.TEXT):
-        parsed = _text(col.name, ty)
+        parsed = _text(col.name, ty, trim)
         src = parsed
     elif k == C.TIMESTAMP:
         if ty.startswith("TIMESTAMP WITH TIME ZONE"):
@@ -249,8 +256,11 @@ class Validator:
             utc = self.info.utc_columns.get(t, set())
             spec = C.TABLES[t]
             missing = [c.name for c in spec if c.required and c.name not in types]
+            # text files may pad values with blanks; typed sources (Parquet, frames) are
+            # taken as they are (trimming every id of a large table costs a full copy)
+            trim = t in self.info.encodings
             cols = {
-                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup, self.offset)
+                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup, self.offset, trim)
                 for c in spec
                 if c.name in types
             }
@@ -277,6 +287,8 @@ class Validator:
                 out.append(extra)
             select.append("FALSE AS _q")
             self.output[t] = out
+            if types:  # hash of the source row: exact copies collide (duplicate candidates)
+                select.append(f"hash({', '.join(_q(c) for c in types)}) AS _h")
             try:
                 self.raw.execute(
                     f"CREATE OR REPLACE TABLE {_q('_n_' + t)} AS SELECT {', '.join(select)} "
@@ -367,14 +379,13 @@ class Validator:
                 continue
             parts = ", ".join(_q(c) for c in data)
             n = _q("_n_" + t)
-            # candidates by row hash (one cheap pass), exact comparison only among candidates
+            # candidates by the row hash computed while parsing, exact comparison only among them
             self.raw.execute(
                 f"CREATE OR REPLACE TABLE {_q('_dup_' + t)} AS "
-                f"WITH cand AS (SELECT hash({parts}) AS _h FROM {n} GROUP BY 1 "
-                "HAVING count(*) > 1) "
                 f"SELECT _row FROM (SELECT _row, row_number() OVER "
                 f"(PARTITION BY {parts} ORDER BY _row) AS _rn FROM {n} "
-                f"WHERE hash({parts}) IN (SELECT _h FROM cand)) WHERE _rn > 1"
+                f"WHERE _h IN (SELECT _h FROM {n} GROUP BY _h HAVING count(*) > 1)) "
+                "WHERE _rn > 1"
             )
             del v
 
