@@ -244,3 +244,26 @@ def test_engine_contact_response_and_hourly():
     hc = dfun.hourly_counts_expr(t["events"], ["reach"]).to_pandas().set_index("hour")
     assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "events"] == 2
     assert hc.loc[pd.Timestamp("2024-05-06 09:00"), "users"] == 2
+
+
+def test_fatigue_curve_recovers_planted_click_fatigue():
+    synth = pytest.importorskip("growthlab.data.synth")
+    from growthlab.data import funnel as dfun
+
+    ds = synth.generate(5000, seed=2)
+    click = ds.truth["channels"].get("click")
+    if click is None:
+        pytest.skip("this synthetic source plants no click fatigue")
+    counts = dfun.contact_response(ds, ["reach"], ["click"], same_channel=True)
+    pooled = (
+        F.fatigue_curve(counts, max_contacts=3)
+        .groupby("contacts")[["responses", "contacts_sent"]]
+        .sum()
+    )
+    per_contact = (pooled["responses"] / pooled["contacts_sent"]).to_numpy()
+    # every reach of a user with c reaches on a channel is clicked with base * fatigue^(c-1);
+    # a user's reaches fall within ~6 days, so contacts per week ~ c (weeks split a few)
+    base, fat = click["base"], click["fatigue"]
+    assert per_contact[0] == pytest.approx(base, abs=0.05)
+    assert per_contact[1] == pytest.approx(base * fat, abs=0.05)
+    assert per_contact[0] > per_contact[1] > per_contact[2]

@@ -276,7 +276,7 @@ def fatigue_curve(
     ``counts`` from :func:`growthlab.data.funnel.contact_response_expr`. Contacts above
     ``max_contacts`` are pooled into the last bucket. response_rate = responders / user_weeks
     (share of user-weeks with >= 1 response, Wilson interval); responses_per_contact =
-    responses / (contacts · user_weeks).
+    responses / contacts_sent, contacts_sent = Σ contacts over the bucket's user-weeks.
     """
     need = ("channel", "contacts", "user_weeks", "responders", "responses")
     missing = [c for c in need if c not in counts.columns]
@@ -284,12 +284,12 @@ def fatigue_curve(
         raise AnalysisInputError(f"counts: required column(s) {missing} missing")
     c = counts.copy()
     c["bucket"] = np.minimum(c["contacts"].astype(int), int(max_contacts))
-    c["contact_total"] = c["contacts"] * c["user_weeks"]
+    c["contacts_sent"] = c["contacts"] * c["user_weeks"]
     g = c.groupby(["channel", "bucket"], as_index=False)[
-        ["user_weeks", "responders", "responses", "contact_total"]
+        ["user_weeks", "responders", "responses", "contacts_sent"]
     ].sum()
     lo, hi = wilson_interval(g["responders"], g["user_weeks"], alpha)
     g["response_rate"] = g["responders"] / g["user_weeks"]
     g["low"], g["high"] = lo, hi
-    g["responses_per_contact"] = g["responses"] / g["contact_total"]
-    return g.rename(columns={"bucket": "contacts"}).drop(columns="contact_total")
+    g["responses_per_contact"] = g["responses"] / g["contacts_sent"]
+    return g.rename(columns={"bucket": "contacts"})

@@ -29,6 +29,7 @@ _LABELS = {
         "fatigue": "Response rate vs contacts per week",
         "contacts": "contacts per user and week",
         "response": "share of user-weeks with a response",
+        "per_contact": "responses per contact",
     },
     "zh": {
         "funnel": "漏斗：到达各步骤的用户占第一步的比例",
@@ -46,6 +47,7 @@ _LABELS = {
         "fatigue": "触达频次与响应率",
         "contacts": "每用户每周触达次数",
         "response": "有响应的用户周占比",
+        "per_contact": "每次触达的响应数",
     },
 }
 
@@ -129,18 +131,23 @@ def weekday_hour(grid: pd.DataFrame, lang: str = "en") -> Figure:
     return fig
 
 
-def fatigue(curve: pd.DataFrame, lang: str = "en") -> Figure:
-    """Response rate vs contacts per week, one line per channel with Wilson bands."""
+def fatigue(curve: pd.DataFrame, lang: str = "en", metric: str = "response_rate") -> Figure:
+    """Response vs contacts per week, one line per channel (``funnel.fatigue_curve``).
+
+    ``metric``: "response_rate" (share of user-weeks with a response, Wilson band) or
+    "responses_per_contact".
+    """
     fig, ax = plt.subplots()
     for i, (ch, d) in enumerate(curve.groupby("channel", sort=True)):
         d = d.sort_values("contacts")
         color = f"C{i % 10}"
-        ax.plot(d["contacts"], d["response_rate"], marker="o", ms=3, color=color, label=ch)
-        ax.fill_between(d["contacts"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
+        ax.plot(d["contacts"], d[metric], marker="o", ms=3, color=color, label=ch)
+        if metric == "response_rate":
+            ax.fill_between(d["contacts"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
     _pct(ax, "y")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(_l(lang, "contacts"))
-    ax.set_ylabel(_l(lang, "response"))
+    ax.set_ylabel(_l(lang, "response" if metric == "response_rate" else "per_contact"))
     ax.set_title(_l(lang, "fatigue"))
     ax.legend(frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
