@@ -27,6 +27,7 @@ import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from growthlab.data import contract as C
 from growthlab.data.channels import sql_case
@@ -625,13 +626,28 @@ class Validator:
             self._final(t)
             self._mark(f"quarantine_{t}")
 
-        ident = (
-            self.con.table("identities").to_pandas() if "identities" in self.info.tables else None
-        )
-        user_ids = self.tbl("_ids").user_id.to_pandas()
-        persons = stitch(user_ids, ident)
+        # OneID: only identity keys shared by two or more users can merge anyone, so just
+        # those rows come to scipy; every other user is their own person.
+        if "identities" in self.info.tables:
+            ident = self.raw.execute(
+                "SELECT i.user_id, i.id_type, i.id_value FROM identities i SEMI JOIN "
+                "(SELECT id_type, id_value FROM identities WHERE id_value IS NOT NULL "
+                "GROUP BY id_type, id_value HAVING count(DISTINCT user_id) > 1) s "
+                "ON i.id_type IS NOT DISTINCT FROM s.id_type AND i.id_value = s.id_value"
+            ).df()
+        else:
+            ident = pd.DataFrame(columns=["user_id", "id_type", "id_value"])
+        merged = stitch(ident["user_id"].drop_duplicates(), ident)
         self._mark("identity")
-        self.raw.register("_persons_df", persons)
+        self.raw.register(
+            "_persons_df",
+            pa.table(
+                {
+                    "user_id": pa.array(merged["user_id"].tolist(), pa.string()),
+                    "person_id": pa.array(merged["person_id"].tolist(), pa.string()),
+                }
+            ),
+        )
         self.raw.execute("CREATE OR REPLACE TABLE _persons AS SELECT * FROM _persons_df")
         self.raw.unregister("_persons_df")
         referred = (
@@ -643,7 +659,8 @@ class Validator:
         cols = ", ".join(f"v.{_q(c)}" for c in self.output["users"])
         self.raw.execute("DROP VIEW users")
         self.raw.execute(
-            f"CREATE TABLE users AS SELECT {cols}, p.person_id, {ref_col} AS referred "
+            f"CREATE TABLE users AS SELECT {cols}, COALESCE(p.person_id, v.user_id) AS person_id, "
+            f"{ref_col} AS referred "
             f"FROM _n_users v LEFT JOIN _persons p ON p.user_id = v.user_id {referred} "
             "WHERE NOT v._q ORDER BY v._row"
         )
