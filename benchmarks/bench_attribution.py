@@ -84,10 +84,10 @@ def synth_events(n_events: int, seed: int = 0) -> tuple[pa.Table, pa.Table]:
 
 
 def distinct_paths(n_paths: int, seed: int = 1) -> pd.DataFrame:
-    """About ``n_paths`` distinct paths (lengths 1-10 over 12 channels) with counts."""
+    """``n_paths`` distinct paths (lengths 4-14 over 12 channels) with counts."""
     rng = np.random.default_rng(seed)
-    m = int(n_paths * 1.3)
-    length = rng.integers(1, 11, m)
+    m = int(n_paths * 1.25)
+    length = rng.integers(4, 15, m)
     tok = rng.integers(0, CHANNELS.size, length.sum())
     parent = np.repeat(np.arange(m), length)
     # string building vectorised through pyarrow list -> join

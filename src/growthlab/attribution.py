@@ -93,26 +93,24 @@ def parse_paths(paths: pd.DataFrame) -> ParsedPaths:
     lists = pc.split_pattern(text, ">")
     parent = pc.list_parent_indices(lists).to_numpy()
     tokens = pc.list_flatten(lists)
-    if pc.any(pc.match_substring_regex(text, r"\s")).as_py():
-        tokens = pc.utf8_trim_whitespace(tokens)
-    empty = pc.equal(pc.utf8_length(tokens), 0)
-    if pc.any(empty).as_py():
-        keep = pc.invert(empty)
-        tokens = tokens.filter(keep)
-        parent = parent[keep.to_numpy(zero_copy_only=False)]
+    # encode first, then trim / drop empties on the (tiny) dictionary instead of every token
     enc = pc.dictionary_encode(tokens)
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-    order = np.argsort(names.astype(str), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    codes = rank[enc.indices.to_numpy()].astype(np.int64)
+    raw_names = np.asarray(enc.dictionary.to_pylist(), dtype=object).astype(str)
+    trimmed = np.char.strip(raw_names) if raw_names.size else raw_names
+    names, code_of = np.unique(trimmed, return_inverse=True)  # sorted channel names
+    codes = code_of[enc.indices.to_numpy()].astype(np.int64)
+    if names.size and names[0] == "":  # empty tokens ("a>>b", trailing ">", blank path)
+        keep = codes != 0
+        codes = codes[keep] - 1
+        parent = parent[keep]
+        names = names[1:]
     lengths = np.bincount(parent, minlength=len(paths))
     has = lengths > 0
     offsets = np.concatenate([[0], np.cumsum(lengths[has])]).astype(np.int64)
     return ParsedPaths(
-        channels=names[order].astype(str),
+        channels=names.astype(str),
         offsets=offsets,
         codes=codes,
         conversions=conv[has],
