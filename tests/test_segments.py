@@ -90,7 +90,7 @@ def test_lifecycle_stages():
 
 
 # ----------------------------------------------------------------------------- clustering
-def planted(n=6000, k=4, seed=0):
+def planted(n=3000, k=4, seed=0):
     """Users with k planted behaviour profiles (Poisson counts around distinct rates)."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, k, n)
