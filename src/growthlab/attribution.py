@@ -319,7 +319,9 @@ def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     total · RE_c / Σ RE. Value uses the same chain with reward r_s · v̄_s (v̄_s = mean value of
     the conversions whose path ends in state s). One sparse solve per channel (``scipy.sparse``:
     LU for small chains, BiCGSTAB to a 1e-13 relative residual for large higher-order chains,
-    checked, with an LU fallback), no simulation.
+    checked, with an LU fallback), no simulation. Journeys are not capped in length (the R/Python
+    package ChannelAttribution simulates journeys capped at the longest observed path, so its
+    removal effects are slightly lower).
 
     Reference: Anderson, E. (2013) "Mapping the customer journey" / Archak, Mirrokni &
     Muthukrishnan (2010); Kakalejčík et al. (2018) "Multichannel marketing attribution using
