@@ -22,8 +22,9 @@ from growthlab.data.source import copy_source, new_workdir, source_size
 from growthlab.data.validate import Validator
 from growthlab.errors import ConfigError
 
-#: Sources larger than this are processed in an on-disk engine file (spills, compression).
-_IN_MEMORY_BYTES = 256 << 20
+#: Sources larger than this are processed in an on-disk engine file (compressed; ~3x the CPU
+#: of the in-memory engine, which spills to the temporary folder under memory pressure).
+_IN_MEMORY_BYTES = 2 << 30
 
 
 class Dataset:
