@@ -149,6 +149,7 @@ def test_html_is_self_contained_without_code_or_raw_ids(two_runs, source):
         text = page.read_text(encoding="utf-8")
         assert rhtml.external_references(text) == [], page
         assert not re.search(r"<script[^>]+src=", text), page
+        assert 'class="jp-InputArea-editor' not in text, page  # no code cell input
         tokens = set(re.findall(r"[A-Za-z0-9_\-]+", text))
         assert not (tokens & ids), f"raw user id in {page}"
         if page.name == "ok.html":

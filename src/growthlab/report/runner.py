@@ -442,10 +442,9 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
             for slot, i in enumerate(batch):
                 params, env = prepare(i)
                 entries[i]["status"] = "running"
-                progress = {
-                    "desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}",
-                    "position": slot % jobs,
-                }
+                progress = {"desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}"}
+                if sys.stderr.isatty():  # one line per worker on a terminal; plain lines in logs
+                    progress["position"] = slot % jobs
                 fut = pool.submit(
                     _worker,
                     str(cfg.notebooks[i].path),
