@@ -214,6 +214,20 @@ def test_invalid_source_exits_2_before_running(tmp_path, capsys):
     assert cli.main(["run", "--config", str(cfg), "-p", "typo_param=1"]) == 2
 
 
+def test_busy_output_folder_waits_then_gives_up_with_exit_2(tmp_path, tiny_source, capsys):
+    from filelock import FileLock
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    cfg = _config(tmp_path, "locked", ["tiny"], tiny_source)
+    cfg.write_text(cfg.read_text() + "lock_timeout: 1\n")
+    with FileLock(str(out / runner.LOCK_NAME)):
+        assert runner.run(config=cfg, out=out) == 2
+    err = capsys.readouterr().err
+    assert "another run is writing" in err and "gave up" in err
+    assert not [d for d in out.iterdir() if d.is_dir()]
+
+
 def test_concurrent_runs_do_not_corrupt_each_other(tmp_path, tiny_source):
     out = tmp_path / "reports"
     cfgs = [_config(tmp_path, f"c{i}", ["tiny"], tiny_source) for i in range(2)]

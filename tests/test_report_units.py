@@ -68,6 +68,8 @@ def test_config_precedence_and_types(tmp_path):
         ("notebooks: []\nsource: src\n", [], "non-empty list"),
         (BASE + "  - ok\n", [], "listed twice"),
         ("[1, 2", [], "not valid YAML"),
+        (BASE + "jobs: 0\n", [], "jobs"),
+        (BASE + "cell_timeout: -1\n", [], "cell_timeout"),
     ],
 )
 def test_config_errors(tmp_path, body, overrides, message):
