@@ -560,8 +560,9 @@ def _write_top_index(out: Path) -> None:
 def rebuild_index(out: str | Path = "reports") -> None:
     """``growthlab index``: rebuild every run page, ``reports/index.html`` and ``latest``.
 
-    Temporary folders of runs that died without publishing (``.tmp-*``, e.g. after kill -9)
-    are left alone while locked by a live run and otherwise moved aside as ``failed``.
+    Runs hold the output folder's lock while they execute, so once this function has the lock
+    any temporary ``.tmp-*`` folder belongs to a run that died without publishing (kill -9,
+    power loss): it is published as ``failed`` so it shows up in the index.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
