@@ -31,3 +31,21 @@ class ConfigError(GrowthlabError):
 
 class AnalysisInputError(GrowthlabError, ValueError):
     """An analysis function was given input it cannot use (names what and why)."""
+
+
+def require_columns(frame, columns, name: str, *, kind: type | None = None) -> None:
+    """Raise :class:`AnalysisInputError` unless ``frame`` has every column in ``columns``.
+
+    Works for pandas DataFrames and Ibis tables (anything with ``.columns``). ``kind``, when
+    given, is the type ``frame`` must be (e.g. ``pandas.DataFrame``).
+    """
+    if frame is None:
+        raise AnalysisInputError(f"{name}: table required but absent")
+    if kind is not None and not isinstance(frame, kind):
+        raise AnalysisInputError(f"{name}: expected a {kind.__name__}, got {type(frame).__name__}")
+    present = set(frame.columns)
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise AnalysisInputError(
+            f"{name}: missing required column(s) {missing} (needs {list(columns)})"
+        )

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.stats import gini, grouped_mean_interval, top_share
 
 REFERRAL_COLUMNS = ("inviter_id", "invitee_id", "invited_at")
@@ -43,13 +43,7 @@ QUARANTINE_RULES = ("self_referral", "duplicate", "inviter_conflict", "cycle")
 # input checks
 # --------------------------------------------------------------------------------------------
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise AnalysisInputError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise AnalysisInputError(
-            f"{name}: missing required column(s) {missing} (needs {list(columns)})"
-        )
+    require_columns(frame, list(columns), name, kind=pd.DataFrame)
 
 
 def _ids(series: pd.Series, table: str, column: str) -> np.ndarray:

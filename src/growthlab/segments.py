@@ -25,7 +25,7 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from growthlab.data.features import SYSTEM_EVENTS
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -103,12 +103,8 @@ def segment_label(key: str, lang: str = "en") -> str:
     return str(key)
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise AnalysisInputError(f"{name} must be a pandas DataFrame")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: missing required column(s) {missing}")
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    require_columns(frame, list(columns), name, kind=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,7 +27,7 @@ from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1, roots_jacobi
 from threadpoolctl import threadpool_limits
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.stats import grouped_mean_interval
 
 __all__ = [
@@ -95,12 +95,8 @@ class FitResult(Mapping):
 # --------------------------------------------------------------------------------------------
 # Summary (frequency, recency, T, monetary)
 # --------------------------------------------------------------------------------------------
-def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise AnalysisInputError(f"{name} must be a pandas DataFrame")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: missing required column(s) {missing}")
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    require_columns(frame, list(columns), name, kind=pd.DataFrame)
 
 
 def _day_numbers(ts: pd.Series, column: str, by_day: bool = True) -> np.ndarray:
