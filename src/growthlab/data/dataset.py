@@ -15,6 +15,7 @@ import duckdb
 import ibis
 import pandas as pd
 
+from growthlab.data import cache as _cache
 from growthlab.data.channels import load_map
 from growthlab.data.contract import TABLES
 from growthlab.data.quality import QualityReport
@@ -59,6 +60,8 @@ class Dataset:
         self._resources = _resources
         #: seconds per loading stage (open, parse, row_rules, ...), for benchmarks
         self.timings: dict[str, float] = {}
+        #: cache use (``key``, ``path``, ``hit``) when loaded with a cache folder, else None
+        self.cache: dict[str, Any] | None = None
 
     # -- tables ----------------------------------------------------------------------------
     @property
@@ -112,6 +115,32 @@ def _release(raw: duckdb.DuckDBPyConnection, workdir) -> None:
         workdir.cleanup()
 
 
+def _connect(db: str, wd: Path, memory_limit: str | None, threads: int | None):
+    config: dict[str, Any] = {"temp_directory": str(wd / "spill")}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = int(threads)
+    raw = duckdb.connect(db, config=config)
+    try:
+        # Keep terminal output clean. Inside a Jupyter kernel without ipywidgets DuckDB already
+        # keeps the bar off and refuses to change the setting (duckdb/duckdb#7590): ignore that.
+        raw.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
+    return raw
+
+
+def _read_truth(source: Any) -> dict | None:
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        truth_file = Path(source) / "truth.json"
+        if truth_file.is_file():
+            import json
+
+            return json.loads(truth_file.read_text(encoding="utf-8"))
+    return None
+
+
 def load(
     source: Any,
     *,
@@ -124,6 +153,7 @@ def load(
     memory_limit: str | None = None,
     threads: int | None = None,
     truth: dict | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Dataset:
     """Open, validate and normalise ``source`` (SPEC §3); raise DataContractError when invalid.
 
@@ -141,27 +171,121 @@ def load(
     memory_limit, threads: DuckDB engine settings (default: DuckDB's own).
     truth: planted truth dict (set by the synthetic generator); also read from a
         ``truth.json`` next to the source files.
+    cache_dir: folder of the validated-load cache (default ``$GROWTHLAB_CACHE_DIR``; unset =
+        no cache). Folder and database-file sources are then validated once and later loads
+        with the same files and parameters attach the cached tables read-only (see
+        :mod:`growthlab.data.cache`); ``ds.cache`` tells which happened.
     """
     if con is not None and source is None:
         source = con
     if not isinstance(currency, str) or not currency.strip():
         raise ConfigError("currency: must be a non-empty code such as 'CNY'")
     lookup = load_map(channel_map)
+    opts = {
+        "timezone": timezone,
+        "as_of": as_of,
+        "currency": currency.strip(),
+        "encoding": encoding,
+        "memory_limit": memory_limit,
+        "threads": threads,
+        "truth": truth,
+    }
+    cdir = _cache.resolve_dir(cache_dir)
+    key = None
+    if cdir is not None:
+        try:
+            key = _cache.cache_key(
+                source,
+                timezone=timezone,
+                as_of=as_of,
+                currency=currency.strip(),
+                lookup=lookup,
+                encoding=encoding,
+            )
+            if key is not None:
+                cdir.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            key = None
+    if key is None:
+        return _load_fresh(source, lookup, **opts)
+    ds = _load_cached(source, cdir, key, **opts)
+    if ds is not None:
+        return ds
+    with _cache.key_lock(cdir, key):
+        # another process may have written the entry while this one waited for the lock
+        ds = _load_cached(source, cdir, key, **opts)
+        if ds is None:
+            ds = _load_fresh(source, lookup, store=(cdir, key), **opts)
+    return ds
+
+
+def _load_cached(
+    source: Any,
+    cdir: Path,
+    key: str,
+    *,
+    timezone: str,
+    as_of: Any,
+    currency: str,
+    encoding: str | None,
+    memory_limit: str | None,
+    threads: int | None,
+    truth: dict | None,
+) -> Dataset | None:
+    """The Dataset of the cache entry ``key``, or None when there is no usable entry."""
+    t0 = time.perf_counter()
+    workdir = new_workdir()
+    try:
+        raw = _connect(":memory:", Path(workdir.name), memory_limit, threads)
+        # the same session time zone as the engine that validated the source
+        raw.execute(f"SET TimeZone = '{timezone.replace(chr(39), chr(39) * 2)}'")
+    except Exception:  # noqa: BLE001 - e.g. an unknown zone: the fresh load says why
+        workdir.cleanup()
+        return None
+    meta = _cache.attach(raw, cdir, key)
+    if meta is None:
+        _release(raw, workdir)
+        return None
+    ds = Dataset(
+        ibis.duckdb.from_connection(raw),
+        meta["tables"],
+        meta["quality"],
+        meta["persons"],
+        as_of=meta["as_of"],
+        timezone=meta["timezone"],
+        currency=meta["currency"],
+        truth=truth if truth is not None else meta["truth"],
+        source=source if isinstance(source, str | Path) else None,
+    )
+    ds.timings = {"cache_open": time.perf_counter() - t0}
+    ds.cache = {
+        "key": key,
+        "path": str(_cache.entry_path(cdir, key)),
+        "hit": True,
+        "build_timings": dict(meta.get("timings", {})),
+    }
+    ds._resources = weakref.finalize(ds, _release, raw, workdir)
+    return ds
+
+
+def _load_fresh(
+    source: Any,
+    lookup: dict[str, str],
+    *,
+    timezone: str,
+    as_of: Any,
+    currency: str,
+    encoding: str | None,
+    memory_limit: str | None,
+    threads: int | None,
+    truth: dict | None,
+    store: tuple[Path, str] | None = None,
+) -> Dataset:
+    """Validate ``source`` in a new private engine (and write the cache entry ``store``)."""
     workdir = new_workdir()
     wd = Path(workdir.name)
     db = str(wd / "engine.duckdb") if source_size(source) > _IN_MEMORY_BYTES else ":memory:"
-    config: dict[str, Any] = {"temp_directory": str(wd / "spill")}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if threads:
-        config["threads"] = int(threads)
-    raw = duckdb.connect(db, config=config)
-    try:
-        # Keep terminal output clean. Inside a Jupyter kernel without ipywidgets DuckDB already
-        # keeps the bar off and refuses to change the setting (duckdb/duckdb#7590): ignore that.
-        raw.execute("SET enable_progress_bar = false")
-    except duckdb.Error:
-        pass
+    raw = _connect(db, wd, memory_limit, threads)
     try:
         t0 = time.perf_counter()
         info = copy_source(source, raw, wd, encoding=encoding)
@@ -171,12 +295,7 @@ def load(
     except BaseException:
         _release(raw, workdir)
         raise
-    if truth is None and isinstance(source, str | Path):
-        truth_file = Path(source) / "truth.json" if Path(source).is_dir() else None
-        if truth_file is not None and truth_file.is_file():
-            import json
-
-            truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    file_truth = _read_truth(source)
     ibis_con = ibis.duckdb.from_connection(raw)
     ds = Dataset(
         ibis_con,
@@ -185,10 +304,26 @@ def load(
         persons,
         as_of=report.as_of,
         timezone=timezone,
-        currency=currency.strip(),
-        truth=truth,
+        currency=currency,
+        truth=truth if truth is not None else file_truth,
         source=source if isinstance(source, str | Path) else None,
     )
     ds.timings = dict(validator.timings)
     ds._resources = weakref.finalize(ds, _release, raw, workdir)
+    if store is not None:
+        cdir, key = store
+        t1 = time.perf_counter()
+        meta = {
+            "tables": ds.tables,
+            "quality": report,
+            "persons": persons,
+            "as_of": report.as_of,
+            "timezone": timezone,
+            "currency": currency,
+            "truth": file_truth,
+            "timings": dict(validator.timings),
+        }
+        path = _cache.write(raw, cdir, key, ds.tables, meta)
+        ds.timings["cache_write"] = time.perf_counter() - t1
+        ds.cache = {"key": key, "path": str(path) if path else None, "hit": False}
     return ds

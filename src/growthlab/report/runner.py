@@ -45,6 +45,9 @@ from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV
 LOCK_NAME = ".lock"
 SUMMARY = "00_summary"
 _LOAD_KEYS = ("timezone", "as_of", "currency", "channel_map")
+CACHE_ENV = "GROWTHLAB_CACHE_DIR"  # = growthlab.data.cache.ENV (not imported: keeps CLI start fast)
+CACHE_DIR = ".cache"  # under the output folder
+CACHE_KEEP = 4  # cache entries kept after a run (most recently used)
 
 
 def _now() -> dt.datetime:
@@ -292,13 +295,21 @@ def run(
     Invalid config or source print a message and return 2 before anything executes.
     KeyboardInterrupt is re-raised after the run has been published as ``interrupted``.
     """
+    out = Path(out)
+    # Validated-load cache shared by the validation below and every notebook kernel (they
+    # inherit the environment): the source is validated once per run instead of per notebook.
+    cache_env = {} if os.environ.get(CACHE_ENV) else {CACHE_ENV: str((out / CACHE_DIR).resolve())}
+    with _env(**cache_env):
+        return _run_cached(config, source, overrides, out)
+
+
+def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, out: Path) -> int:
     try:
         cfg = load_config(config, source=source, overrides=list(overrides))
         info = describe_source(cfg)
     except GrowthlabError as err:
         _log(f"growthlab run: {err}")
         return err.exit_code
-    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -319,6 +330,10 @@ def run(
     try:
         return _run_locked(cfg, info, out)
     finally:
+        with contextlib.suppress(Exception):
+            from growthlab.data.cache import prune
+
+            prune(os.environ[CACHE_ENV], keep=CACHE_KEEP)
         lock.release()
 
 

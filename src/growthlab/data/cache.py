@@ -1,0 +1,267 @@
+"""Validated-load cache: reuse the result of ``growthlab.data.load`` across processes.
+
+Loading a source means reading, validating and normalising every table (seconds to minutes).
+A report runs several notebooks on the same source, each in its own kernel, so the first load
+writes its validated tables to ``<cache_dir>/<key>.duckdb`` (one DuckDB file holding the tables
+plus a ``_growthlab_meta`` row with the pickled metadata: quality report, persons, as_of, ...)
+and later loads with the same key attach that file read-only.
+
+The key (:func:`cache_key`) is a SHA-256 over everything the result depends on: the source
+files (path, size, mtime), every load parameter (``as_of=None`` also adds the UTC date, since
+the default as_of depends on the clock), the merged channel mapping, the growthlab and DuckDB
+versions and the text of ``growthlab/data/*.py`` + ``channels.yaml``. Dict and connection sources
+are not cached. Entries are written under a temporary name and renamed (atomic); a per-key file
+lock makes concurrent first loads wait for one writer instead of all validating. An unreadable
+entry is ignored and rebuilt. The cache directory is ``cache_dir=`` or ``$GROWTHLAB_CACHE_DIR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import pickle
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ENV = "GROWTHLAB_CACHE_DIR"
+#: bump when the layout of a cache entry changes
+FORMAT = 1
+SUFFIX = ".duckdb"
+META_TABLE = "_growthlab_meta"
+_LOCK_TIMEOUT = 1800.0
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def resolve_dir(cache_dir: str | Path | None) -> Path | None:
+    """``cache_dir`` if given, else ``$GROWTHLAB_CACHE_DIR``, else None (no caching)."""
+    if cache_dir is None:
+        cache_dir = os.environ.get(ENV) or None
+    return None if cache_dir is None else Path(cache_dir)
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of the growthlab version, DuckDB version and the data layer's source text."""
+    import growthlab
+
+    h = hashlib.sha256()
+    h.update(
+        f"growthlab={getattr(growthlab, '__version__', '?')};duckdb={duckdb.__version__}".encode()
+    )
+    here = Path(__file__).parent
+    for f in sorted([*here.glob("*.py"), here / "channels.yaml"]):
+        h.update(f.name.encode() + b"\0")
+        with contextlib.suppress(OSError):
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _files(source: Path) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime_ns) of every file the source consists of."""
+    if source.is_file():
+        st = source.stat()
+        return [(source.name, st.st_size, st.st_mtime_ns)]
+    out = []
+    for root, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            p = Path(root) / name
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                out.append((str(p.relative_to(source)), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def cache_key(
+    source: Any,
+    *,
+    timezone: str,
+    as_of: Any,
+    currency: str,
+    lookup: Mapping[str, str],
+    encoding: str | None,
+    today: dt.date | None = None,
+) -> str | None:
+    """The cache key of a load, or None when the source cannot be cached.
+
+    Only folders and database files (``str``/``Path``) are cached. ``lookup`` is the merged
+    channel mapping (shipped ``channels.yaml`` + ``channel_map``), so edits to either change it.
+    ``today`` (default: the current UTC date) enters the key only when ``as_of`` is None.
+    """
+    if not isinstance(source, str | Path):
+        return None
+    path = Path(source)
+    if not path.exists():
+        return None
+    path = path.resolve()
+    if as_of is None:
+        today = today or dt.datetime.now(dt.UTC).date()
+        as_of_key: Any = ["default", today.isoformat()]
+    else:
+        as_of_key = [type(as_of).__name__, repr(as_of)]
+    material = {
+        "format": FORMAT,
+        "code": code_fingerprint(),
+        "source": str(path),
+        "files": _files(path),
+        "timezone": timezone,
+        "as_of": as_of_key,
+        "currency": currency,
+        "channels": sorted(lookup.items()),
+        "encoding": encoding,
+    }
+    blob = json.dumps(material, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def entry_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"{key}{SUFFIX}"
+
+
+@contextlib.contextmanager
+def key_lock(cache_dir: Path, key: str) -> Iterator[bool]:
+    """Hold the per-key lock (yields False when it could not be had: proceed without it)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(cache_dir / f".{key}.lock"))
+    try:
+        lock.acquire(timeout=_LOCK_TIMEOUT)
+    except (Timeout, OSError):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def write(
+    raw: duckdb.DuckDBPyConnection,
+    cache_dir: Path,
+    key: str,
+    tables: Sequence[str],
+    meta: dict[str, Any],
+) -> Path | None:
+    """Copy ``tables`` of the engine ``raw`` and ``meta`` into the entry for ``key``.
+
+    Written to a temporary file in ``cache_dir`` and renamed into place; returns the entry's
+    path, or None when it could not be written (the cache is best effort, never an error).
+    """
+    tmp = cache_dir / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    alias = f"_gl_cache_{secrets.token_hex(4)}"
+    attached = False
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        raw.execute(f"ATTACH {_lit(str(tmp))} AS {alias}")
+        attached = True
+        for t in tables:
+            raw.execute(f"CREATE TABLE {alias}.main.{_q(t)} AS SELECT * FROM main.{_q(t)}")
+        raw.execute(
+            f"CREATE TABLE {alias}.main.{META_TABLE} (format INTEGER, key VARCHAR, meta BLOB)"
+        )
+        raw.execute(
+            f"INSERT INTO {alias}.main.{META_TABLE} VALUES (?, ?, ?)",
+            [FORMAT, key, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)],
+        )
+        raw.execute(f"DETACH {alias}")
+        attached = False
+        final = entry_path(cache_dir, key)
+        os.replace(tmp, final)
+        return final
+    except Exception:  # noqa: BLE001 - a full disk or read-only folder only costs the speed-up
+        if attached:
+            with contextlib.suppress(Exception):
+                raw.execute(f"DETACH {alias}")
+        for f in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(OSError):
+                f.unlink()
+        return None
+
+
+def attach(raw: duckdb.DuckDBPyConnection, cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """Attach the entry for ``key`` read-only to ``raw`` and expose its tables as views.
+
+    Returns the stored metadata, or None (nothing attached) when the entry is missing,
+    unreadable, from another format or for another key.
+    """
+    path = entry_path(cache_dir, key)
+    if not path.is_file():
+        return None
+    alias = "_gl_cache"
+    try:
+        raw.execute(f"ATTACH {_lit(str(path))} AS {alias} (READ_ONLY)")
+    except Exception:  # noqa: BLE001 - corrupt or truncated file: rebuild
+        return None
+    try:
+        row = raw.execute(f"SELECT format, key, meta FROM {alias}.main.{META_TABLE}").fetchone()
+        if row is None or row[0] != FORMAT or row[1] != key:
+            raise ValueError("stale cache entry")
+        meta = pickle.loads(row[2])  # noqa: S301 - our own file in the user's cache folder
+        present = {
+            r[0]
+            for r in raw.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
+            ).fetchall()
+        }
+        tables = list(meta["tables"])
+        if not set(tables) <= present:
+            raise ValueError("cache entry lacks tables")
+        for t in tables:
+            raw.execute(
+                f"CREATE OR REPLACE VIEW main.{_q(t)} AS SELECT * FROM {alias}.main.{_q(t)}"
+            )
+    except Exception:  # noqa: BLE001
+        with contextlib.suppress(Exception):
+            raw.execute(f"DETACH {alias}")
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # most recently used, for prune()
+    return meta
+
+
+def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0) -> list[Path]:
+    """Delete all but the ``keep`` most recently used entries; returns the deleted paths.
+
+    Also removes temporary files and lock files left by writers that died (older than
+    ``older_than_s``). Readers that still have a deleted entry open keep reading it (POSIX).
+    """
+    cache_dir = Path(cache_dir)
+    if not cache_dir.is_dir():
+        return []
+    entries = []
+    for f in cache_dir.glob(f"*{SUFFIX}"):
+        with contextlib.suppress(OSError):
+            entries.append((f.stat().st_mtime, f))
+    entries.sort(reverse=True)
+    removed = []
+    now = time.time()
+    for _, f in entries[keep:]:
+        with contextlib.suppress(OSError):
+            f.unlink()
+            removed.append(f)
+    live = {f.name.removesuffix(SUFFIX) for _, f in entries[:keep]}
+    for f in [*cache_dir.glob(".*.tmp"), *cache_dir.glob(".*.tmp.wal"), *cache_dir.glob(".*.lock")]:
+        key = f.name[1:].split(".", 1)[0]
+        with contextlib.suppress(OSError):
+            if key not in live and now - f.stat().st_mtime > older_than_s:
+                f.unlink()
+                removed.append(f)
+    return removed

@@ -1,0 +1,203 @@
+"""The validated-load cache (growthlab.data.cache): hits equal fresh loads, keys, robustness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+from growthlab import data
+from growthlab.data import cache, synth
+from growthlab.data.channels import load_map
+
+AS_OF = "2025-06-30"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return synth.write(tmp_path_factory.mktemp("src") / "sample", n_users=600, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fresh(source):
+    return data.load(source, as_of=AS_OF)
+
+
+def _entries(d: Path) -> list[Path]:
+    return sorted(d.glob(f"*{cache.SUFFIX}"))
+
+
+def _assert_same(a: data.Dataset, b: data.Dataset) -> None:
+    assert a.tables == b.tables
+    for t in a.tables:
+        pd.testing.assert_frame_equal(a.frame(t), b.frame(t), check_exact=True)
+    pd.testing.assert_frame_equal(a.persons, b.persons)
+    assert a.as_of == b.as_of and a.timezone == b.timezone and a.currency == b.currency
+    assert a.truth == b.truth
+    qa, qb = a.quality, b.quality
+    assert qa.summary() == qb.summary()
+    assert qa.quarantined == qb.quarantined and qa.warnings == qb.warnings
+    assert qa.identity == qb.identity and qa.encodings == qb.encodings
+    for name in ("tables", "nulls", "unknown_channels", "largest_persons", "quarantine"):
+        pd.testing.assert_frame_equal(getattr(qa, name), getattr(qb, name))
+
+
+def test_hit_equals_fresh_load(source, fresh, tmp_path):
+    first = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    assert first.cache["hit"] is False and len(_entries(tmp_path)) == 1
+    second = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    assert second.cache["hit"] is True and "cache_open" in second.timings
+    assert second.cache["build_timings"].keys() >= {"parse", "report"}
+    _assert_same(fresh, first)
+    _assert_same(fresh, second)
+    # the session time zone of the validating engine is kept (local-time SQL gives the same)
+    sql = "SELECT strftime(max(signup_at::TIMESTAMPTZ), '%Y-%m-%d %H') FROM users"
+    assert first.con.raw_sql(sql).fetchone() == second.con.raw_sql(sql).fetchone()
+
+
+def test_env_variable_enables_cache(source, tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "c"))
+    data.load(source, as_of=AS_OF)
+    assert data.load(source, as_of=AS_OF).cache["hit"] is True
+    monkeypatch.delenv(cache.ENV)
+    assert data.load(source, as_of=AS_OF).cache is None
+
+
+def test_dict_sources_are_not_cached(tmp_path):
+    frames, _ = synth.generate_frames(200, seed=1)
+    ds = data.load(frames, as_of=AS_OF, cache_dir=tmp_path)
+    assert ds.cache is None and not _entries(tmp_path)
+
+
+def test_cached_dataset_supports_memtables_and_temp_tables(source, tmp_path):
+    data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    ds = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    assert ds.cache["hit"]
+    users = ds.frame("users", columns=["user_id"])
+    picked = users.iloc[::7].assign(flag=1)
+    joined = ds.table("users").join(ibis.memtable(picked), "user_id").count().execute()
+    assert joined == len(picked)
+    tmp = ds.con.create_table("scratch", picked, temp=True)
+    assert tmp.count().execute() == len(picked)
+    agg = ds.table("orders").group_by("user_id").agg(n=ibis._.count())
+    assert agg.join(ibis.memtable(picked), "user_id").count().execute() >= 0
+
+
+def _key(src, **kw):
+    args = {
+        "timezone": "Asia/Shanghai",
+        "as_of": AS_OF,
+        "currency": "CNY",
+        "lookup": load_map(None),
+        "encoding": None,
+    }
+    args.update(kw)
+    return cache.cache_key(src, **args)
+
+
+def test_key_changes_with_every_parameter_and_the_files(source, tmp_path):
+    base = _key(source)
+    assert base == _key(str(source)) == _key(source.parent / ".." / source.parent.name / "sample")
+    variants = [
+        _key(source, timezone="UTC"),
+        _key(source, as_of="2025-06-29"),
+        _key(source, as_of=pd.Timestamp(AS_OF)),
+        _key(source, as_of=None, today=dt.date(2026, 1, 1)),
+        _key(source, as_of=None, today=dt.date(2026, 1, 2)),
+        _key(source, currency="USD"),
+        _key(source, lookup=load_map({"wecom": ["新渠道"]})),
+        _key(source, encoding="gb18030"),
+    ]
+    assert len({base, *variants}) == len(variants) + 1
+    assert _key({"users": pd.DataFrame()}) is None
+    assert _key(tmp_path / "missing") is None
+    # a copy of the source elsewhere, then touched, then grown: new keys each time
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in source.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+        os.utime(copy / f.name, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns))
+    k0 = _key(copy)
+    assert k0 != base
+    st = (copy / "orders.csv").stat()
+    os.utime(copy / "orders.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    k1 = _key(copy)
+    with open(copy / "orders.csv", "a", encoding="utf-8") as fh:
+        fh.write("")
+    os.utime(copy / "orders.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert _key(copy) == k1  # same size and mtime: same key
+    (copy / "truth.json").write_text("{}", encoding="utf-8")
+    assert len({k0, k1, _key(copy)}) == 3
+
+
+def test_source_change_invalidates(source, tmp_path):
+    copy = synth.write(tmp_path / "src", n_users=300, seed=5)
+    a = data.load(copy, as_of=AS_OF, cache_dir=tmp_path / "c")
+    synth.write(copy, n_users=320, seed=6)
+    b = data.load(copy, as_of=AS_OF, cache_dir=tmp_path / "c")
+    assert b.cache["hit"] is False and b.cache["key"] != a.cache["key"]
+    assert len(b.frame("users")) != len(a.frame("users"))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "empty", "wrong_key"])
+def test_corrupt_entry_is_rebuilt(source, fresh, tmp_path, damage):
+    ds = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    path = Path(ds.cache["path"])
+    del ds
+    if damage == "garbage":
+        path.write_bytes(b"not a duckdb file" * 100)
+    elif damage == "truncate":
+        blob = path.read_bytes()
+        path.write_bytes(blob[: len(blob) // 3])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:  # a valid entry stored under another key's name
+        other = data.load(source, as_of="2025-06-29", cache_dir=tmp_path)
+        Path(other.cache["path"]).replace(path)
+    rebuilt = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+    assert rebuilt.cache["hit"] is False and rebuilt.cache["path"] == str(path)
+    _assert_same(fresh, rebuilt)
+    assert data.load(source, as_of=AS_OF, cache_dir=tmp_path).cache["hit"] is True
+
+
+def test_unwritable_cache_dir_still_loads(source, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    ds = data.load(source, as_of=AS_OF, cache_dir=blocker / "sub")
+    assert ds.cache is None and len(ds.frame("users")) > 0
+
+
+def _load_in_child(args: tuple[str, str]) -> tuple[int, int, bool]:
+    src, cdir = args
+    ds = data.load(src, as_of=AS_OF, cache_dir=cdir)
+    return len(ds.frame("users")), int(ds.table("events").count().execute()), ds.cache["hit"]
+
+
+def test_concurrent_first_loads(source, fresh, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_load_in_child, [(str(source), str(tmp_path))] * 2)
+    expected = (len(fresh.frame("users")), int(fresh.table("events").count().execute()))
+    assert [r[:2] for r in results] == [expected, expected]
+    assert sorted(r[2] for r in results) == [False, True]  # one built, the other waited and hit
+    assert len(_entries(tmp_path)) == 1 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_prune_keeps_most_recent(tmp_path):
+    now = 1_700_000_000
+    for i in range(6):
+        f = tmp_path / f"k{i}{cache.SUFFIX}"
+        f.write_bytes(b"x")
+        os.utime(f, (now + i, now + i))
+    stale_tmp = tmp_path / ".k0.123.ab.tmp"
+    stale_tmp.write_bytes(b"x")
+    os.utime(stale_tmp, (now, now))
+    removed = cache.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in _entries(tmp_path)) == [f"k4{cache.SUFFIX}", f"k5{cache.SUFFIX}"]
+    assert stale_tmp in removed and not stale_tmp.exists()
+    assert cache.prune(tmp_path / "missing") == []
