@@ -71,3 +71,20 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
 def frames() -> dict[str, pd.DataFrame]:
     """A fresh copy of :func:`tiny_frames` (tests may modify it)."""
     return tiny_frames()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _chart_theme():
+    """Every chart in the tests uses the project theme (and so a CJK-capable font)."""
+    from growthlab import plots
+
+    plots.apply()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Free the figures a test drew (matplotlib keeps them alive otherwise)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -285,7 +285,9 @@ def test_cjk_labels_render_with_a_cjk_font(tmp_path):
     plots.apply()
     name = theme.cjk_font()
     if name is None:
-        pytest.skip("no CJK font installed (run scripts/ensure-system-deps.sh)")
+        pytest.fail(
+            "no CJK font installed: make test runs scripts/ensure-system-deps.sh to add one"
+        )
     path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
     font = FT2Font(path)
     assert all(font.get_char_index(ord(ch)) for ch in "各渠道用户数")
