@@ -40,7 +40,11 @@ FUNNEL_STEPS = ["visit", "click", "add_to_cart", "purchase"]
 
 
 class EngineView:
-    """The Dataset interface over Ibis tables of another backend (metadata from ``ds``)."""
+    """The Dataset interface over Ibis tables of another backend (metadata from ``ds``).
+
+    Deliberately without ``con``: a function that reached for the DuckDB connection (or
+    pulled whole tables into pandas via anything but ``frame``) would fail here.
+    """
 
     def __init__(self, ds: Any, tables: dict[str, ir.Table]):
         self._t = dict(tables)
