@@ -11,6 +11,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from growthlab.plots.theme import labeller
+
 _LABELS = {
     "en": {
         "share": "share of attributed conversions",
@@ -37,8 +39,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str) -> str:
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def models_comparison(compare: pd.DataFrame, lang: str = "en") -> Figure:

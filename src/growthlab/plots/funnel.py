@@ -12,6 +12,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from growthlab.plots.theme import labeller
+
 _LABELS = {
     "en": {
         "funnel": "Funnel: share of step-1 users reaching each step",
@@ -52,8 +54,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str):
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def _pct(ax, axis: str = "x") -> None:

@@ -13,6 +13,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from growthlab.plots.theme import labeller
+
 _LABELS = {
     "en": {
         "observed": "observed",
@@ -41,8 +43,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str) -> str:
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def series_ax(

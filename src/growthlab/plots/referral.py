@@ -13,6 +13,8 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from growthlab.plots.theme import labeller
+
 _LABELS = {
     "en": {
         "k": "K-factor (invitees per user in the window)",
@@ -65,8 +67,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str) -> str:
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def k_by_group(

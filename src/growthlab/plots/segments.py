@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from growthlab.plots.theme import labeller
 from growthlab.segments import feature_label, segment_label
 
 _LABELS = {
@@ -53,8 +54,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str) -> str:
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def rfm_heatmap(grid: pd.DataFrame, lang: str = "en", min_group_size: int = 0) -> Figure:

@@ -107,3 +107,12 @@ def apply() -> None:
             "axes.titleweight": "bold",
         }
     )
+
+
+def labeller(labels: dict[str, dict[str, str]]):
+    """A ``label(lang, key)`` lookup over ``{lang: {key: text}}`` that falls back to English."""
+
+    def label(lang: str, key: str) -> str:
+        return labels.get(lang, labels["en"])[key]
+
+    return label

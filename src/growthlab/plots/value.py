@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from growthlab.plots.theme import labeller
+
 _LABELS = {
     "en": {
         "clv": "expected value over the horizon",
@@ -40,8 +42,7 @@ _LABELS = {
 }
 
 
-def _l(lang: str, key: str) -> str:
-    return _LABELS.get(lang, _LABELS["en"])[key]
+_l = labeller(_LABELS)
 
 
 def clv_distribution(clv: pd.Series, lang: str = "en", currency: str = "") -> Figure:
