@@ -28,6 +28,13 @@ def fresh(source):
     return data.load(source, as_of=AS_OF)
 
 
+@pytest.fixture(scope="module")
+def primed(source, tmp_path_factory):
+    """(cache folder holding the entry of ``source`` at AS_OF, the load that wrote it)."""
+    d = tmp_path_factory.mktemp("cache")
+    return d, data.load(source, as_of=AS_OF, cache_dir=d)
+
+
 def _entries(d: Path) -> list[Path]:
     return sorted(d.glob(f"*{cache.SUFFIX}"))
 
@@ -47,10 +54,10 @@ def _assert_same(a: data.Dataset, b: data.Dataset) -> None:
         pd.testing.assert_frame_equal(getattr(qa, name), getattr(qb, name))
 
 
-def test_hit_equals_fresh_load(source, fresh, tmp_path):
-    first = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
-    assert first.cache["hit"] is False and len(_entries(tmp_path)) == 1
-    second = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+def test_hit_equals_fresh_load(source, fresh, primed):
+    d, first = primed
+    assert first.cache["hit"] is False and _entries(d) == [Path(first.cache["path"])]
+    second = data.load(source, as_of=AS_OF, cache_dir=d)
     assert second.cache["hit"] is True and "cache_open" in second.timings
     assert second.cache["build_timings"].keys() >= {"parse", "report"}
     _assert_same(fresh, first)
@@ -60,32 +67,27 @@ def test_hit_equals_fresh_load(source, fresh, tmp_path):
     assert first.con.raw_sql(sql).fetchone() == second.con.raw_sql(sql).fetchone()
 
 
-def test_env_variable_enables_cache(source, tmp_path, monkeypatch):
-    monkeypatch.setenv(cache.ENV, str(tmp_path / "c"))
-    data.load(source, as_of=AS_OF)
+def test_env_variable_enables_cache(source, primed, monkeypatch):
+    monkeypatch.setenv(cache.ENV, str(primed[0]))
     assert data.load(source, as_of=AS_OF).cache["hit"] is True
+    assert cache.resolve_dir("elsewhere") == Path("elsewhere")
     monkeypatch.delenv(cache.ENV)
-    assert data.load(source, as_of=AS_OF).cache is None
+    assert cache.resolve_dir(None) is None
 
 
-def test_dict_sources_are_not_cached(tmp_path):
-    frames, _ = synth.generate_frames(200, seed=1)
-    ds = data.load(frames, as_of=AS_OF, cache_dir=tmp_path)
-    assert ds.cache is None and not _entries(tmp_path)
-
-
-def test_cached_dataset_supports_memtables_and_temp_tables(source, tmp_path):
-    data.load(source, as_of=AS_OF, cache_dir=tmp_path)
-    ds = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+def test_cached_dataset_supports_memtables_and_temp_tables(source, primed):
+    ds = data.load(source, as_of=AS_OF, cache_dir=primed[0])
     assert ds.cache["hit"]
     users = ds.frame("users", columns=["user_id"])
     picked = users.iloc[::7].assign(flag=1)
-    joined = ds.table("users").join(ibis.memtable(picked), "user_id").count().execute()
-    assert joined == len(picked)
+    joined = ds.table("users").join(ibis.memtable(picked), "user_id")
+    assert joined.count().execute() == len(picked)
+    assert joined.flag.sum().execute() == len(picked)
     tmp = ds.con.create_table("scratch", picked, temp=True)
     assert tmp.count().execute() == len(picked)
-    agg = ds.table("orders").group_by("user_id").agg(n=ibis._.count())
-    assert agg.join(ibis.memtable(picked), "user_id").count().execute() >= 0
+    per_user = ds.table("orders").group_by("user_id").agg(n=ibis._.count())
+    expected = ds.frame("orders")["user_id"].isin(picked["user_id"]).sum()
+    assert per_user.join(ibis.memtable(picked), "user_id").n.sum().execute() == expected
 
 
 def _key(src, **kw):
@@ -144,25 +146,34 @@ def test_source_change_invalidates(source, tmp_path):
     assert len(b.frame("users")) != len(a.frame("users"))
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncate", "empty", "wrong_key"])
-def test_corrupt_entry_is_rebuilt(source, fresh, tmp_path, damage):
-    ds = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
-    path = Path(ds.cache["path"])
-    del ds
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "wrong_key"])
+def test_corrupt_entry_is_rebuilt(source, fresh, primed, tmp_path, damage):
+    good = Path(primed[1].cache["path"])
+    as_of = AS_OF
+    path = tmp_path / good.name
     if damage == "garbage":
         path.write_bytes(b"not a duckdb file" * 100)
     elif damage == "truncate":
-        blob = path.read_bytes()
-        path.write_bytes(blob[: len(blob) // 3])
-    elif damage == "empty":
-        path.write_bytes(b"")
-    else:  # a valid entry stored under another key's name
-        other = data.load(source, as_of="2025-06-29", cache_dir=tmp_path)
-        Path(other.cache["path"]).replace(path)
-    rebuilt = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
+        path.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    else:  # a valid entry under another key's name (another as_of)
+        as_of = "2025-06-29"
+        key = cache.cache_key(
+            source,
+            timezone="Asia/Shanghai",
+            as_of=as_of,
+            currency="CNY",
+            lookup=load_map(None),
+            encoding=None,
+        )
+        path = tmp_path / f"{key}{cache.SUFFIX}"
+        path.write_bytes(good.read_bytes())
+    rebuilt = data.load(source, as_of=as_of, cache_dir=tmp_path)
     assert rebuilt.cache["hit"] is False and rebuilt.cache["path"] == str(path)
-    _assert_same(fresh, rebuilt)
-    assert data.load(source, as_of=AS_OF, cache_dir=tmp_path).cache["hit"] is True
+    if damage == "wrong_key":
+        assert rebuilt.as_of < fresh.as_of
+    else:
+        _assert_same(fresh, rebuilt)
+    assert data.load(source, as_of=as_of, cache_dir=tmp_path).cache["hit"] is True
 
 
 def test_unwritable_cache_dir_still_loads(source, tmp_path):
