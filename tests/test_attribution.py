@@ -63,6 +63,8 @@ def test_every_model_sums_to_total_conversions_and_value(paths):
 
 def _brute_markov(paths: pd.DataFrame, order: int) -> dict[str, float]:
     """Dense higher-order chain by plain Python enumeration, absorption via matrix power."""
+    # Paths seen zero times carry no transitions (their states would have all-zero rows).
+    paths = paths[(paths["conversions"] + paths["nulls"]) > 0]
     seqs = [[t.strip() for t in p.split(">") if t.strip()] for p in paths["path"]]
     chans = sorted({c for s in seqs for c in s})
     states: dict = {"START": 0}
