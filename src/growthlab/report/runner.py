@@ -42,12 +42,27 @@ from growthlab.report import manifest as rman
 from growthlab.report.config import NotebookSpec, RunConfig, load_config
 from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV
 
+# nbformat (papermill, nbconvert; imported lazily below) imports jsonschema, which imports the
+# optional ``rfc3987_syntax`` when installed: that builds an Earley parser at import time (~3 s
+# in this process and again in every worker). Nothing here validates "iri" formats, so block it
+# (jsonschema suppresses the ImportError and just lacks that format check).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 LOCK_NAME = ".lock"
 SUMMARY = "00_summary"
 _LOAD_KEYS = ("timezone", "as_of", "currency", "channel_map")
 CACHE_ENV = "GROWTHLAB_CACHE_DIR"  # = growthlab.data.cache.ENV (not imported: keeps CLI start fast)
-CACHE_DIR = ".cache"  # under the output folder
-CACHE_KEEP = 4  # cache entries kept after a run (most recently used)
+CACHE_KEEP = 8  # cache entries kept after a run (most recently used)
+
+
+def default_cache_dir() -> Path:
+    """Where runs keep validated loads unless ``$GROWTHLAB_CACHE_DIR`` is set.
+
+    ``$XDG_CACHE_HOME/growthlab/datasets`` (default ``~/.cache/...``): outside the output folder,
+    whose contents are run folders only, and shared by runs writing to different folders.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "growthlab" / "datasets"
 
 
 def _now() -> dt.datetime:
@@ -298,7 +313,7 @@ def run(
     out = Path(out)
     # Validated-load cache shared by the validation below and every notebook kernel (they
     # inherit the environment): the source is validated once per run instead of per notebook.
-    cache_env = {} if os.environ.get(CACHE_ENV) else {CACHE_ENV: str((out / CACHE_DIR).resolve())}
+    cache_env = {} if os.environ.get(CACHE_ENV) else {CACHE_ENV: str(default_cache_dir())}
     with _env(**cache_env):
         return _run_cached(config, source, overrides, out)
 
