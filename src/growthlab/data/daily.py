@@ -33,7 +33,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 
 ALL = "all"
 UNKNOWN = "unknown"
@@ -75,12 +75,6 @@ METRIC_LABELS = {
 VOLUME_BASE = {"revenue": "conversions", "k_factor": "new_users"}
 #: Event names (SPEC §3 canonical vocabulary) counted by the event metrics.
 EVENT_METRICS = {"unsubscribes": "unsubscribe", "complaints": "complaint"}
-
-
-def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
 
 
 def utc_offset_minutes(timezone: str, at: pd.Timestamp | None = None) -> int:
@@ -136,7 +130,7 @@ def kpi_expr(
     if "users" not in tables:
         raise AnalysisInputError("users: table required for the daily KPI series but absent")
     users = tables["users"]
-    _require(users, "users", ("user_id", "signup_at"))
+    require_columns(users, name="users", columns=("user_id", "signup_at"))
     has_ch = by_channel and "channel" in users.columns
     ucol = "channel" if has_ch else None
     parts = [_count_by_day(users, "new_users", "signup_at", ucol, offset_minutes, None)]
@@ -148,7 +142,7 @@ def kpi_expr(
 
     if "referrals" in tables:
         ref = tables["referrals"]
-        _require(ref, "referrals", ("inviter_id", "invitee_id", "invited_at"))
+        require_columns(ref, name="referrals", columns=("inviter_id", "invitee_id", "invited_at"))
         ref = ref.select(_inviter=ref.inviter_id.cast("string"), invited_at=ref.invited_at)
         if uch is not None:
             ref = ref.left_join(uch, ref._inviter == uch._uid)
@@ -159,7 +153,7 @@ def kpi_expr(
         )
     if "orders" in tables:
         od = tables["orders"]
-        _require(od, "orders", ("user_id", "ts", "amount"))
+        require_columns(od, name="orders", columns=("user_id", "ts", "amount"))
         if "status" in od.columns:
             od = od.filter(od.status.isnull() | (od.status == "paid"))
         od = od.select(_buyer=od.user_id.cast("string"), ts=od.ts, amount=od.amount.cast("float64"))
@@ -170,7 +164,7 @@ def kpi_expr(
         parts.append(_count_by_day(od, "revenue", "ts", seg, offset_minutes, od.amount))
     if "events" in tables:
         ev = tables["events"]
-        _require(ev, "events", ("user_id", "ts", "channel", "event"))
+        require_columns(ev, name="events", columns=("user_id", "ts", "channel", "event"))
         for metric, name in EVENT_METRICS.items():
             sub = ev.filter(ev.event == name)
             parts.append(
@@ -334,7 +328,9 @@ def ab_outcomes_expr(
     every paid order of the user counts. Users without such an order get converted = False,
     revenue = 0.
     """
-    _require(assignments, "assignments", ("user_id", "experiment_id", "variant"))
+    require_columns(
+        assignments, name="assignments", columns=("user_id", "experiment_id", "variant")
+    )
     a = assignments.select(
         experiment_id=assignments.experiment_id.cast("string"),
         user_id=assignments.user_id.cast("string"),
@@ -354,7 +350,7 @@ def ab_outcomes_expr(
             revenue=ibis.literal(0.0),
             orders=ibis.literal(0).cast("int64"),
         )
-    _require(orders, "orders", ("user_id", "ts", "amount"))
+    require_columns(orders, name="orders", columns=("user_id", "ts", "amount"))
     od = orders
     if "status" in od.columns:
         od = od.filter(od.status.isnull() | (od.status == "paid"))

@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 
 __all__ = [
     "SYSTEM_EVENTS",
@@ -36,12 +36,6 @@ __all__ = [
 #: (purchase = orders) and rare opt-out signals (unsubscribe, complaint). The channel mix is
 #: computed over the other ("engagement") events.
 SYSTEM_EVENTS = ("signup", "reach", "purchase", "invite_click", "unsubscribe", "complaint")
-
-
-def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
 
 
 def _table(source: Any, name: str) -> ir.Table | None:
@@ -65,7 +59,7 @@ def _as_of(source: Any, as_of) -> pd.Timestamp | None:
 
 def paid_orders(orders: ir.Table, as_of=None) -> ir.Table:
     """Orders that count as purchases: status ``paid`` (or missing), ``ts <= as_of``."""
-    _require(orders, "orders", ["user_id", "ts", "amount"])
+    require_columns(orders, name="orders", columns=["user_id", "ts", "amount"])
     if "status" in orders.columns:
         orders = orders.filter(orders.status.fill_null("paid") != "refunded")
     if as_of is not None:
@@ -121,12 +115,12 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
     users = _table(source, "users")
     if users is None:
         raise AnalysisInputError("users: table required for lifecycle stages")
-    _require(users, "users", ["user_id", "signup_at"])
+    require_columns(users, name="users", columns=["user_id", "signup_at"])
     ref = _as_of(source, as_of)
     parts = []
     events = _table(source, "events")
     if events is not None:
-        _require(events, "events", ["user_id", "ts"])
+        require_columns(events, name="events", columns=["user_id", "ts"])
         e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
         parts.append(e.select("user_id", day=e.ts.truncate("D")))
     orders = _table(source, "orders")
@@ -192,7 +186,7 @@ def user_features(
     out = users.select("user_id")
     events = _table(source, "events")
     if events is not None:
-        _require(events, "events", ["user_id", "ts", "event", "channel"])
+        require_columns(events, name="events", columns=["user_id", "ts", "event", "channel"])
         e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
         if event_types is None:
             top = e.group_by("event").aggregate(n=e.count()).order_by(ibis.desc("n"))
@@ -226,7 +220,7 @@ def user_features(
         out = out.left_join(oa, "user_id").drop("user_id_right")
     referrals = _table(source, "referrals")
     if referrals is not None:
-        _require(referrals, "referrals", ["inviter_id", "invitee_id"])
+        require_columns(referrals, name="referrals", columns=["inviter_id", "invitee_id"])
         r = referrals
         if ref is not None and "invited_at" in r.columns:
             r = r.filter(r.invited_at <= ref.to_pydatetime())

@@ -15,15 +15,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 
 PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}
-
-
-def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
 
 
 def _check_steps(steps: Sequence[str]) -> list[str]:
@@ -47,7 +41,7 @@ def step_times_expr(events: ir.Table, steps: Sequence[str], window_days: float =
     steps = _check_steps(steps)
     if not window_days > 0:
         raise AnalysisInputError("window_days: must be > 0")
-    _require(events, "events", ["user_id", "ts", "event"])
+    require_columns(events, name="events", columns=["user_id", "ts", "event"])
     window = ibis.interval(seconds=int(round(window_days * 86400)))
     ev = events.select(
         user_id=events.user_id.cast("string"), ts=events.ts.cast("timestamp"), event=events.event
@@ -80,8 +74,8 @@ def cohort_activity_expr(
     unit = PERIODS.get(period)
     if unit is None:
         raise AnalysisInputError(f"period: must be 'W' or 'M', got {period!r}")
-    _require(users, "users", ["user_id", "signup_at"] + ([by] if by else []))
-    _require(events, "events", ["user_id", "ts"])
+    require_columns(users, name="users", columns=["user_id", "signup_at"] + ([by] if by else []))
+    require_columns(events, name="events", columns=["user_id", "ts"])
     keys = [by] if by else []
     u = users.filter(users.signup_at.notnull())
     u = u.select(
@@ -106,10 +100,10 @@ def hourly_counts_expr(events: ir.Table, event_types: Sequence[str] | None = Non
 
     Local weekday x hour is derived afterwards on this small frame (``Dataset.local``).
     """
-    _require(events, "events", ["user_id", "ts"])
+    require_columns(events, name="events", columns=["user_id", "ts"])
     ev = events.filter(events.ts.notnull())
     if event_types is not None:
-        _require(events, "events", ["event"])
+        require_columns(events, name="events", columns=["event"])
         ev = ev.filter(ev.event.isin(list(event_types)))
     ev = ev.mutate(hour=ev.ts.cast("timestamp").truncate("h"))
     return ev.group_by("hour").aggregate(events=ev.count(), users=ev.user_id.nunique())
@@ -130,7 +124,7 @@ def contact_response_expr(
     (for sources whose responses happen in owned channels, e.g. a purchase in the mini program).
     Only user-weeks with at least one contact are counted.
     """
-    _require(events, "events", ["user_id", "ts", "channel", "event"])
+    require_columns(events, name="events", columns=["user_id", "ts", "channel", "event"])
     ev = events.filter(events.ts.notnull() & events.channel.notnull())
     ev = ev.mutate(week=ev.ts.cast("timestamp").truncate("W"))
     contacts = ev.filter(ev.event.isin(list(contact_events)))

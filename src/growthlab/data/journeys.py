@@ -25,21 +25,15 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 
 _EVENT_COLS = ("user_id", "ts", "channel")
 _ORDER_COLS = ("user_id", "ts", "amount")
 
 
-def _require(table: ir.Table, name: str, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise AnalysisInputError(f"{name}: required column(s) {missing} missing")
-
-
 def conversions_expr(orders: ir.Table) -> ir.Table:
     """Paid orders as conversions: user_id, conversion_ts, value, conv_seq (1, 2, ... per user)."""
-    _require(orders, "orders", _ORDER_COLS)
+    require_columns(orders, name="orders", columns=_ORDER_COLS)
     od = orders
     if "status" in od.columns:
         od = od.filter(od.status.isnull() | (od.status == "paid"))
@@ -64,10 +58,10 @@ def _journey_rows(
     (kind 1, channel null), each with its journey key (user_id, conv_seq; null = null journey)."""
     if lookback_days <= 0:
         raise AnalysisInputError("lookback_days: must be > 0")
-    _require(events, "events", _EVENT_COLS)
+    require_columns(events, name="events", columns=_EVENT_COLS)
     ev = events
     if touch_events is not None:
-        _require(events, "events", ["event"])
+        require_columns(events, name="events", columns=["event"])
         ev = ev.filter(ev.event.isin(list(touch_events)))
     ev = ev.filter(ev.channel.notnull() & ev.ts.notnull())
     conv = conversions_expr(orders)
@@ -230,9 +224,7 @@ def memtable_paths(
     touch_events: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Run :func:`paths_expr` on pandas frames (in-memory DuckDB); used by ``attribution.journeys``."""
-    con = ibis.duckdb.connect()
-    ev = con.create_table("events", _prep(events, "events", _EVENT_COLS))
-    od = con.create_table("orders", _prep(orders, "orders", _ORDER_COLS))
+    ev, od = _in_memory(events, orders)
     return _clean(paths_expr(ev, od, lookback_days, touch_events).to_pandas())
 
 
@@ -243,10 +235,16 @@ def memtable_touchpoints(
     touch_events: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Run :func:`touchpoints_expr` on pandas frames (in-memory DuckDB)."""
+    ev, od = _in_memory(events, orders)
+    return _clean_tp(touchpoints_expr(ev, od, lookback_days, touch_events).to_pandas())
+
+
+def _in_memory(events: pd.DataFrame, orders: pd.DataFrame) -> tuple[ir.Table, ir.Table]:
+    """Events and orders frames as tables of a private in-memory DuckDB engine."""
     con = ibis.duckdb.connect()
     ev = con.create_table("events", _prep(events, "events", _EVENT_COLS))
     od = con.create_table("orders", _prep(orders, "orders", _ORDER_COLS))
-    return _clean_tp(touchpoints_expr(ev, od, lookback_days, touch_events).to_pandas())
+    return ev, od
 
 
 def _prep(df: pd.DataFrame, name: str, cols: Sequence[str]) -> pd.DataFrame:
