@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# CI runs property tests on a fixed example sequence, so a landing never depends on luck;
+# locally each run explores new examples (and replays failures from .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def tiny_frames() -> dict[str, pd.DataFrame]:
