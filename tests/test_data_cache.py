@@ -201,14 +201,19 @@ def test_concurrent_first_loads(source, fresh, tmp_path):
 
 def test_prune_keeps_most_recent(tmp_path):
     now = 1_700_000_000
-    for i in range(6):
-        f = tmp_path / f"k{i}{cache.SUFFIX}"
+    keys = [f"{i:032x}" for i in range(6)]
+    for i, k in enumerate(keys):
+        f = tmp_path / f"{k}{cache.SUFFIX}"
         f.write_bytes(b"x")
         os.utime(f, (now + i, now + i))
-    stale_tmp = tmp_path / ".k0.123.ab.tmp"
+    foreign = tmp_path / f"mine{cache.SUFFIX}"  # not written by the cache: never touched
+    foreign.write_bytes(b"x")
+    os.utime(foreign, (now, now))
+    stale_tmp = tmp_path / f".{keys[0]}.123.ab.tmp"
     stale_tmp.write_bytes(b"x")
     os.utime(stale_tmp, (now, now))
     removed = cache.prune(tmp_path, keep=2)
-    assert sorted(p.name for p in _entries(tmp_path)) == [f"k4{cache.SUFFIX}", f"k5{cache.SUFFIX}"]
+    left = {p.name for p in _entries(tmp_path)}
+    assert left == {f"{keys[4]}{cache.SUFFIX}", f"{keys[5]}{cache.SUFFIX}", foreign.name}
     assert stale_tmp in removed and not stale_tmp.exists()
     assert cache.prune(tmp_path / "missing") == []

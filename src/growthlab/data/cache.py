@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +39,8 @@ FORMAT = 1
 SUFFIX = ".duckdb"
 META_TABLE = "_growthlab_meta"
 _LOCK_TIMEOUT = 1800.0
+_KEY = re.compile(r"[0-9a-f]{32}")
+_ENTRY = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX))
 
 
 def _q(name: str) -> str:
@@ -248,6 +251,8 @@ def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0)
         return []
     entries = []
     for f in cache_dir.glob(f"*{SUFFIX}"):
+        if not _ENTRY.fullmatch(f.name):  # only files this module wrote
+            continue
         with contextlib.suppress(OSError):
             entries.append((f.stat().st_mtime, f))
     entries.sort(reverse=True)
@@ -260,6 +265,8 @@ def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0)
     live = {f.name.removesuffix(SUFFIX) for _, f in entries[:keep]}
     for f in [*cache_dir.glob(".*.tmp"), *cache_dir.glob(".*.tmp.wal"), *cache_dir.glob(".*.lock")]:
         key = f.name[1:].split(".", 1)[0]
+        if not _KEY.fullmatch(key):
+            continue
         with contextlib.suppress(OSError):
             if key not in live and now - f.stat().st_mtime > older_than_s:
                 f.unlink()
