@@ -134,6 +134,35 @@ def test_render_hides_code_and_embeds(tmp_path):
     assert 'href="#Part"' in text  # table of contents
 
 
+def test_render_keeps_only_the_run_language(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    en = nbformat.v4.new_markdown_cell("# Referral english_title\n\nenglish_narrative")
+    en.metadata["tags"] = ["lang-en"]
+    zh = nbformat.v4.new_markdown_cell("# 裂变 chinese_title\n\nchinese_narrative")
+    zh.metadata["tags"] = ["lang-zh"]
+    nb.cells = [en, zh, nbformat.v4.new_markdown_cell("## shared_untagged")]
+    src = tmp_path / "n.ipynb"
+    nbformat.write(nb, src)
+    header = rhtml.header_html(title="T", source="s", period=None, parameters={}, generated="now")
+    pages = {
+        lang: rhtml.render(src, tmp_path / f"{lang}.html", header=header, lang=lang).read_text(
+            encoding="utf-8"
+        )
+        for lang in ("en", "zh", "fr")
+    }
+    for lang, keep, drop in [("en", "english", "chinese"), ("zh", "chinese", "english")]:
+        page = pages[lang]
+        assert f"{keep}_narrative" in page and f"{drop}_narrative" not in page
+        assert "shared_untagged" in page and f"{drop}_title" not in page  # TOC too
+    assert pages["fr"] == pages["en"]  # an unknown lang falls back to en
+    assert len(nbformat.read(src, as_version=4).cells) == 3  # the notebook keeps both
+    # the page title follows the language papermill ran the notebook with
+    assert rhtml.notebook_title(nb, "n") == "Referral english_title"
+    nb.metadata["papermill"] = {"parameters": {"lang": "zh"}}
+    assert rhtml.notebook_title(nb, "n") == "裂变 chinese_title"
+    assert rhtml.notebook_title(nb, "n", lang="en") == "Referral english_title"
+
+
 METRICS = {
     "01_data_quality": {
         "users": {"value": 2000, "label": "Users", "unit": None, "better": None},

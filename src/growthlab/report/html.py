@@ -4,6 +4,10 @@ Code cells are hidden, images stay embedded as data URIs, nothing is loaded from
 (the template drops nbconvert's require.js/MathJax/mermaid CDN scripts), and the page starts
 with a header (data source, period, parameters, generation time, navigation) and a table of
 contents built from the headings actually rendered.
+
+Narrative markdown cells come in language twins: the English cell tagged ``lang-en`` and its
+Chinese twin tagged ``lang-zh`` right after it. The page keeps untagged cells and the cells of
+the run's ``lang`` (:func:`select_lang`); the executed notebook keeps both.
 """
 
 from __future__ import annotations
@@ -146,6 +150,40 @@ def add_toc(body: str, lang: str = "en", marker: str = "<!--GROWTHLAB-TOC-->") -
     return body.replace(marker, toc, 1)
 
 
+LANG_TAG = "lang-"
+
+
+def page_lang(lang: Any) -> str:
+    """``lang`` as a page language: a key of :data:`LABELS` (``en``/``zh``), anything else ``en``."""
+    return lang if isinstance(lang, str) and lang in LABELS else "en"
+
+
+def run_lang(nb: Any, default: str = "en") -> str:
+    """The ``lang`` papermill ran ``nb`` with (``metadata.papermill.parameters``), else ``default``."""
+    params = ((nb.get("metadata") or {}).get("papermill") or {}).get("parameters") or {}
+    return page_lang(params.get("lang", default))
+
+
+def select_lang(nb: Any, lang: str) -> Any:
+    """Copy of ``nb`` without the cells meant for another language.
+
+    A cell tagged ``lang-<x>`` (cell metadata ``tags``) is dropped when ``x`` is not ``lang``
+    (after :func:`page_lang`); untagged cells stay. Same rule as nbconvert's
+    ``TagRemovePreprocessor(remove_cell_tags={"lang-<x>" for every other x})``.
+    """
+    lang = page_lang(lang)
+    nb = copy.deepcopy(nb)
+    nb.cells = [
+        cell
+        for cell in nb.cells
+        if not any(
+            isinstance(tag, str) and tag.startswith(LANG_TAG) and tag[len(LANG_TAG) :] != lang
+            for tag in (cell.get("metadata") or {}).get("tags") or []
+        )
+    ]
+    return nb
+
+
 def _clean(nb: Any, keep_errors: bool) -> Any:
     """Copy of ``nb`` without stderr streams (warnings) unless ``keep_errors``."""
     nb = copy.deepcopy(nb)
@@ -161,8 +199,13 @@ def _clean(nb: Any, keep_errors: bool) -> Any:
     return nb
 
 
-def notebook_title(nb: Any, default: str) -> str:
-    """The first H1 of the notebook (markdown cell or markdown output), else ``default``."""
+def notebook_title(nb: Any, default: str, lang: str | None = None) -> str:
+    """The first H1 of the notebook (markdown cell or markdown output), else ``default``.
+
+    Only cells shown in ``lang`` count (:func:`select_lang`); ``lang=None`` means the language
+    the notebook was run with (:func:`run_lang`).
+    """
+    nb = select_lang(nb, run_lang(nb) if lang is None else lang)
     for cell in nb.cells:
         sources = []
         if cell.get("cell_type") == "markdown":
@@ -188,7 +231,8 @@ def render(
 ) -> Path:
     """Write ``nb_path`` (an executed notebook) as self-contained HTML to ``out_path``.
 
-    ``header`` is HTML from :func:`header_html`; a table of contents follows it.
+    ``header`` is HTML from :func:`header_html`; a table of contents follows it. Cells tagged
+    for another language than ``lang`` are left out (:func:`select_lang`).
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -204,7 +248,9 @@ def render(
         embed_images=True,
     )
     resources = {"growthlab_css": css(), "metadata": {"name": Path(nb_path).stem}}
-    body, _ = exporter.from_notebook_node(_clean(nb, keep_errors), resources=resources)
+    body, _ = exporter.from_notebook_node(
+        _clean(select_lang(nb, lang), keep_errors), resources=resources
+    )
     body = body.replace("<!--GROWTHLAB-HEADER-->", header + "<!--GROWTHLAB-TOC-->", 1)
     body = add_toc(body, lang=lang)
     out = Path(out_path)
