@@ -155,6 +155,8 @@ def test_render_keeps_only_the_run_language(tmp_path):
         assert f"{keep}_narrative" in page and f"{drop}_narrative" not in page
         assert "shared_untagged" in page and f"{drop}_title" not in page  # TOC too
     assert pages["fr"] == pages["en"]  # an unknown lang falls back to en
+    assert '<html lang="zh">' in pages["zh"] and '<html lang="en">' in pages["en"]
+    assert "<title>裂变 chinese_title</title>" in pages["zh"]
     assert len(nbformat.read(src, as_version=4).cells) == 3  # the notebook keeps both
     # the page title follows the language papermill ran the notebook with
     assert rhtml.notebook_title(nb, "n") == "Referral english_title"

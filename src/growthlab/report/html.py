@@ -246,8 +246,10 @@ def render(
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        language_code="zh" if lang == "zh" else "en",
     )
-    resources = {"growthlab_css": css(), "metadata": {"name": Path(nb_path).stem}}
+    title = notebook_title(nb, Path(nb_path).stem, lang)
+    resources = {"growthlab_css": css(), "metadata": {"name": title}}
     body, _ = exporter.from_notebook_node(
         _clean(select_lang(nb, lang), keep_errors), resources=resources
     )
