@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats as st
 
 from growthlab.errors import AnalysisInputError
-from growthlab.stats import wilson_interval
+from growthlab.stats import wilson_interval, z_value
 
 #: Consistency constant that turns a MAD into a standard deviation under normality.
 MAD_TO_SD = 1.4826
@@ -327,10 +327,6 @@ def alert_table(result: pd.DataFrame) -> pd.DataFrame:
 # A/B tests
 
 
-def _z(alpha: float) -> float:
-    return float(st.norm.ppf(1 - alpha / 2))
-
-
 def _as_bool(s: pd.Series, name: str) -> pd.Series:
     if s.dtype == bool:
         return s
@@ -468,7 +464,7 @@ def ab_test(
     n0, x0, p0 = c["n0"].to_numpy(float), c["x0"].to_numpy(float), c["p0"].to_numpy()
     lo0, hi0 = c["lo0"].to_numpy(), c["hi0"].to_numpy()
     rpu0, rvar0 = c["rpu0"].to_numpy(), c["rvar0"].to_numpy()
-    z = _z(alpha)
+    z = z_value(alpha)
     z_pow = float(st.norm.ppf(power))
     is_c = g["is_control"].to_numpy()
 

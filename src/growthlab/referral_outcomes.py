@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from growthlab.errors import AnalysisInputError
-from growthlab.stats import grouped_mean_interval, wilson_interval
+from growthlab.errors import AnalysisInputError, require_columns
+from growthlab.stats import grouped_mean_interval, wilson_interval, z_value
 
 FUNNEL_STEPS = ("invite_sent", "invite_click", "signup", "first_paid_order")
 
@@ -66,17 +66,19 @@ def referred_vs_organic(
     ``group = "difference"`` (referred − organic, normal interval from the two standard errors,
     two-sided p-value).
     """
-    need = ("referred", "signup_at", "converted", "revenue", "last_active_at")
-    miss = [c for c in need if c not in outcomes.columns]
-    if miss:
-        raise AnalysisInputError(f"outcomes: missing column(s) {miss}")
+    require_columns(
+        outcomes,
+        ["referred", "signup_at", "converted", "revenue", "last_active_at"],
+        "outcomes",
+        kind=pd.DataFrame,
+    )
     as_of = pd.Timestamp(as_of)
     o = outcomes
     grp = np.where(o["referred"].astype(bool), "referred", "organic")
     signup = pd.to_datetime(o["signup_at"])
     last = pd.to_datetime(o["last_active_at"])
     rows = []
-    z = float(_st.norm.ppf(1 - alpha / 2))
+    z = z_value(alpha)
 
     def _add(metric: str, mask: np.ndarray, x: np.ndarray, binary: bool) -> None:
         stats = {}

@@ -9,7 +9,8 @@ import numpy as np
 from scipy import stats as _st
 
 
-def _z(alpha: float) -> float:
+def z_value(alpha: float) -> float:
+    """Two-sided normal quantile z_{1-α/2} (1.96 for α = 0.05)."""
     return float(_st.norm.ppf(1 - alpha / 2))
 
 
@@ -26,7 +27,7 @@ def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
     """
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = _z(alpha)
+    z = z_value(alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = x / n
         denom = 1 + z**2 / n
