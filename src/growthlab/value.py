@@ -28,7 +28,7 @@ from scipy.special import betaln, digamma, gammaln, hyp2f1, roots_jacobi
 from threadpoolctl import threadpool_limits
 
 from growthlab.errors import AnalysisInputError, require_columns
-from growthlab.stats import grouped_mean_interval
+from growthlab.stats import grouped_mean_interval, z_value
 
 __all__ = [
     "FitResult",
@@ -81,13 +81,14 @@ class FitResult(Mapping):
     def __len__(self) -> int:
         return len(self.params) + 1
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per parameter: estimate, se, 95 % Wald interval (on the log scale)."""
+    def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
+        """One row per parameter: estimate, se, (1 − alpha) Wald interval on the log scale."""
         rows = []
+        z = z_value(alpha)
         for k, v in self.params.items():
             se = self.se.get(k, np.nan)
-            # interval on log scale: v * exp(±1.96 se/v) keeps it positive
-            f = np.exp(1.959964 * se / v) if np.isfinite(se) and v > 0 else np.nan
+            # interval on log scale: v * exp(±z se/v) keeps it positive
+            f = np.exp(z * se / v) if np.isfinite(se) and v > 0 else np.nan
             rows.append({"parameter": k, "estimate": v, "se": se, "low": v / f, "high": v * f})
         return pd.DataFrame(rows)
 

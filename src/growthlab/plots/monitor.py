@@ -81,20 +81,6 @@ def series_ax(
     return ax
 
 
-def series_chart(
-    result: pd.DataFrame,
-    *,
-    title: str | None = None,
-    lang: str = "en",
-    figsize: tuple[float, float] = (9, 3.5),
-) -> Figure:
-    """One KPI series (one metric x segment of a ``detect_anomalies`` result) as a figure."""
-    fig, ax = plt.subplots(figsize=figsize)
-    series_ax(result, ax, title=title, lang=lang)
-    fig.tight_layout()
-    return fig
-
-
 def series_grid(
     result: pd.DataFrame,
     metrics: Sequence[str],
