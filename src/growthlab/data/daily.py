@@ -251,6 +251,11 @@ def kpi_series(
     whose tables exist). Feed it to ``growthlab.monitor.detect_anomalies`` as
     ``series.rename(columns=...)`` — it already has the date/value/metric/segment columns.
     """
+    # reject unknown metrics before running the query
+    if metrics is not None:
+        unknown = sorted(set(metrics) - set(METRICS))
+        if unknown:
+            raise AnalysisInputError(f"metrics: unknown metric(s) {unknown}; known {METRICS}")
     tables = {n: ds.table(n) for n in ("users", "referrals", "orders", "events") if ds.has(n)}
     tz = getattr(ds, "timezone", None) or "Asia/Shanghai"
     as_of = getattr(ds, "as_of", None)
@@ -264,10 +269,6 @@ def kpi_series(
     if "events" in tables:
         available += list(EVENT_METRICS)
     wanted = [m for m in METRICS if m in available and (metrics is None or m in metrics)]
-    if metrics is not None:
-        unknown = sorted(set(metrics) - set(METRICS))
-        if unknown:
-            raise AnalysisInputError(f"metrics: unknown metric(s) {unknown}; known {METRICS}")
     need = set(wanted) | ({"invitees", "new_users"} if "k_factor" in wanted else set())
     any_last = pd.to_datetime(counts["date"]).max()  # the last day with any activity at all
     counts = counts.loc[counts["metric"].isin(need)]

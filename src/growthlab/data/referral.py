@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import require_columns
 
 #: Events that are part of being acquired (they happen at signup), so not "activity after signup".
 ACQUISITION_EVENTS = ("signup", "invite_click")
@@ -35,11 +35,7 @@ def _table(ds: Any, name: str) -> ir.Table | None:
 
 
 def _need(t: ir.Table | None, name: str, cols: tuple[str, ...]) -> ir.Table:
-    if t is None:
-        raise AnalysisInputError(f"{name}: table required but absent")
-    miss = [c for c in cols if c not in t.columns]
-    if miss:
-        raise AnalysisInputError(f"{name}: required column(s) {miss} missing")
+    require_columns(t, cols, name)
     return t
 
 
