@@ -267,3 +267,24 @@ def test_fatigue_curve_recovers_planted_click_fatigue():
     assert per_contact[0] == pytest.approx(base, abs=0.05)
     assert per_contact[1] == pytest.approx(base * fat, abs=0.05)
     assert per_contact[0] > per_contact[1] > per_contact[2]
+
+
+def test_fatigue_curve_pooled_over_channels_keeps_every_channel():
+    counts = pd.DataFrame(
+        {
+            "channel": ["sms", "sms", "wecom", "wecom", "wecom"],
+            "contacts": [1, 3, 1, 3, 12],
+            "user_weeks": [100, 5, 50, 40, 2],
+            "responders": [20, 1, 15, 8, 0],
+            "responses": [25, 1, 20, 9, 0],
+        }
+    )
+    pooled = F.fatigue_curve(counts, max_contacts=10, by=None).set_index("contacts")
+    assert "channel" not in pooled.columns
+    assert pooled.loc[1, "user_weeks"] == 150 and pooled.loc[3, "user_weeks"] == 45
+    # small per-channel buckets are not lost from the pooled curve
+    assert pooled.loc[3, "responses_per_contact"] == pytest.approx(10 / (3 * 45))
+    assert pooled.loc[10, "contacts_sent"] == 24  # 12 contacts pooled into the last bucket
+    assert pooled.loc[1, "response_rate"] == pytest.approx(35 / 150)
+    per_channel = F.fatigue_curve(counts, max_contacts=10)
+    assert per_channel["user_weeks"].sum() == pooled["user_weeks"].sum()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.stats import wilson_interval
 
 # ------------------------------------------------------------------ funnel
@@ -269,7 +269,10 @@ def weekday_hour(hourly: pd.DataFrame, value: str = "events") -> pd.DataFrame:
 
 
 def fatigue_curve(
-    counts: pd.DataFrame, max_contacts: int = 10, alpha: float = 0.05
+    counts: pd.DataFrame,
+    max_contacts: int = 10,
+    alpha: float = 0.05,
+    by: str | None = "channel",
 ) -> pd.DataFrame:
     """Response rate vs contacts per week, per channel (fatigue curve).
 
@@ -277,15 +280,18 @@ def fatigue_curve(
     ``max_contacts`` are pooled into the last bucket. response_rate = responders / user_weeks
     (share of user-weeks with >= 1 response, Wilson interval); responses_per_contact =
     responses / contacts_sent, contacts_sent = Σ contacts over the bucket's user-weeks.
+    ``by=None`` pools all channels before computing the rates (one curve overall).
     """
-    need = ("channel", "contacts", "user_weeks", "responders", "responses")
-    missing = [c for c in need if c not in counts.columns]
-    if missing:
-        raise AnalysisInputError(f"counts: required column(s) {missing} missing")
+    require_columns(
+        counts,
+        ["contacts", "user_weeks", "responders", "responses"] + ([by] if by else []),
+        "counts",
+        kind=pd.DataFrame,
+    )
     c = counts.copy()
     c["bucket"] = np.minimum(c["contacts"].astype(int), int(max_contacts))
     c["contacts_sent"] = c["contacts"] * c["user_weeks"]
-    g = c.groupby(["channel", "bucket"], as_index=False)[
+    g = c.groupby(([by] if by else []) + ["bucket"], as_index=False)[
         ["user_weeks", "responders", "responses", "contacts_sent"]
     ].sum()
     lo, hi = wilson_interval(g["responders"], g["user_weeks"], alpha)
