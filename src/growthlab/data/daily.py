@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from growthlab.data.features import paid_orders
 from growthlab.errors import AnalysisInputError, require_columns
 
 ALL = "all"
@@ -153,9 +154,7 @@ def kpi_expr(
         )
     if "orders" in tables:
         od = tables["orders"]
-        require_columns(od, name="orders", columns=("user_id", "ts", "amount"))
-        if "status" in od.columns:
-            od = od.filter(od.status.isnull() | (od.status == "paid"))
+        od = paid_orders(od)
         od = od.select(_buyer=od.user_id.cast("string"), ts=od.ts, amount=od.amount.cast("float64"))
         if uch is not None:
             od = od.left_join(uch, od._buyer == uch._uid)
@@ -351,10 +350,7 @@ def ab_outcomes_expr(
             revenue=ibis.literal(0.0),
             orders=ibis.literal(0).cast("int64"),
         )
-    require_columns(orders, name="orders", columns=("user_id", "ts", "amount"))
-    od = orders
-    if "status" in od.columns:
-        od = od.filter(od.status.isnull() | (od.status == "paid"))
+    od = paid_orders(orders)
     od = od.select(
         _uid=od.user_id.cast("string"), _ts=od.ts.cast("timestamp"), _amt=od.amount.cast("float64")
     )

@@ -61,7 +61,7 @@ def paid_orders(orders: ir.Table, as_of=None) -> ir.Table:
     """Orders that count as purchases: status ``paid`` (or missing), ``ts <= as_of``."""
     require_columns(orders, name="orders", columns=["user_id", "ts", "amount"])
     if "status" in orders.columns:
-        orders = orders.filter(orders.status.fill_null("paid") != "refunded")
+        orders = orders.filter(orders.status.isnull() | (orders.status == "paid"))
     if as_of is not None:
         orders = orders.filter(orders.ts <= ibis.literal(pd.Timestamp(as_of).to_pydatetime()))
     return orders

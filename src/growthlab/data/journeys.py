@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.features import paid_orders
 from growthlab.errors import AnalysisInputError, require_columns
 
 _EVENT_COLS = ("user_id", "ts", "channel")
@@ -34,9 +35,7 @@ _ORDER_COLS = ("user_id", "ts", "amount")
 def conversions_expr(orders: ir.Table) -> ir.Table:
     """Paid orders as conversions: user_id, conversion_ts, value, conv_seq (1, 2, ... per user)."""
     require_columns(orders, name="orders", columns=_ORDER_COLS)
-    od = orders
-    if "status" in od.columns:
-        od = od.filter(od.status.isnull() | (od.status == "paid"))
+    od = paid_orders(orders)
     tie = od.order_id.cast("string") if "order_id" in od.columns else od.amount
     od = od.select(
         user_id=od.user_id.cast("string"),

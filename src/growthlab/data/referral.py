@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.features import paid_orders
 from growthlab.errors import require_columns
 
 #: Events that are part of being acquired (they happen at signup), so not "activity after signup".
@@ -37,12 +38,6 @@ def _table(ds: Any, name: str) -> ir.Table | None:
 def _need(t: ir.Table | None, name: str, cols: tuple[str, ...]) -> ir.Table:
     require_columns(t, cols, name)
     return t
-
-
-def _paid(orders: ir.Table) -> ir.Table:
-    if "status" in orders.columns:
-        return orders.filter(orders.status.isnull() | (orders.status == "paid"))
-    return orders
 
 
 def _referred_ids(ds: Any, referrals: ir.Table | None) -> ir.Table:
@@ -72,7 +67,7 @@ def invite_funnel_counts(ds: Any) -> pd.DataFrame:
     rows.append(("signup", int(referred.count().to_pandas())))
     orders = _table(ds, "orders")
     if orders is not None:
-        od = _paid(_need(orders, "orders", ("user_id",)))
+        od = paid_orders(_need(orders, "orders", ("user_id",)))
         buyers = od.select(user_id=od.user_id.cast("string")).distinct()
         n = referred.join(buyers, "user_id").count().to_pandas()
         rows.append(("first_paid_order", int(n)))
@@ -140,7 +135,7 @@ def user_activity(ds: Any) -> pd.DataFrame:
         a = acts.group_by("user_id").aggregate(activity=acts.count(), last_active_at=acts.ts.max())
         out = out.left_join(a, "user_id").drop("user_id_right")
     if orders is not None:
-        pd_ = _paid(orders)
+        pd_ = paid_orders(orders)
         o = pd_.group_by(uid=pd_.user_id.cast("string")).aggregate(
             orders=pd_.count(), revenue=pd_.amount.cast("float64").sum()
         )
