@@ -563,3 +563,22 @@ def test_kpi_series_stops_at_last_activity(tiny):
     assert s["date"].max() == pd.Timestamp("2025-01-03")
     s2 = daily.kpi_series(ds, end="2025-01-10")
     assert s2["date"].max() == pd.Timestamp("2025-01-10")
+
+
+def test_period_comparison_windows_and_change():
+    dates = pd.date_range("2025-01-01", periods=14, freq="D")
+    series = pd.concat(
+        [
+            pd.DataFrame({"date": dates, "metric": "revenue", "value": [1.0] * 7 + [2.0] * 7}),
+            pd.DataFrame({"date": dates[7:], "metric": "new_users", "value": 3.0}),
+        ]
+    )
+    out = monitor.period_comparison(series, 7).set_index("metric")
+    assert out.loc["revenue", "last"] == 14 and out.loc["revenue", "previous"] == 7
+    assert out.loc["revenue", "change"] == pytest.approx(1.0)
+    assert out.loc["new_users", "last"] == 21
+    assert np.isnan(out.loc["new_users", "change"])  # nothing in the previous window
+    assert out["recent_start"].iloc[0] == pd.Timestamp("2025-01-08")
+    assert out["previous_start"].iloc[0] == pd.Timestamp("2025-01-01")
+    with pytest.raises(AnalysisInputError, match="days"):
+        monitor.period_comparison(series, 0)

@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats as st
 
-from growthlab.errors import AnalysisInputError
+from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.stats import wilson_interval, z_value
 
 #: Consistency constant that turns a MAD into a standard deviation under normality.
@@ -325,6 +325,37 @@ def alert_table(result: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------
 # A/B tests
+
+
+def period_comparison(series: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Each metric's total over the last ``days`` days against the ``days`` days before.
+
+    ``series``: columns date, metric, value (one segment). With D = the latest date, the recent
+    window is [D − days + 1, D] and the previous one the ``days`` days before it;
+    change = last / previous − 1 (nan when previous is 0 or absent).
+    Returns metric, last, previous, change, recent_start, previous_start.
+    """
+    require_columns(series, ["date", "metric", "value"], "series", kind=pd.DataFrame)
+    if int(days) < 1:
+        raise AnalysisInputError(f"days: must be at least 1, got {days}")
+    cols = ["metric", "last", "previous", "change", "recent_start", "previous_start"]
+    if series.empty:
+        return pd.DataFrame(columns=cols)
+    date = pd.to_datetime(series["date"])
+    recent_start = date.max() - pd.Timedelta(days=int(days) - 1)
+    previous_start = recent_start - pd.Timedelta(days=int(days))
+    last = series.loc[date >= recent_start].groupby("metric")["value"].sum()
+    prev = (
+        series.loc[(date >= previous_start) & (date < recent_start)]
+        .groupby("metric")["value"]
+        .sum()
+    )
+    out = pd.DataFrame({"last": last}).join(pd.DataFrame({"previous": prev}), how="left")
+    out["previous"] = out["previous"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change"] = np.where(out["previous"] > 0, out["last"] / out["previous"] - 1, np.nan)
+    out["recent_start"], out["previous_start"] = recent_start, previous_start
+    return out.rename_axis("metric").reset_index()[cols]
 
 
 def _as_bool(s: pd.Series, name: str) -> pd.Series:

@@ -51,6 +51,8 @@ METRICS = (
 #: is a 28-day moving ratio (each day shares 27 days with the previous one), so it is charted
 #: as a trend and its inputs (new users, invitees) are what gets alerted on.
 ALERT_METRICS = tuple(m for m in METRICS if m != "k_factor")
+#: KPIs where a fall is good news (the summary's "better" direction); all others: a rise.
+LOWER_IS_BETTER = ("unsubscribes", "complaints")
 #: Human labels of the metrics, per report language.
 METRIC_LABELS = {
     "en": {
