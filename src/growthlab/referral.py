@@ -47,11 +47,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
 
 
 def _ids(series: pd.Series, table: str, column: str) -> np.ndarray:
-    if series.isna().any():
-        raise AnalysisInputError(
-            f"{table}.{column}: {int(series.isna().sum())} missing id(s); ids must be non-null"
-        )
-    return series.astype(str).to_numpy(dtype=object)
+    return _id_series(series, table, column).to_numpy(dtype=object)
 
 
 def _times(series: pd.Series, table: str, column: str, allow_null: bool = False) -> pd.Series:

@@ -127,7 +127,7 @@ def run_index_html(manifest: dict[str, Any]) -> str:
 def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
     """Write ``run_dir/index.html`` from ``manifest``."""
     path = run_dir / "index.html"
-    _atomic_write(path, run_index_html(manifest))
+    atomic_write(path, run_index_html(manifest))
     return path
 
 
@@ -164,7 +164,8 @@ def reports_index_html(runs: list[tuple[Path, dict[str, Any]]], latest: str | No
     return _page("growthlab reports", body)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a unique temporary file and an atomic rename."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -194,7 +195,7 @@ def point_latest(out: Path, run_name: str) -> str:
             tmp.unlink()
         mode = "redirect"
     href = f"{file_link(run_name)}/index.html"
-    _atomic_write(
+    atomic_write(
         out / LATEST_REDIRECT,
         f'<!DOCTYPE html><html><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="0; url={href}"><title>latest</title></head>'
@@ -217,5 +218,5 @@ def rebuild(out: str | Path) -> list[tuple[Path, dict[str, Any]]]:
     latest = ok[0] if ok else None
     if latest and current_latest(out) != latest:
         point_latest(out, latest)
-    _atomic_write(out / "index.html", reports_index_html(runs, latest or current_latest(out)))
+    atomic_write(out / "index.html", reports_index_html(runs, latest or current_latest(out)))
     return runs

@@ -78,9 +78,7 @@ def _log(msg: str) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    rindex.atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def describe_source(cfg: RunConfig) -> dict[str, Any]:
@@ -582,7 +580,7 @@ def _merge_metrics(metrics: Path, metrics_dir: Path, cfg: RunConfig) -> None:
 
 def _write_top_index(out: Path) -> None:
     runs = rindex.list_runs(out)
-    rindex._atomic_write(
+    rindex.atomic_write(
         out / "index.html", rindex.reports_index_html(runs, rindex.current_latest(out))
     )
 
