@@ -62,3 +62,40 @@ def suppress_small_groups(
         else:
             row[c] = label
     return pd.concat([kept, pd.DataFrame([row])], ignore_index=True)
+
+
+#: What counts as personal data in free text (PIPL "sensitive personal information" examples):
+#: mainland mobile numbers (optionally +86), e-mail addresses and resident ID-card numbers.
+PERSONAL_PATTERNS: dict[str, str] = {
+    "id-card": r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"\d{3}[\dXx](?![0-9A-Za-z])",
+    "phone": r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9])",
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+}
+_PERSONAL = re.compile(
+    "|".join(f"(?P<{k.replace('-', '_')}>{p})" for k, p in PERSONAL_PATTERNS.items())
+)
+
+
+def _mask_match(m: re.Match) -> str:
+    return f"[{m.lastgroup.replace('_', '-')}]"
+
+
+def mask_personal(values):
+    """Replace personal data inside text by a placeholder naming its kind.
+
+    Mobile numbers become ``[phone]``, e-mail addresses ``[email]``, ID-card numbers
+    ``[id-card]`` (:data:`PERSONAL_PATTERNS`), wherever they occur in the text. Takes a string
+    (returns a string) or a pandas Series (returns a Series; missing values stay missing).
+
+    >>> mask_personal("call 138 1234 5678 or a@b.cn")
+    'call [phone] or [email]'
+    """
+    if isinstance(values, pd.Series):
+        text = values.astype("string")
+        return (
+            text.str.replace(_PERSONAL, _mask_match, regex=True)
+            .astype(object)
+            .where(values.notna(), values)
+        )
+    return _PERSONAL.sub(_mask_match, str(values))

@@ -105,6 +105,10 @@ def apply() -> None:
             "figure.dpi": 100,
             "savefig.bbox": "tight",
             "axes.titleweight": "bold",
+            # Labels come from the data (channel, campaign, variant names): a "$" in one must
+            # print as a dollar sign, never be parsed as mathtext (which can raise and stop the
+            # notebook). No growthlab chart uses mathtext.
+            "text.parse_math": False,
         }
     )
 

@@ -1,5 +1,25 @@
-"""Reports: what notebooks call (record, say) and the papermill runner behind ``growthlab run``."""
+"""Reports: what notebooks call (record, say, show) and the papermill runner behind ``growthlab run``."""
 
-from growthlab.report.notebook import RECORDED, escape, fmt, record, say, text
+from growthlab.report.notebook import (
+    RECORDED,
+    escape,
+    fmt,
+    record,
+    say,
+    sentence_html,
+    show,
+    table_html,
+    text,
+)
 
-__all__ = ["RECORDED", "escape", "fmt", "record", "say", "text"]
+__all__ = [
+    "RECORDED",
+    "escape",
+    "fmt",
+    "record",
+    "say",
+    "sentence_html",
+    "show",
+    "table_html",
+    "text",
+]

@@ -16,6 +16,7 @@ import copy
 import html
 import re
 from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -199,22 +200,32 @@ def _clean(nb: Any, keep_errors: bool) -> Any:
     return nb
 
 
+_H1_HTML = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S | re.I)
+
+
 def notebook_title(nb: Any, default: str, lang: str | None = None) -> str:
-    """The first H1 of the notebook (markdown cell or markdown output), else ``default``.
+    """The first H1 of the notebook (markdown cell, markdown or HTML output), else ``default``.
 
     Only cells shown in ``lang`` count (:func:`select_lang`); ``lang=None`` means the language
     the notebook was run with (:func:`run_lang`).
     """
     nb = select_lang(nb, run_lang(nb) if lang is None else lang)
     for cell in nb.cells:
-        sources = []
+        sources: list[tuple[str, str]] = []
         if cell.get("cell_type") == "markdown":
-            sources.append(cell.get("source", ""))
+            sources.append(("text/markdown", cell.get("source", "")))
         for o in cell.get("outputs", []) or []:
-            md = (o.get("data") or {}).get("text/markdown")
-            if md:
-                sources.append(md if isinstance(md, str) else "".join(md))
-        for src in sources:
+            data = o.get("data") or {}
+            for mime in ("text/markdown", "text/html"):
+                if data.get(mime):
+                    text = data[mime]
+                    sources.append((mime, text if isinstance(text, str) else "".join(text)))
+        for mime, src in sources:
+            if mime == "text/html":
+                m = _H1_HTML.search(src)
+                if m:
+                    return html.unescape(_TAG.sub("", m.group(1))).strip()
+                continue
             m = re.search(r"^#\s+(.+)$", src, re.M)
             if m:
                 return html.unescape(m.group(1).strip())
@@ -255,9 +266,70 @@ def render(
     )
     body = body.replace("<!--GROWTHLAB-HEADER-->", header + "<!--GROWTHLAB-TOC-->", 1)
     body = add_toc(body, lang=lang)
+    found = active_content(body)
+    if found:
+        raise UnsafePageError(
+            f"page would contain active content ({len(found)}: {'; '.join(found[:3])}); not written"
+        )
     out = Path(out_path)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+#: Elements that run code, load other documents or submit data: a report page has none.
+ACTIVE_ELEMENTS = frozenset(
+    "script iframe frame frameset object embed applet form input button textarea select "
+    "base portal noscript template".split()
+)
+#: Attributes holding URLs, checked for script schemes.
+_URL_ATTRIBUTES = frozenset(
+    "href src action formaction xlink:href data srcdoc poster background".split()
+)
+_SCRIPT_URL = re.compile(r"^\s*(?:javascript|vbscript|data\s*:\s*text/html)", re.I)
+
+
+class _ActiveContent(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ACTIVE_ELEMENTS:
+            self.found.append(f"<{tag}> element")
+        if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
+            self.found.append("<meta http-equiv>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...> event handler")
+            elif name in _URL_ATTRIBUTES and value and _SCRIPT_URL.match(value.replace("\x00", "")):
+                self.found.append(f"<{tag} {name}={value[:40]!r}>")
+            elif (
+                name == "style"
+                and value
+                and re.search(r"expression\(|url\(\s*['\"]?\s*javascript", value, re.I)
+            ):
+                self.found.append(f"<{tag} style=...> script in CSS")
+
+    handle_startendtag = handle_starttag
+
+
+def active_content(page: str) -> list[str]:
+    """Everything in ``page`` that could run code or navigate by itself (empty for a safe page).
+
+    Parses the HTML (no pattern matching on text) and lists: elements of
+    :data:`ACTIVE_ELEMENTS`, ``<meta http-equiv>``, ``on*`` event-handler attributes, and
+    ``javascript:``/``vbscript:``/``data:text/html`` URLs or CSS expressions. Report pages and
+    indexes are static documents, so any finding means data text escaped the escaping boundary
+    (:func:`growthlab.report.notebook.escape`); :func:`render` refuses to write such a page.
+    """
+    parser = _ActiveContent()
+    parser.feed(page)
+    parser.close()
+    return parser.found
+
+
+class UnsafePageError(ValueError):
+    """A page would contain active content (see :func:`active_content`)."""
 
 
 _FETCHED = re.compile(

@@ -11,12 +11,16 @@ import html
 import json
 import math
 import os
+import secrets
+from collections.abc import Mapping
 from numbers import Number
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from growthlab.privacy import mask_personal
 
 METRICS_ENV = "GROWTHLAB_METRICS_FILE"
 NOTEBOOK_ENV = "GROWTHLAB_NOTEBOOK"
@@ -26,15 +30,17 @@ RECORDED: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 def _plain(value: Any) -> Any:
-    """Convert numpy/pandas scalars to JSON-safe Python values (nan -> None)."""
+    """Convert numpy/pandas scalars to JSON-safe Python values (nan -> None), text masked."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
+    if isinstance(value, str):
+        return mask_personal(value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {mask_personal(str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
@@ -71,8 +77,16 @@ def record(
 
 
 def escape(value: Any) -> str:
-    """HTML-escape text that comes from the data before it enters markdown output."""
-    return html.escape(str(value), quote=True).replace("*", "&#42;").replace("_", "&#95;")
+    """The one boundary from data text to HTML: mask personal data, then HTML-escape.
+
+    ``escape(v) = html.escape(privacy.mask_personal(str(v)), quote=True)``. Every string that
+    comes from the data reaches a page through this function (sentences via :func:`say`, table
+    cells and headers via :func:`show`); nothing from the data is ever parsed as Markdown.
+
+    >>> escape('<img src=x onerror=alert(1)> 13812345678')
+    '&lt;img src=x onerror=alert(1)&gt; [phone]'
+    """
+    return html.escape(mask_personal(str(value)), quote=True)
 
 
 def fmt(value: Any, kind: str = "num", digits: int = 2) -> str:
@@ -89,16 +103,100 @@ def fmt(value: Any, kind: str = "num", digits: int = 2) -> str:
 
 
 def text(lang: str = "en", *, en: str, zh: str | None = None, **values: Any) -> str:
-    """Pick the sentence for ``lang`` and fill it with ``values`` (each HTML-escaped).
+    """Pick the plain-text sentence for ``lang`` and fill it with ``values`` (``str.format``).
 
-    Values are inserted with ``str.format``; pre-format numbers with :func:`fmt`.
+    The result is plain text, not HTML: pass it to :func:`say` as a value (it is escaped there)
+    or use it as a chart label. Pre-format numbers with :func:`fmt`.
     """
     template = zh if (lang == "zh" and zh is not None) else en
-    return template.format(**{k: escape(v) for k, v in values.items()})
+    return template.format(**{k: str(v) for k, v in values.items()})
+
+
+def _placeholder(i: int) -> str:
+    # Letters and digits only: no Markdown syntax can start or end inside it.
+    return f"GLVALUE{i}X{_NONCE}"
+
+
+_NONCE = secrets.token_hex(4).upper()
+
+
+def sentence_html(lang: str = "en", *, en: str, zh: str | None = None, **values: Any) -> str:
+    """HTML of one finding: the template's Markdown rendered, the data values inserted as text.
+
+    The template (``en``/``zh``, written in code) is rendered as Markdown with each ``{name}``
+    replaced by an opaque placeholder; only then are the values put in, through :func:`escape`.
+    So a value can never become a link, a heading or an element, whatever it contains.
+    """
+    import mistune
+
+    template = zh if (lang == "zh" and zh is not None) else en
+    names = list(values)
+    holders = {k: _placeholder(i) for i, k in enumerate(names)}
+    rendered = mistune.html(template.format(**holders))
+    for k in names:
+        rendered = rendered.replace(holders[k], escape(values[k]))
+    return rendered.strip()
 
 
 def say(lang: str = "en", *, en: str, zh: str | None = None, **values: Any) -> None:
-    """Display one finding sentence (markdown) built by :func:`text`."""
-    from IPython.display import Markdown, display
+    """Display one finding sentence built by :func:`sentence_html` (an HTML output)."""
+    from IPython.display import HTML, display
 
-    display(Markdown(text(lang, en=en, zh=zh, **values)))
+    display(HTML(sentence_html(lang, en=en, zh=zh, **values)))
+
+
+def _masked_labels(labels: pd.Index) -> pd.Index:
+    if isinstance(labels, pd.MultiIndex):
+        return pd.MultiIndex.from_arrays(
+            [_masked_labels(labels.get_level_values(i)) for i in range(labels.nlevels)],
+            names=labels.names,
+        )
+    if labels.dtype == object or pd.api.types.is_string_dtype(labels.dtype):
+        return pd.Index(mask_personal(pd.Series(labels, dtype=object)), name=labels.name)
+    return labels
+
+
+def table_html(
+    table: pd.DataFrame,
+    formats: str | Mapping[str, Any] | None = None,
+    *,
+    na_rep: str = "–",
+    precision: int = 2,
+    index: bool = False,
+) -> str:
+    """A data frame as an HTML table: every cell, header and index label masked and escaped.
+
+    ``formats`` is what :meth:`pandas.io.formats.style.Styler.format` takes (one format string,
+    or column -> format string/callable); the rest use ``precision`` decimals. Text cells go
+    through :func:`growthlab.privacy.mask_personal` and are HTML-escaped (``escape="html"``),
+    like column and index labels; the index is hidden unless ``index=True``.
+    """
+    shown = table.copy()
+    for c in shown.columns:
+        if shown[c].dtype == object or pd.api.types.is_string_dtype(shown[c].dtype):
+            shown[c] = mask_personal(shown[c])
+    shown.columns = _masked_labels(shown.columns)
+    shown.index = _masked_labels(shown.index)
+    if isinstance(formats, Mapping):
+        formats = {c: f for c, f in formats.items() if c in shown.columns}
+    st = shown.style.format(precision=precision, na_rep=na_rep, escape="html")
+    if formats:
+        st = st.format(formats, precision=precision, na_rep=na_rep, escape="html")
+    st = st.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    if not index:
+        st = st.hide(axis="index")
+    return st.to_html()
+
+
+def show(
+    table: pd.DataFrame,
+    formats: str | Mapping[str, Any] | None = None,
+    *,
+    na_rep: str = "–",
+    precision: int = 2,
+    index: bool = False,
+) -> None:
+    """Display a table in the report: :func:`table_html` as an HTML output (the only way)."""
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index)))

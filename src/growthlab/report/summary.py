@@ -194,7 +194,8 @@ def findings(
     change |rel_change| ≥ :data:`STABLE` (the largest of each section first, then the next
     largest of each, ...), phrased as rose/fell with the verdict; when nothing
     moved, one sentence saying so. Without one: the first directional (else first) metric of
-    each section, stated. Values are HTML-escaped (they may contain data text).
+    each section, stated. Plain text (labels may contain data text): display them with
+    :func:`growthlab.report.say`, which escapes.
     """
     titles = titles or {}
     out: list[str] = []
