@@ -83,6 +83,23 @@ def frames() -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _pseudonym_key_file(tmp_path_factory):
+    """Pseudonym keys live in a temporary file, never in the real ``~/.config/growthlab``.
+
+    Session-scoped so module-scoped fixtures (report runs) see it too; notebook kernels they
+    start inherit the environment. A developer's own ``$GROWTHLAB_PSEUDONYM_KEY`` is hidden so
+    the tests do not depend on it.
+    """
+    from growthlab import privacy
+
+    path = tmp_path_factory.mktemp("growthlab-config") / "pseudonym.key"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(privacy.KEY_FILE_ENV, str(path))
+        mp.delenv(privacy.KEY_ENV, raising=False)
+        yield path
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _chart_theme():
     """Every chart in the tests uses the project theme (and so a CJK-capable font)."""
     from growthlab import plots

@@ -99,6 +99,35 @@ def git_info(where: str | Path) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status)}
 
 
-def environment() -> dict[str, str]:
-    """Interpreter and platform of the run."""
-    return {"executable": sys.executable, "platform": platform.platform()}
+def privacy_info() -> dict[str, str]:
+    """Which pseudonymisation key the run's reports use, never the key itself.
+
+    ``{"pseudonym_key_fingerprint": <16 hex>, "key_source": "env" | "file"}`` (see
+    :func:`growthlab.privacy.key_fingerprint`). Resolving the key creates the per-installation
+    key file on first use, before the notebooks start. Raises
+    :class:`~growthlab.errors.ConfigError` when the key is unusable (weak
+    ``$GROWTHLAB_PSEUDONYM_KEY``, key file readable by others, ...), so a caller can stop before
+    executing anything.
+    """
+    from growthlab import privacy
+
+    return privacy.key_info()
+
+
+def environment() -> dict[str, Any]:
+    """Interpreter and platform of the run, and its pseudonymisation key's fingerprint.
+
+    ``pseudonymisation`` is :func:`privacy_info`, or ``{"error": message}`` when the key is
+    unusable (the notebooks then fail with that message).
+    """
+    from growthlab.errors import GrowthlabError
+
+    try:
+        pseudonymisation: dict[str, str] = privacy_info()
+    except GrowthlabError as err:
+        pseudonymisation = {"error": str(err)}
+    return {
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "pseudonymisation": pseudonymisation,
+    }
