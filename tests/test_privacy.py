@@ -10,7 +10,6 @@ import secrets
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -99,8 +98,8 @@ def _mode(p: Path) -> int:
 
 
 def test_tests_never_touch_the_real_config_folder():
-    assert os.environ[privacy.KEY_FILE_ENV].startswith(tempfile.gettempdir())
-    assert Path.home() not in privacy.default_key_file().parents
+    real = {Path.home() / ".config", Path(os.environ.get("XDG_CONFIG_HOME") or "/nonexistent")}
+    assert not real & set(privacy.default_key_file().parents)
 
 
 def test_key_file_created_private_on_first_use(key_file):
