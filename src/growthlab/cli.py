@@ -1,4 +1,4 @@
-"""Command line: ``growthlab synth | validate | run | index``.
+"""Command line: ``growthlab synth | validate | run | index | reveal``.
 
 Exit codes (SPEC §7): 0 success, 1 a notebook failed, 2 invalid input or configuration.
 Errors the user can fix are printed as messages, never as tracebacks.
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from growthlab.errors import GrowthlabError
+from growthlab.errors import ConfigError, GrowthlabError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +38,78 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("index", help="rebuild reports/index.html from the run folders")
     i.add_argument("--out", default="reports")
+
+    x = sub.add_parser(
+        "reveal",
+        help="map report pseudonyms (u_..., p_...) back to ids with the local key",
+        description="Hash the ids of a source with this machine's pseudonym key (the reports' "
+        "key) and print 'pseudonym<TAB>id' for each pseudonym found; the ones not found are "
+        "listed on stderr. Exit 0 when all were found, 1 when some were not, 2 when the source "
+        "or key is unusable.",
+    )
+    x.add_argument("pseudonyms", nargs="+", metavar="PSEUDONYM", help="'-' reads them from stdin")
+    where = x.add_mutually_exclusive_group(required=True)
+    where.add_argument("--source", help="the source the reports were made from")
+    where.add_argument("--ids-file", help="a text file of candidate ids, one per line")
+    x.add_argument("--timezone", default="Asia/Shanghai")
+    x.add_argument("--as-of", default=None, help="analysis date of the reports (default: latest)")
     return p
+
+
+def _candidates(args: argparse.Namespace) -> dict[str, list]:
+    """Ids that may stand behind a pseudonym, by prefix (u_ users, p_ persons)."""
+    if args.ids_file:
+        try:
+            with open(args.ids_file, encoding="utf-8") as f:
+                ids = [line.strip() for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"cannot read ids file {args.ids_file}: {err}") from None
+        return {"u_": ids, "p_": ids}
+    from growthlab.data import load
+
+    ds = load(args.source, timezone=args.timezone, as_of=args.as_of)
+    if not ds.has("users"):
+        raise ConfigError(f"source {args.source!r} has no users table")
+    # ids the notebooks pseudonymise: users (user_id, inviter/invitee, referral roots) and persons
+    users = list(ds.frame("users", ["user_id"])["user_id"])
+    if ds.has("referrals"):
+        refs = ds.frame("referrals", ["inviter_id", "invitee_id"])
+        users += list(refs["inviter_id"]) + list(refs["invitee_id"])
+    return {"u_": users, "p_": list(ds.persons["person_id"])}
+
+
+def _reveal(args: argparse.Namespace) -> int:
+    from growthlab import privacy
+
+    wanted = list(args.pseudonyms)
+    if "-" in wanted:
+        wanted.remove("-")
+        wanted += sys.stdin.read().split()
+    key = privacy.resolve_key(create=False)  # a new key could never match: never create one
+    where = f"file {key.path}" if key.path else f"${privacy.KEY_ENV}"
+    print(f"pseudonym key {key.fingerprint} ({where})", file=sys.stderr)
+    try:
+        candidates = _candidates(args)
+    except OSError as err:
+        raise ConfigError(f"cannot read source {args.source}: {err}") from None
+    found = privacy.reveal(wanted, candidates, key=key.secret)
+    missing = []
+    for pseudonym, ids in found.items():
+        for ident in ids:
+            print(f"{pseudonym}\t{ident}")
+        if len(ids) > 1:
+            print(f"growthlab reveal: {pseudonym} matches {len(ids)} ids", file=sys.stderr)
+        if not ids:
+            missing.append(pseudonym)
+    if missing:
+        print(
+            f"growthlab reveal: not found ({len(missing)}): {' '.join(missing)}\n"
+            "  (not made from these ids, or made with another key: compare the key fingerprint "
+            "above with environment.pseudonymisation in the run's manifest.json)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             runner.rebuild_index(args.out)
             return 0
+        if args.command == "reveal":
+            return _reveal(args)
     except GrowthlabError as err:
         print(f"growthlab {args.command}: {err}", file=sys.stderr)
         return err.exit_code
