@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import stat
 from pathlib import Path
 
 import ibis
@@ -217,3 +218,68 @@ def test_prune_keeps_most_recent(tmp_path):
     assert left == {f"{keys[4]}{cache.SUFFIX}", f"{keys[5]}{cache.SUFFIX}", foreign.name}
     assert stale_tmp in removed and not stale_tmp.exists()
     assert cache.prune(tmp_path / "missing") == []
+
+
+# --- permissions: entries hold personal data, so the cache is private to the user ------------
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask():
+    """A careless umask (0o000): the cache must not rely on the user's umask."""
+    old = os.umask(0o000)
+    yield
+    os.umask(old)
+
+
+def test_new_cache_folder_and_files_are_private(source, tmp_path, loose_umask, monkeypatch):
+    seen = {}
+    real_replace = os.replace
+
+    def spy(src, dst):  # the temporary entry is private before it becomes visible
+        seen[Path(src).name] = _mode(Path(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(cache.os, "replace", spy)
+    d = tmp_path / "home" / ".cache" / "growthlab" / "datasets"
+    ds = data.load(source, as_of=AS_OF, cache_dir=d)
+    assert ds.cache["hit"] is False and ds.cache["path"]
+    assert list(seen.values()) == [0o600]
+    assert _mode(d) == 0o700
+    files = list(d.iterdir())
+    assert {f.suffix for f in files} == {cache.SUFFIX, ".lock"}  # the entry and its lock
+    assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+
+
+def test_ensure_dir_creates_missing_parents_private(tmp_path, loose_umask):
+    d = cache.ensure_dir(tmp_path / "a" / "b")
+    assert _mode(d) == _mode(d.parent) == 0o700
+
+
+def test_existing_cache_folder_is_tightened(tmp_path, loose_umask):
+    """A folder holding only cache files (older versions left 0755/0644) becomes private."""
+    d = tmp_path / "datasets"
+    d.mkdir(mode=0o755)
+    entry = d / f"{'a' * 32}{cache.SUFFIX}"
+    lock = d / f".{'a' * 32}.lock"
+    for f in (entry, lock):
+        f.write_bytes(b"x")
+        f.chmod(0o644)
+    cache.prune(d, keep=8)
+    assert (_mode(d), _mode(entry), _mode(lock)) == (0o700, 0o600, 0o600)
+
+
+def test_shared_folder_keeps_its_mode_but_cache_files_are_private(source, tmp_path, loose_umask):
+    d = tmp_path / "shared"
+    d.mkdir(mode=0o755)
+    d.chmod(0o755)
+    other = d / "notes.txt"  # someone else's file: the folder is not the cache's to tighten
+    other.write_text("x")
+    other.chmod(0o644)
+    ds = data.load(source, as_of=AS_OF, cache_dir=d)
+    assert ds.cache["path"]
+    assert _mode(d) == 0o755 and _mode(other) == 0o644
+    assert _mode(Path(ds.cache["path"])) == 0o600 and _mode(d / f".{ds.cache['key']}.lock") == 0o600

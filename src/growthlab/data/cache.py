@@ -13,6 +13,12 @@ versions and the text of ``growthlab/data/*.py`` + ``channels.yaml``. Dict and c
 are not cached. Entries are written under a temporary name and renamed (atomic); a per-key file
 lock makes concurrent first loads wait for one writer instead of all validating. An unreadable
 entry is ignored and rebuilt. The cache directory is ``cache_dir=`` or ``$GROWTHLAB_CACHE_DIR``.
+
+Entries hold validated personal data, so they are private to the user (:func:`ensure_dir`): the
+folder is created with mode 0700 (an existing folder that holds nothing but cache files is
+tightened to it), and entries, temporary files and lock files are 0600 whatever the umask. A
+folder that also holds other files is treated as shared: its mode is left alone, but the cache's
+own files are still 0600.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import os
 import pickle
 import re
 import secrets
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +48,10 @@ META_TABLE = "_growthlab_meta"
 _LOCK_TIMEOUT = 1800.0
 _KEY = re.compile(r"[0-9a-f]{32}")
 _ENTRY = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX))
+#: every name this module writes: entries, ``.<key>.lock``, ``.<key>.<pid>.<hex>.tmp[.wal]``
+_OWN = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX) + r"|\.[0-9a-f]{32}\..+")
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
 
 
 def _q(name: str) -> str:
@@ -56,6 +67,57 @@ def resolve_dir(cache_dir: str | Path | None) -> Path | None:
     if cache_dir is None:
         cache_dir = os.environ.get(ENV) or None
     return None if cache_dir is None else Path(cache_dir)
+
+
+def _ours(st: os.stat_result) -> bool:
+    return os.name != "posix" or st.st_uid == os.getuid()
+
+
+def _tighten(path: Path, private: int) -> None:
+    """Take group/other permissions away from ``path`` if this user owns it (best effort)."""
+    with contextlib.suppress(OSError):
+        st = path.lstat()
+        if _ours(st) and not stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & private)
+
+
+def ensure_dir(cache_dir: str | Path) -> Path:
+    """Create ``cache_dir`` private (0700, and any missing parents too) and secure what is there.
+
+    An existing folder that this user owns and that holds only cache files (or nothing) belongs
+    to the cache and is tightened to 0700; a folder with other files in it is shared and keeps
+    its mode. Either way the cache's own files in it are made 0600 (entries written by older
+    versions were world-readable). Raises OSError when the folder cannot be created.
+    """
+    cache_dir = Path(cache_dir)
+    missing = []
+    p = cache_dir
+    while not p.exists() and p.parent != p:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, _DIR_MODE)
+            os.chmod(d, _DIR_MODE)  # the mode given to mkdir is filtered by the umask
+    if os.name != "posix":
+        return cache_dir
+    names = os.listdir(cache_dir)
+    for name in names:
+        if _OWN.fullmatch(name):
+            _tighten(cache_dir / name, _FILE_MODE)
+    if all(_OWN.fullmatch(n) for n in names):
+        _tighten(cache_dir, _DIR_MODE)
+    return cache_dir
+
+
+@contextlib.contextmanager
+def _private_umask() -> Iterator[None]:
+    """Files created inside get no group/other permissions (the umask is per process)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,8 +206,9 @@ def key_lock(cache_dir: Path, key: str) -> Iterator[bool]:
     """Hold the per-key lock (yields False when it could not be had: proceed without it)."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(cache_dir / f".{key}.lock"))
+    lock = FileLock(str(cache_dir / f".{key}.lock"), mode=_FILE_MODE)
     try:
+        ensure_dir(cache_dir)
         lock.acquire(timeout=_LOCK_TIMEOUT)
     except (Timeout, OSError):
         yield False
@@ -165,27 +228,31 @@ def write(
 ) -> Path | None:
     """Copy ``tables`` of the engine ``raw`` and ``meta`` into the entry for ``key``.
 
-    Written to a temporary file in ``cache_dir`` and renamed into place; returns the entry's
-    path, or None when it could not be written (the cache is best effort, never an error).
+    Written to a temporary file in ``cache_dir`` (created under a 0077 umask and set to 0600
+    before the rename, so the entry is never readable by others) and renamed into place;
+    returns the entry's path, or None when it could not be written (the cache is best effort,
+    never an error).
     """
     tmp = cache_dir / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     alias = f"_gl_cache_{secrets.token_hex(4)}"
     attached = False
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        raw.execute(f"ATTACH {_lit(str(tmp))} AS {alias}")
-        attached = True
-        for t in tables:
-            raw.execute(f"CREATE TABLE {alias}.main.{_q(t)} AS SELECT * FROM main.{_q(t)}")
-        raw.execute(
-            f"CREATE TABLE {alias}.main.{META_TABLE} (format INTEGER, key VARCHAR, meta BLOB)"
-        )
-        raw.execute(
-            f"INSERT INTO {alias}.main.{META_TABLE} VALUES (?, ?, ?)",
-            [FORMAT, key, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)],
-        )
-        raw.execute(f"DETACH {alias}")
-        attached = False
+        ensure_dir(cache_dir)
+        with _private_umask():  # the temporary file and its WAL
+            raw.execute(f"ATTACH {_lit(str(tmp))} AS {alias}")
+            attached = True
+            for t in tables:
+                raw.execute(f"CREATE TABLE {alias}.main.{_q(t)} AS SELECT * FROM main.{_q(t)}")
+            raw.execute(
+                f"CREATE TABLE {alias}.main.{META_TABLE} (format INTEGER, key VARCHAR, meta BLOB)"
+            )
+            raw.execute(
+                f"INSERT INTO {alias}.main.{META_TABLE} VALUES (?, ?, ?)",
+                [FORMAT, key, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)],
+            )
+            raw.execute(f"DETACH {alias}")
+            attached = False
+        os.chmod(tmp, _FILE_MODE)  # whatever the umask did: private before it becomes visible
         final = entry_path(cache_dir, key)
         os.replace(tmp, final)
         return final
@@ -244,11 +311,14 @@ def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0)
     """Delete all but the ``keep`` most recently used entries; returns the deleted paths.
 
     Also removes temporary files and lock files left by writers that died (older than
-    ``older_than_s``). Readers that still have a deleted entry open keep reading it (POSIX).
+    ``older_than_s``), and makes the folder and its files private (:func:`ensure_dir`). Readers
+    that still have a deleted entry open keep reading it (POSIX).
     """
     cache_dir = Path(cache_dir)
     if not cache_dir.is_dir():
         return []
+    with contextlib.suppress(OSError):
+        ensure_dir(cache_dir)  # also tightens entries written by older versions
     entries = []
     for f in cache_dir.glob(f"*{SUFFIX}"):
         if not _ENTRY.fullmatch(f.name):  # only files this module wrote
