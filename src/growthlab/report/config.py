@@ -22,10 +22,17 @@ A run config is a YAML file::
 Precedence of parameters: config ``parameters`` < notebook ``parameters`` < ``-p key=value``
 (``-p 02_referral.window_days=14`` targets one notebook) < ``--source``.
 Everything is checked here, before anything runs; problems raise :class:`ConfigError`.
+Every notebook's effective parameters (its own defaults, config, overrides) pass the same
+checks (:func:`check_parameters`): ``lang`` is en/zh, ``min_group_size`` an integer of at least
+:data:`MIN_GROUP_SIZE_FLOOR`, ``as_of`` a date/time. Dates in the YAML (``as_of: 2025-06-30``,
+``-p as_of=2025-06-30``) stay the text written, since notebook parameters must be JSON values.
 """
 
 from __future__ import annotations
 
+import ast
+import datetime as dt
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +43,10 @@ import yaml
 
 from growthlab.errors import ConfigError
 
+#: Smallest ``min_group_size`` a run accepts: small-group suppression cannot be switched off.
+MIN_GROUP_SIZE_FLOOR = 5
+#: Languages the notebooks and pages are written in.
+LANGUAGES = ("en", "zh")
 #: Parameters the runner sets itself (never shown as user parameters).
 RUNNER_PARAMETERS = ("metrics_file", "previous_metrics_file", "sections", "run_id")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -78,6 +89,26 @@ class RunConfig:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that dates and times stay the ISO text written.
+
+    PyYAML would make ``2025-06-30`` a ``datetime.date``, which papermill cannot serialise
+    ("Object of type date is not JSON serializable") and which an impossible date such as
+    ``2025-13-45`` turns into a ValueError. Explicit ``!!timestamp`` tags still construct
+    dates; :func:`_plain` turns those into ISO strings.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+
+
 def parse_override(item: str) -> tuple[str | None, str, Any]:
     """Split ``[notebook.]key=value``; the value is read as YAML (numbers, null, true, lists).
 
@@ -93,12 +124,104 @@ def parse_override(item: str) -> tuple[str | None, str, Any]:
     if not key.isidentifier():
         raise ConfigError(f"parameter override {item!r}: {key!r} is not a valid parameter name")
     try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
+        value = _yaml(text) if text.strip() else ""
+    except (yaml.YAMLError, ValueError):  # ValueError: e.g. an impossible !!timestamp
         value = text
     if isinstance(value, dict | set):
         raise ConfigError(f"parameter override {item!r}: mappings are not supported")
-    return nb, key, value
+    return nb, key, _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates/times -> ISO strings (recursively): notebook parameters must be JSON values."""
+    if isinstance(value, dt.date):  # datetime is a date too
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def check_parameters(params: dict[str, Any], where: str = "") -> None:
+    """Refuse parameter values no notebook may run with; ``where`` prefixes the message.
+
+    The one place for these rules, applied to the shared parameters and to every notebook's
+    effective parameters: ``lang`` en/zh; ``min_group_size`` an integer >= the floor;
+    ``as_of`` None or a date/time string; every value JSON-serialisable.
+    """
+    prefix = f"{where}: " if where else ""
+    for key, value in params.items():
+        try:
+            json.dumps(value, allow_nan=True)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"{prefix}parameter {key}={value!r} cannot be passed to a notebook "
+                f"(a {type(value).__name__}, not a JSON value)"
+            ) from err
+    if "lang" in params and params["lang"] not in LANGUAGES:
+        raise ConfigError(f"{prefix}parameter lang must be 'en' or 'zh', not {params['lang']!r}")
+    if "min_group_size" in params:
+        m = params["min_group_size"]
+        if not isinstance(m, int) or isinstance(m, bool):
+            raise ConfigError(
+                f"{prefix}parameter min_group_size={m!r} must be an integer "
+                f"(at least {MIN_GROUP_SIZE_FLOOR})"
+            )
+        if m < MIN_GROUP_SIZE_FLOOR:
+            raise ConfigError(
+                f"{prefix}parameter min_group_size={m} is below its floor "
+                f"{MIN_GROUP_SIZE_FLOOR} (small-group suppression cannot be switched off)"
+            )
+    if params.get("as_of") is not None:
+        _check_as_of(params["as_of"], prefix)
+
+
+def _check_as_of(value: Any, prefix: str) -> None:
+    """``as_of`` must parse the way ``growthlab.data.load`` parses it (pandas.Timestamp)."""
+    import pandas as pd
+
+    bad = ConfigError(
+        f"{prefix}parameter as_of={value!r} is not a date/time (use YYYY-MM-DD or ISO 8601)"
+    )
+    if not isinstance(value, str) or not value.strip():
+        raise bad
+    try:
+        ts = pd.Timestamp(value.strip())
+    except (TypeError, ValueError, OverflowError) as err:
+        raise bad from err
+    if pd.isna(ts):
+        raise bad
+
+
+def _effective(spec: NotebookSpec) -> dict[str, Any]:
+    """What the notebook runs with: its literal defaults for the checked names, then ours."""
+    values: dict[str, Any] = {}
+    for key in ("lang", "min_group_size", "as_of"):
+        if key in spec.defaults and key not in spec.parameters:
+            try:
+                values[key] = ast.literal_eval(spec.defaults[key])
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue  # an expression: known only when the notebook runs
+    return {**values, **spec.parameters}
+
+
+def _read_config(cpath: Path) -> Any:
+    """The parsed YAML of a config file; unreadable, non-UTF-8 or invalid YAML -> ConfigError."""
+    try:
+        if not cpath.is_file():
+            raise ConfigError(f"config file {cpath} not found")
+        data = cpath.read_bytes()
+    except (OSError, ValueError) as err:  # permissions, a folder, NUL in the name...
+        raise ConfigError(f"cannot read config file {cpath}: {err}") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {cpath} is not UTF-8 text: {err}") from err
+    try:
+        return _yaml(text)
+    except (yaml.YAMLError, ValueError) as err:
+        raise ConfigError(f"config file {cpath} is not valid YAML: {err}") from err
 
 
 def _declared_parameters(path: Path) -> dict[str, str]:
@@ -122,12 +245,9 @@ def load_config(
         raw, cpath, base = dict(config), None, Path.cwd()
     else:
         cpath = Path(config)
-        if not cpath.is_file():
-            raise ConfigError(f"config file {cpath} not found")
-        try:
-            raw = yaml.safe_load(cpath.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {cpath} is not valid YAML: {err}") from err
+        raw = _read_config(cpath)
+        if raw is None:
+            raw = {}
         base = cpath.resolve().parent
     if not isinstance(raw, dict):
         raise ConfigError("the run config must be a mapping")
@@ -142,6 +262,7 @@ def load_config(
     common = raw.get("parameters") or {}
     if not isinstance(common, dict):
         raise ConfigError("config 'parameters' must be a mapping")
+    common = _plain(common)
     entries = raw.get("notebooks")
     if not entries or not isinstance(entries, list):
         raise ConfigError("config 'notebooks' must be a non-empty list")
@@ -161,6 +282,7 @@ def load_config(
             raise ConfigError(f"notebook entry {entry!r} must be a name or have a 'name'")
         if not isinstance(nb_params, dict):
             raise ConfigError(f"notebook {nb_name}: 'parameters' must be a mapping")
+        nb_params = _plain(nb_params)
         stem = nb_name[:-6] if nb_name.endswith(".ipynb") else nb_name
         if not _NAME.match(stem):
             raise ConfigError(f"notebook name {nb_name!r} is not a plain file name")
@@ -215,9 +337,9 @@ def load_config(
         if nb is None and key != "source":
             shared[key] = value
     shared["source"] = source_abs
-    lang = shared.get("lang", "en")
-    if lang not in ("en", "zh"):
-        raise ConfigError(f"parameter lang must be 'en' or 'zh', not {lang!r}")
+    check_parameters(shared)
+    for s in final:
+        check_parameters(_effective(s), f"notebook {s.name}")
 
     def _num(key: str, default: float | None) -> float | None:
         v = raw.get(key, default)
