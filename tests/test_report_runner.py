@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from growthlab import cli
+from growthlab.errors import GrowthlabError
 from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
 from growthlab.report import runner, summary
@@ -226,6 +227,93 @@ def test_busy_output_folder_waits_then_gives_up_with_exit_2(tmp_path, tiny_sourc
     err = capsys.readouterr().err
     assert "another run is writing" in err and "gave up" in err
     assert not [d for d in out.iterdir() if d.is_dir()]
+
+
+def _refused(cfg: Path, out: Path, capsys, *extra: str) -> str:
+    assert cli.main(["run", "--config", str(cfg), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(out) in err, err
+    return err
+
+
+def test_output_under_a_file_is_refused(tmp_path, tiny_source, capsys):
+    cfg = _config(tmp_path, "nowhere", ["tiny"], tiny_source)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    err = _refused(cfg, a_file / "reports", capsys)
+    assert "cannot create output folder" in err and "Not a directory" in err
+    err = _refused(cfg, a_file, capsys)
+    assert "is not a folder" in err
+    assert a_file.read_text() == "x"
+    assert cli.main(["index", "--out", str(a_file / "reports")]) == 2
+    assert "cannot create output folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("errno_, text", [(13, "Permission denied"), (30, "Read-only file system")])
+def test_unwritable_output_folder_is_refused(
+    tmp_path, tiny_source, capsys, monkeypatch, errno_, text
+):
+    """A folder that exists but takes no new files (simulated: root ignores permission bits)."""
+    cfg = _config(tmp_path, "readonly", ["tiny"], tiny_source)
+    out = tmp_path / "reports"
+    out.mkdir()
+    real = runner.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own name
+        if dir is not None and Path(dir) == out:
+            raise OSError(errno_, text, str(Path(dir) / ".write-test-x"))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(runner.tempfile, "mkstemp", mkstemp)
+    err = _refused(cfg, out, capsys)
+    assert f"output folder {out} is not writable" in err and text in err
+    assert list(out.iterdir()) == []
+    with pytest.raises(GrowthlabError, match="is not writable"):
+        runner.rebuild_index(out)
+
+
+def _permission_bits_apply() -> list[str]:
+    """Command prefix under which permission bits stop this user (root: drop that power)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    prefix = [str(setpriv), "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+    if not setpriv or subprocess.run([*prefix, "true"], capture_output=True).returncode:
+        pytest.skip("root ignores permission bits and setpriv cannot drop that")
+    return prefix
+
+
+def test_read_only_output_folder_is_refused(tmp_path, tiny_source):
+    cfg = _config(tmp_path, "readonly", ["tiny"], tiny_source)
+    out = tmp_path / "reports"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        res = subprocess.run(
+            [*_permission_bits_apply(), str(GROWTHLAB), "run", "--config", str(cfg)]
+            + ["--out", str(out)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, runner.CACHE_ENV: str(tmp_path / "cache")},
+            timeout=120,
+        )
+    finally:
+        out.chmod(0o755)
+    assert res.returncode == 2, res.stderr
+    assert f"output folder {out} is not writable" in res.stderr and "Traceback" not in res.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_date_override_reaches_the_notebook_as_text(tmp_path, tiny_source):
+    """-p as_of=2025-06-30 used to reach papermill as a datetime.date and fail every notebook."""
+    cfg = _config(tmp_path, "dated", ["name: slow\n    parameters: {seconds: 0}"], tiny_source)
+    out = tmp_path / "reports"
+    assert runner.run(config=cfg, out=out, overrides=["as_of=2025-06-30"]) == 0
+    (run,) = _runs(out)
+    m = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert m["notebooks"][0]["parameters"]["as_of"] == "2025-06-30"
+    nb = json.loads((run / "slow.ipynb").read_text(encoding="utf-8"))
+    assert any('as_of = "2025-06-30"' in "".join(c["source"]) for c in nb["cells"])
 
 
 def test_concurrent_runs_do_not_corrupt_each_other(tmp_path, tiny_source):

@@ -14,7 +14,8 @@ Layout of one run (SPEC §5)::
 Guarantees: config and source are validated before anything executes (exit 2); the run is built
 in ``reports/.tmp-<run_id>`` and renamed when complete; a failed notebook makes the run
 ``failed`` (exit 1) and never moves ``latest``; Ctrl-C/SIGTERM publish the run as
-``interrupted``; a file lock serialises runs writing to the same output folder.
+``interrupted``; a file lock serialises runs writing to the same output folder; an output
+folder that cannot be written is refused up front (exit 2).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import secrets
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -324,22 +326,26 @@ def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, o
         _log(f"growthlab run: {err}")
         return err.exit_code
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        _log(f"growthlab run: cannot create output folder {out}: {err}")
+        _prepare_out(out)
+    except ConfigError as err:
+        _log(f"growthlab run: {err}")
         return 2
     lock = FileLock(str(out / LOCK_NAME))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        _log(
-            f"growthlab run: another run is writing to {out}; waiting (up to {cfg.lock_timeout:.0f} s)"
-        )
         try:
-            lock.acquire(timeout=cfg.lock_timeout)
+            lock.acquire(timeout=0)
         except Timeout:
-            _log(f"growthlab run: gave up waiting for the lock on {out}")
-            return 2
+            _log(
+                f"growthlab run: another run is writing to {out}; "
+                f"waiting (up to {cfg.lock_timeout:.0f} s)"
+            )
+            lock.acquire(timeout=cfg.lock_timeout)
+    except Timeout:
+        _log(f"growthlab run: gave up waiting for the lock on {out}")
+        return 2
+    except OSError as err:
+        _log(f"growthlab run: cannot lock output folder {out}: {err}")
+        return 2
     try:
         return _run_locked(cfg, info, out)
     finally:
@@ -348,6 +354,26 @@ def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, o
 
             prune(os.environ[CACHE_ENV], keep=CACHE_KEEP)
         lock.release()
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the output folder and prove a file can be created in it, else ConfigError.
+
+    Permission bits alone do not tell (root ignores them; read-only mounts, full disks), so a
+    probe file is created and removed.
+    """
+    try:
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"output folder {out} is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create output folder {out}: {err}") from err
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ConfigError(f"output folder {out} is not writable: {err}") from err
 
 
 def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
@@ -593,8 +619,13 @@ def rebuild_index(out: str | Path = "reports") -> None:
     power loss): it is published as ``failed`` so it shows up in the index.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out / LOCK_NAME), timeout=3600):
+    _prepare_out(out)
+    lock = FileLock(str(out / LOCK_NAME), timeout=3600)
+    try:
+        lock.acquire()
+    except OSError as err:  # includes filelock.Timeout
+        raise ConfigError(f"cannot lock output folder {out}: {err}") from err
+    try:
         for tmp in out.glob(".tmp-*"):
             m = rindex.read_manifest(tmp) or {"run_id": tmp.name[5:], "notebooks": []}
             if m.get("status") in ("running", None, "success"):
@@ -605,3 +636,5 @@ def rebuild_index(out: str | Path = "reports") -> None:
             if not target.exists():
                 shutil.move(str(tmp), str(target))
         rindex.rebuild(out)
+    finally:
+        lock.release()
