@@ -168,3 +168,33 @@ def test_notebooks_show_data_only_through_the_boundary():
         for call in re.findall(r"(?<![\w.])display\((.{0,40})", code):
             # Only the summary's section links, built and escaped in growthlab.report.summary.
             assert call.startswith("HTML(summary."), (path.name, call)
+
+
+_PIECES = st.sampled_from(
+    [
+        "13812345678",
+        "+86 138 1234 5678",
+        "0086-139-1234-5678",
+        "11010519491231002X",
+        "a.b+c@mail.example.cn",
+        "12345678901",
+        "x",
+        " ",
+        ",",
+        "7",
+        "@",
+        "渠道",
+        "U0000001",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=6).map("".join))
+def test_engine_and_python_mask_the_same_text(text):
+    import duckdb
+
+    con = duckdb.connect()
+    sql = con.execute(
+        f"SELECT {privacy.mask_personal_sql('x')} FROM (SELECT ?::VARCHAR AS x)", [text]
+    ).fetchone()[0]
+    assert sql == privacy.mask_personal(text)
