@@ -16,12 +16,19 @@ in ``reports/.tmp-<run_id>`` and renamed when complete; a failed notebook makes 
 ``failed`` (exit 1) and never moves ``latest``; Ctrl-C/SIGTERM publish the run as
 ``interrupted``; a file lock serialises runs writing to the same output folder; an output
 folder that cannot be written is refused up front (exit 2).
+
+Process hygiene: worker processes and Jupyter kernels end with the process that started them,
+however it ends (even ``kill -9``), so nothing writes into a dead run's temporary folder. On
+Linux each worker and each kernel asks for ``SIGKILL`` when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``, then re-checks its parent to close the start-up race); elsewhere
+workers poll their parent and kernels rely on ipykernel's parent poller.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import inspect
 import json
 import os
@@ -30,6 +37,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -198,6 +206,69 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.cache
+def _prctl() -> Any:
+    """libc ``prctl`` (Linux), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _die_with_parent(prctl: Any, parent: int) -> bool:
+    """Have Linux SIGKILL this process when its parent dies; False when that is unavailable.
+
+    Ends the process at once when ``parent`` is already gone (it may have died before the
+    request took effect). Safe between fork and exec (kernel ``preexec_fn``): no imports, no
+    locks.
+    """
+    ok = prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    if os.getppid() != parent:
+        os._exit(1)
+    return ok
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Process-pool initializer: the worker ends with the runner ``parent``, even on SIGKILL."""
+    if not _die_with_parent(_prctl(), parent):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+@functools.cache
+def _kernel_manager_class() -> type:
+    """jupyter_client's AsyncKernelManager whose kernels die with the process that starts them.
+
+    ipykernel's own parent poller (``JPY_PARENT_PID``) notices a dead parent only within about a
+    second, long enough to write into a dead run's folder; the parent-death signal is immediate.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            prctl = _prctl()
+            if prctl is not None and "preexec_fn" not in kw:
+                kw["preexec_fn"] = functools.partial(_die_with_parent, prctl, os.getpid())
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return KernelManager
+
+
 def _execute_one(
     path: Path, params: dict[str, Any], out_nb: Path, cell_timeout: int | None, progress: dict
 ) -> tuple[str, str | None]:
@@ -211,6 +282,7 @@ def _execute_one(
             str(out_nb),
             parameters=params,
             kernel_name="python3",
+            kernel_manager_class=_kernel_manager_class(),
             cwd=str(path.parent),
             progress_bar={"file": sys.stderr, "leave": False, "unit": "cell", **progress},
             log_output=False,
@@ -489,7 +561,10 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         futures = {}
         try:
@@ -522,7 +597,7 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
                 fut.cancel()
             for proc in list(getattr(pool, "_processes", {}).values()):
                 with contextlib.suppress(Exception):
-                    proc.terminate()  # their kernels exit with them (ipykernel parent poller)
+                    proc.terminate()  # their kernels exit with them (see _kernel_manager_class)
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
