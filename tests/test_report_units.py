@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from growthlab import report
 from growthlab.errors import ConfigError
 from growthlab.report import html as rhtml
-from growthlab import report
 from growthlab.report import strip, summary
 from growthlab.report.config import load_config, parse_override
 
