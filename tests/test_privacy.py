@@ -71,7 +71,10 @@ def test_suppress_small_groups_drops_tiny_pool():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 60), min_size=1, max_size=30), st.integers(1, 25))
+@given(
+    st.lists(st.integers(0, 60), min_size=1, max_size=30),
+    st.integers(privacy.MIN_GROUP_SIZE_FLOOR, 25),
+)
 def test_suppress_small_groups_never_shows_a_small_group(counts, k):
     t = pd.DataFrame({"g": [f"g{i}" for i in range(len(counts))], "n": counts})
     out = privacy.suppress_small_groups(t, "n", k)
@@ -79,6 +82,13 @@ def test_suppress_small_groups_never_shows_a_small_group(counts, k):
     assert out["n"].sum() <= sum(counts)
     kept = out[out["g"] != "(suppressed)"]
     assert set(kept["g"]) == {f"g{i}" for i, c in enumerate(counts) if c >= k}
+
+
+@pytest.mark.parametrize("k", [-1, 0, 1, 4, 4.9, float("nan")])
+def test_suppress_small_groups_refuses_a_size_below_the_floor(k):
+    t = pd.DataFrame({"g": ["a"], "n": [1]})
+    with pytest.raises(ValueError, match="below the floor 5"):
+        privacy.suppress_small_groups(t, "n", k)
 
 
 # --- the pseudonymisation key -------------------------------------------------------------------

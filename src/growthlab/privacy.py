@@ -333,6 +333,11 @@ def reveal(
     return found
 
 
+#: The smallest ``min_group_size`` anything accepts: small-group suppression cannot be switched
+#: off (run parameters below it are refused with exit 2, see ``growthlab.report.config``).
+MIN_GROUP_SIZE_FLOOR = 5
+
+
 def suppress_small_groups(
     table: pd.DataFrame, count_column: str, min_group_size: int = 10, label: str = "(suppressed)"
 ) -> pd.DataFrame:
@@ -340,8 +345,13 @@ def suppress_small_groups(
 
     The pooled row (labelled ``label`` in every non-numeric column) carries the summed counts of
     the suppressed rows, so totals still add up; other numeric columns are left empty there.
-    It is itself dropped when it would be smaller than ``min_group_size``.
+    It is itself dropped when it would be smaller than ``min_group_size``. A ``min_group_size``
+    below :data:`MIN_GROUP_SIZE_FLOOR` raises ValueError.
     """
+    if not min_group_size >= MIN_GROUP_SIZE_FLOOR:
+        raise ValueError(
+            f"min_group_size={min_group_size!r} is below the floor {MIN_GROUP_SIZE_FLOOR}"
+        )
     if count_column not in table.columns:
         raise KeyError(f"suppress_small_groups: no column {count_column!r}")
     small = table[count_column] < min_group_size

@@ -42,9 +42,8 @@ from typing import Any
 import yaml
 
 from growthlab.errors import ConfigError
+from growthlab.privacy import MIN_GROUP_SIZE_FLOOR
 
-#: Smallest ``min_group_size`` a run accepts: small-group suppression cannot be switched off.
-MIN_GROUP_SIZE_FLOOR = 5
 #: Languages the notebooks and pages are written in.
 LANGUAGES = ("en", "zh")
 #: Parameters the runner sets itself (never shown as user parameters).
