@@ -108,7 +108,9 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "assignments": ("user_id",),
 }
 
-#: Timestamp columns checked against ``as_of`` (rows later than as_of are quarantined).
+#: The main timestamp column of a table: it gives the default ``as_of`` (latest timestamp not
+#: after the run's clock), the first/last coverage and the freshness warning. Every
+#: timestamp/date column (see :func:`time_columns`) is checked against ``min_date`` and ``as_of``.
 TIME_COLUMNS: dict[str, str] = {
     "users": "signup_at",
     "referrals": "invited_at",
@@ -119,6 +121,26 @@ TIME_COLUMNS: dict[str, str] = {
 
 #: Money columns that must be >= 0 (negative rows are quarantined).
 AMOUNTS: dict[str, str] = {"orders": "amount", "costs": "spend"}
+
+#: Default floor of plausible timestamps (``load(min_date=...)``): rows dated earlier, in any
+#: timestamp/date column, are quarantined as ``before_min_date`` (e.g. 1970-01-01 placeholders).
+DEFAULT_MIN_DATE = "2000-01-01"
+
+
+def declared(table: str) -> tuple[str, ...]:
+    """Names of the contract columns of ``table`` (the only source columns that are read)."""
+    return tuple(c.name for c in TABLES[table])
+
+
+def time_columns(table: str) -> tuple[Column, ...]:
+    """The timestamp and date columns of ``table`` (checked against min_date and as_of)."""
+    return tuple(c for c in TABLES[table] if c.kind in (TIMESTAMP, DATE))
+
+
+def number_columns(table: str) -> tuple[Column, ...]:
+    """The numeric columns of ``table`` (amounts, spends, costs, counts): must be finite."""
+    return tuple(c for c in TABLES[table] if c.kind == FLOAT)
+
 
 #: Pre-aggregated counts that must be >= 0 (a negative value is a contract violation).
 NON_NEGATIVE: dict[str, tuple[str, ...]] = {"paths": ("conversions", "nulls", "value")}
@@ -165,22 +187,31 @@ R_UNIQUE = "unique"
 R_VOCAB = "vocabulary"
 R_RANGE = "non_negative"
 R_ONE_VARIANT = "one_variant_per_user"
+R_DUP_COLUMN = "duplicate_column"  # two header columns with the same name (file sources, frames)
+R_RAGGED = "ragged_row"  # a CSV line with more or fewer fields than the header
+R_CSV = "csv_syntax"  # a CSV line the parser rejects for another reason (quotes, encoding)
 FATAL_RULES = (R_TABLE, R_COLUMN, R_EMPTY, R_NOT_NULL, R_TYPE, R_UNIQUE, R_VOCAB, R_RANGE)
-FATAL_RULES += (R_ONE_VARIANT,)
+FATAL_RULES += (R_ONE_VARIANT, R_DUP_COLUMN, R_RAGGED, R_CSV)
 # Quarantinable: rows excluded and counted (priority order: a row is counted under the first).
 Q_DUPLICATE = "duplicate"
+Q_NON_FINITE = "non_finite"  # NaN, inf or -inf in a numeric column
+Q_BEFORE_MIN = "before_min_date"  # a timestamp/date earlier than min_date
 Q_FUTURE = "future_timestamp"
 Q_NEGATIVE = "negative_amount"
 Q_ORPHAN = "orphan"
 Q_SELF = "self_referral"
 Q_CONFLICT = "inviter_conflict"
 Q_CYCLE = "cycle"
-QUARANTINE_RULES = (Q_DUPLICATE, Q_FUTURE, Q_NEGATIVE, Q_ORPHAN, Q_SELF, Q_CONFLICT, Q_CYCLE)
+QUARANTINE_RULES = (Q_DUPLICATE, Q_NON_FINITE, Q_BEFORE_MIN, Q_FUTURE, Q_NEGATIVE, Q_ORPHAN)
+QUARANTINE_RULES += (Q_SELF, Q_CONFLICT, Q_CYCLE)
 # Warnings: reported in the QualityReport, rows kept.
 W_UNKNOWN_CHANNEL = "unknown_channel"
 W_ORDER_BEFORE_SIGNUP = "order_before_signup"
 W_INVITED_AFTER_SIGNUP = "invited_after_invitee_signup"
 W_STALE = "freshness"
+W_EMPTY_TABLE = "empty_table"  # an optional table without valid rows: treated as absent
+# Notes: information only (nothing wrong with the rows).
+N_UNUSED_COLUMNS = "unused_columns"  # source columns outside the contract: never read
 
 
 @dataclass(frozen=True)

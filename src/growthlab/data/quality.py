@@ -40,7 +40,10 @@ class QualityReport:
     ----------
     problems: fatal contract violations (empty for a loaded Dataset: they raise instead).
     quarantined: rows excluded, one :class:`Problem` per (table, rule[, column]).
-    warnings: problems reported but kept (unknown channels, consistency, freshness).
+    warnings: problems reported but kept (unknown channels, consistency, freshness, and
+        ``empty_table``: an optional table without valid rows, treated as absent).
+    notes: information only, e.g. ``unused_columns``: source columns outside the contract, which
+        are never read (their names, never their values).
     tables: per table ``rows_source, rows_quarantined, rows_kept, first, last, origin``.
     nulls: per table and column ``rows, nulls, null_rate`` (of the source rows).
     unknown_channels: ``table, column, raw, rows`` for raw channel names not in the mapping.
@@ -52,6 +55,7 @@ class QualityReport:
     problems: list[Problem] = field(default_factory=list)
     quarantined: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
     tables: pd.DataFrame = field(default_factory=pd.DataFrame)
     nulls: pd.DataFrame = field(default_factory=pd.DataFrame)
     unknown_channels: pd.DataFrame = field(
@@ -73,6 +77,11 @@ class QualityReport:
     def warning_frame(self) -> pd.DataFrame:
         """Warnings as a frame: ``table, column, rule, rows, examples, detail``."""
         return _frame(self.warnings)
+
+    @property
+    def note_frame(self) -> pd.DataFrame:
+        """Notes as a frame: ``table, column, rule, rows, examples, detail``."""
+        return _frame(self.notes)
 
     def counts(self) -> dict[str, int]:
         """Quarantined rows per rule over all tables (every rule present, zeros included)."""
@@ -124,6 +133,10 @@ class QualityReport:
             lines.append("")
             lines.append("warnings (rows kept):")
             lines += [f"  - {p}" for p in self.warnings]
+        if self.notes:
+            lines.append("")
+            lines.append("notes:")
+            lines += [f"  - {p}" for p in self.notes]
         if len(self.unknown_channels):
             lines.append("")
             lines.append("unknown channel names (kept as-is; add them to channels.yaml):")
@@ -148,6 +161,7 @@ class QualityReport:
             "problems": [str(p) for p in self.problems],
             "quarantined": self.counts(),
             "warnings": [str(p) for p in self.warnings],
+            "notes": [str(p) for p in self.notes],
             "identity": dict(self.identity),
         }
 
