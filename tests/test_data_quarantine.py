@@ -97,7 +97,12 @@ def test_quarantine_totals_and_kept_rows(dirty):
     counts = dirty.quality.counts()
     assert counts[C.Q_CYCLE] == 3 and counts[C.Q_ORPHAN] == 2 and counts[C.Q_NEGATIVE] == 3
     assert len(dirty.frame("users")) == 4
-    assert dirty.frame("referrals").empty  # every invitation was dirty
+    # every invitation was dirty: no valid row left, so the table is absent (and says why)
+    assert not dirty.has("referrals") and "referrals" not in dirty.tables
+    empty = [w for w in dirty.quality.warnings if w.rule == C.W_EMPTY_TABLE]
+    assert [(w.table, w.detail.split(";")[0]) for w in empty] == [
+        ("referrals", "all 8 row(s) were quarantined")
+    ]
     assert not dirty.frame("users")["referred"].any()
     assert set(dirty.frame("events")["user_id"]) == {"u1", "u2", "u3", "u4"}
     q = dirty.quality.quarantine

@@ -5,6 +5,8 @@ See docs/DEVELOPING.md ("The Dataset") for the contract every analysis relies on
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -17,7 +19,7 @@ import pandas as pd
 
 from growthlab.data import cache as _cache
 from growthlab.data.channels import load_map
-from growthlab.data.contract import TABLES
+from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
 from growthlab.data.source import copy_source, new_workdir, source_size
 from growthlab.data.validate import Validator
@@ -70,7 +72,8 @@ class Dataset:
         return list(self._tables)
 
     def has(self, name: str) -> bool:
-        """Whether table ``name`` is present."""
+        """Whether table ``name`` is present (an empty table, or one whose rows were all
+        quarantined, is absent; ``quality.warnings`` says so under ``empty_table``)."""
         return name in self._tables
 
     def table(self, name: str) -> ibis.Table:
@@ -141,11 +144,20 @@ def _read_truth(source: Any) -> dict | None:
     return None
 
 
+def _extend_key(key: str, **params: Any) -> str:
+    """``key`` extended with load parameters that :func:`cache.cache_key` does not take."""
+    blob = json.dumps(
+        [key, {k: [type(v).__name__, repr(v)] for k, v in sorted(params.items())}]
+    ).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
 def load(
     source: Any,
     *,
     timezone: str = "Asia/Shanghai",
     as_of: Any = None,
+    min_date: Any = DEFAULT_MIN_DATE,
     currency: str = "CNY",
     channel_map: str | Path | Mapping[str, Any] | None = None,
     con: Any = None,
@@ -164,6 +176,9 @@ def load(
     timezone: zone of naive timestamps in the source; all timestamps are held as naive UTC.
     as_of: analysis instant (naive values are local, a bare date means the end of that local
         day); default: the latest timestamp in the data (deterministic).
+    min_date: floor of plausible timestamps (naive = local; a bare date is the start of that
+        local day); rows dated earlier in any timestamp/date column are quarantined as
+        ``before_min_date``. Any date from 1900-01-01 on.
     currency: the source's single currency (kept as metadata).
     channel_map: YAML path or dict merged over the shipped ``channels.yaml``.
     con: an Ibis backend holding the tables (same as passing it as ``source``).
@@ -184,6 +199,7 @@ def load(
     opts = {
         "timezone": timezone,
         "as_of": as_of,
+        "min_date": min_date,
         "currency": currency.strip(),
         "encoding": encoding,
         "memory_limit": memory_limit,
@@ -202,6 +218,9 @@ def load(
                 lookup=lookup,
                 encoding=encoding,
             )
+            if key is not None and min_date != DEFAULT_MIN_DATE:
+                # cache.cache_key has no min_date parameter: a non-default floor extends the key
+                key = _extend_key(key, min_date=min_date)
             if key is not None:
                 cdir.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -226,6 +245,7 @@ def _load_cached(
     *,
     timezone: str,
     as_of: Any,
+    min_date: Any,
     currency: str,
     encoding: str | None,
     memory_limit: str | None,
@@ -274,6 +294,7 @@ def _load_fresh(
     *,
     timezone: str,
     as_of: Any,
+    min_date: Any,
     currency: str,
     encoding: str | None,
     memory_limit: str | None,
@@ -289,7 +310,7 @@ def _load_fresh(
     try:
         t0 = time.perf_counter()
         info = copy_source(source, raw, wd, encoding=encoding)
-        validator = Validator(raw, info, lookup, timezone)
+        validator = Validator(raw, info, lookup, timezone, min_date=min_date)
         validator.timings["open"] = time.perf_counter() - t0
         report, persons = validator.run(as_of)
     except BaseException:
@@ -299,7 +320,7 @@ def _load_fresh(
     ibis_con = ibis.duckdb.from_connection(raw)
     ds = Dataset(
         ibis_con,
-        info.tables,
+        validator.present,
         report,
         persons,
         as_of=report.as_of,

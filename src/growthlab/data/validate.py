@@ -12,16 +12,22 @@ Steps (SPEC §3):
    vocabulary, non-negative counts, one variant per user and experiment. Any of them -> one
    :class:`~growthlab.errors.DataContractError` listing every problem;
 3. quarantine (rows excluded and counted; a row is counted under the first rule it breaks, in
-   the order duplicate, future_timestamp, negative_amount, orphan, self_referral,
-   inviter_conflict, cycle);
+   the order duplicate, non_finite, before_min_date, future_timestamp, negative_amount, orphan,
+   self_referral, inviter_conflict, cycle);
 4. the normalised tables (source row order kept), with ``users.person_id`` (OneID) and
-   ``users.referred``; warnings (unknown channels, consistency, freshness).
+   ``users.referred``; an optional table left without any valid row is dropped (treated as
+   absent, with an ``empty_table`` warning); warnings (unknown channels, consistency,
+   freshness) and notes (source columns outside the contract, which are never read).
+
+File-level problems found while opening the source (duplicate header names, ragged CSV lines)
+are reported with the row-level ones, in the same DataContractError.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import ibis
@@ -35,9 +41,10 @@ from growthlab.data.contract import Problem
 from growthlab.data.identity import stitch
 from growthlab.data.identity import summarise as summarise_identity
 from growthlab.data.quality import QualityReport
-from growthlab.data.source import RawTables
+from growthlab.data.source import RawTables, csv_line_problems
 from growthlab.errors import ConfigError, DataContractError
 
+_SKIPPED = "treated as absent: sections that need it are skipped"
 _TEXT_TYPES = ("VARCHAR",)
 _TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _NUM_TYPES = (
@@ -214,6 +221,34 @@ def _parse_as_of(as_of, timezone: str) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None).as_unit("us")
 
 
+_EARLIEST_MIN_DATE = pd.Timestamp("1900-01-01")
+
+
+def _parse_min_date(min_date, timezone: str) -> pd.Timestamp:
+    """``min_date`` -> naive UTC. Naive values are local (``timezone``); a bare date means the
+    *start* of that local day. It cannot be before 1900-01-01: nothing in the contract is that
+    old, and much older values (year 1, 1 BC in UTC) are outside what pandas can hold."""
+    if min_date is None:
+        raise ConfigError(
+            "min_date: required (default 2000-01-01); pass an earlier date such as "
+            "'1900-01-01' to keep older rows"
+        )
+    try:
+        ts = pd.Timestamp(min_date.strip() if isinstance(min_date, str) else min_date)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"min_date: {min_date!r} is not an ISO 8601 date/time") from err
+    if pd.isna(ts):
+        raise ConfigError(f"min_date: {min_date!r} is not a date/time")
+    if ts.tz_localize(None) < _EARLIEST_MIN_DATE:
+        raise ConfigError(f"min_date: {min_date!r} is before 1900-01-01")
+    if ts.tzinfo is None:
+        try:
+            ts = ts.tz_localize(timezone)
+        except Exception as err:  # noqa: BLE001 - bad zone names
+            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
+    return ts.tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
 class Validator:
     """One validation/normalisation run over the ``_raw_<table>`` copies in ``raw``."""
 
@@ -223,12 +258,16 @@ class Validator:
         info: RawTables,
         lookup: dict[str, str],
         timezone: str,
+        min_date=C.DEFAULT_MIN_DATE,
     ):
         self.raw = raw
         self.con = ibis.duckdb.from_connection(raw)
         self.info = info
         self.lookup = lookup
         self.timezone = timezone
+        self.min_date = min_date
+        self.min_ts: pd.Timestamp | None = None  # min_date as naive UTC (set by run)
+        self._details: dict[str, str] = {}  # quarantine rule -> what it means in this run
         self.cols: dict[str, dict[str, _Col]] = {}
         self.extra: dict[str, list[str]] = {}
         self.output: dict[str, list[str]] = {}  # final column names per table
@@ -238,6 +277,8 @@ class Validator:
         self.latest: dict[str, pd.Timestamp] = {}
         self._cache: dict[str, ibis.Table] = {}
         self.timings: dict[str, float] = {}
+        #: the tables of the Dataset: read, and left with at least one valid row (users always)
+        self.present: list[str] = []
         self._t = time.perf_counter()
         #: the run's clock (naive UTC): the default as_of is the latest timestamp not after it
         self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").as_unit("us")
@@ -252,7 +293,7 @@ class Validator:
 
     # -- step 1: views ---------------------------------------------------------------------
     def _views(self) -> None:
-        for t in self.info.tables:
+        for t in list(self.info.tables):
             types = self.info.types[t]
             utc = self.info.utc_columns.get(t, set())
             spec = C.TABLES[t]
@@ -266,8 +307,8 @@ class Validator:
                 if c.name in types
             }
             self.cols[t] = cols
-            generated = set(cols) | {f"{c}_raw" for c, v in cols.items() if v.kind == C.CHANNEL}
-            self.extra[t] = [c for c in types if c not in generated]
+            # only contract columns reach the engine (source.py drops the others)
+            self.extra[t] = []
             select = [f"CAST({self.info.row_sql[t]} AS BIGINT) AS _row"]
             out: list[str] = []
             for col in cols.values():
@@ -283,12 +324,9 @@ class Validator:
                         f"({col.source} IS NOT NULL AND {col.parsed} IS NULL) "
                         f"AS {_q('_bad_' + col.name)}"
                     )
-            for extra in self.extra[t]:
-                select.append(_q(extra))
-                out.append(extra)
             select.append("FALSE AS _q")
             self.output[t] = out
-            if types:  # hash of the source row: exact copies collide (duplicate candidates)
+            if types:  # hash of the contract columns: exact copies collide (duplicate candidates)
                 select.append(f"hash({', '.join(_q(c) for c in types)}) AS _h")
             try:
                 self.raw.execute(
@@ -296,6 +334,14 @@ class Validator:
                     f"FROM {self.info.scans[t]}"
                 )
             except duckdb.Error as err:
+                found = []
+                if t in self.info.csv:  # a line beyond the dialect sniffer's sample
+                    found = csv_line_problems(self.raw, t, *self.info.csv[t])
+                if found:
+                    self.problems += found
+                    self.info.broken.add(t)
+                    self.info.tables.remove(t)
+                    continue
                 msg = str(err).splitlines()[0]
                 origin = self.info.origin.get(t, t)
                 raise DataContractError([], f"{origin}: cannot be read as a table: {msg}") from err
@@ -304,10 +350,13 @@ class Validator:
                 self.raw.unregister(f"_src_{t}")
             n = self.raw.execute(f"SELECT count(*) FROM {_q('_n_' + t)}").fetchone()[0]
             self.n_rows[t] = int(n)
+            dropped = self.info.dropped.get(t, [])
             for name in missing:
-                self.problems.append(
-                    Problem(t, name, C.R_COLUMN, int(n), detail="required column is missing")
-                )
+                detail = "required column is missing"
+                alike = [c for c in dropped if c.strip().lower() == name]
+                if alike:  # names are exact: 'User_ID' is not 'user_id'
+                    detail += f" (the source has {', '.join(repr(c) for c in alike)})"
+                self.problems.append(Problem(t, name, C.R_COLUMN, int(n), detail=detail))
 
     def view(self, t: str) -> ibis.Table:
         """The normalised table ``_n_<t>`` (all source rows, with flags) as Ibis."""
@@ -332,8 +381,8 @@ class Validator:
             if t == "orders" and "status" in cols:
                 preds.append(("status", C.R_VOCAB, ~v.status.isin(C.ORDER_STATUSES)))
             for name in C.NON_NEGATIVE.get(t, ()):
-                if name in cols:
-                    preds.append((name, C.R_RANGE, v[name] < 0))
+                if name in cols:  # -inf is quarantined as non_finite
+                    preds.append((name, C.R_RANGE, (v[name] < 0) & ~v[name].isinf()))
             metrics = {f"p{i}": p.sum() for i, (_, _, p) in enumerate(preds)}
             names = self.output[t]
             for i, name in enumerate(names):
@@ -453,9 +502,26 @@ class Validator:
             )
 
         part(self.tbl(f"_dup_{t}"), C.Q_DUPLICATE, None)
-        tcol = C.TIME_COLUMNS.get(t)
-        if tcol in cols:
-            part(v.filter(v[tcol] > as_of), C.Q_FUTURE, tcol)
+        for col in C.number_columns(t):
+            if col.name in cols:
+                x = v[col.name]
+                part(v.filter(x.isnan() | x.isinf()), C.Q_NON_FINITE, col.name)
+        floor = self.min_ts
+        for col in C.time_columns(t):
+            if col.name not in cols:
+                continue
+            x = v[col.name]
+            if col.kind == C.DATE:  # a calendar day (local): compare with local dates
+                if floor is not None:
+                    part(v.filter(x < self._local_day(floor)), C.Q_BEFORE_MIN, col.name)
+                # the day starts after as_of, i.e. after the local day holding as_of's last
+                # instant (as_of = 2025-06-30 00:00 local keeps 2025-06-29, not 2025-06-30)
+                last_day = self._local_day(as_of - pd.Timedelta(microseconds=1))
+                part(v.filter(x > last_day), C.Q_FUTURE, col.name)
+            else:
+                if floor is not None:
+                    part(v.filter(x < floor), C.Q_BEFORE_MIN, col.name)
+                part(v.filter(x > as_of), C.Q_FUTURE, col.name)
         amount = C.AMOUNTS.get(t)
         if amount in cols:
             part(v.filter(v[amount] < 0), C.Q_NEGATIVE, amount)
@@ -475,6 +541,10 @@ class Validator:
         )
         self.con.create_table(f"_q_{t}", first, overwrite=True)
         self._cache.pop(f"_q_{t}", None)
+
+    def _local_day(self, ts: pd.Timestamp):
+        """The local calendar date (``timezone``) of a naive UTC instant."""
+        return ts.tz_localize("UTC").tz_convert(self.timezone).date()
 
     def _graph_rules(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Self-referrals, two-inviter conflicts (earliest invitation wins) and cycles."""
@@ -504,7 +574,14 @@ class Validator:
             f'SELECT rule, "column", count(*), min(_row, 5) FROM {_q("_q_" + t)} GROUP BY ALL'
         ).fetchall()
         out = [
-            Problem(t, column or None, rule, int(n), tuple(sorted(int(x) for x in ex)))
+            Problem(
+                t,
+                column or None,
+                rule,
+                int(n),
+                tuple(sorted(int(x) for x in ex)),
+                self._details.get(rule, ""),
+            )
             for rule, column, n, ex in rows
         ]
         order = {rule: i for i, rule in enumerate(C.QUARANTINE_RULES)}
@@ -524,7 +601,7 @@ class Validator:
         warnings: list[Problem] = []
         canon = sorted(set(self.lookup.values()))
         unknown = []
-        for t in self.info.tables:
+        for t in self.present:
             for col in self.cols[t].values():
                 if col.kind != C.CHANNEL:
                     continue
@@ -553,7 +630,7 @@ class Validator:
         ).reset_index(drop=True)
 
         users = self.con.table("users")
-        if "orders" in self.info.tables:
+        if "orders" in self.present:
             o = self.con.table("orders")
             j = o.inner_join(users.select("user_id", "signup_at"), "user_id")
             n = int(j.filter(j.ts < j.signup_at).count().to_pyarrow().as_py())
@@ -567,7 +644,7 @@ class Validator:
                         detail="order placed before the user's signup_at",
                     )
                 )
-        if "referrals" in self.info.tables:
+        if "referrals" in self.present:
             r = self.con.table("referrals")
             j = r.inner_join(users.select("user_id", "signup_at"), r.invitee_id == users.user_id)
             n = int(j.filter(j.invited_at > j.signup_at).count().to_pyarrow().as_py())
@@ -586,7 +663,14 @@ class Validator:
     # -- the run ---------------------------------------------------------------------------
     def run(self, as_of=None) -> tuple[QualityReport, pd.DataFrame]:
         """Validate and normalise; returns the QualityReport and the persons frame."""
-        if "users" not in self.info.tables:
+        self.min_ts = _parse_min_date(self.min_date, self.timezone)
+        self.problems += self.info.problems
+        if "users" in self.info.empty_files:
+            name = self.info.empty_files["users"]
+            self.problems.append(
+                Problem("users", None, C.R_EMPTY, 0, detail=f"{name} is empty (no header, no rows)")
+            )
+        elif "users" not in self.info.tables and "users" not in self.info.broken:
             self.problems.append(
                 Problem("users", None, C.R_TABLE, 0, detail="the users table is required")
             )
@@ -594,7 +678,10 @@ class Validator:
         self._views()
         self._mark("parse")
         if "users" in self.info.tables and self.n_rows["users"] == 0:
-            self.problems.append(Problem("users", None, C.R_EMPTY, 0, detail="no rows"))
+            where = self.info.origin.get("users", "users")
+            self.problems.append(
+                Problem("users", None, C.R_EMPTY, 0, detail=f"no data rows in {where}")
+            )
         self._fatal_row_rules()
         self._mark("row_rules")
         if not any(p.rule == C.R_COLUMN for p in self.problems):
@@ -611,12 +698,39 @@ class Validator:
             as_of_ts = max(self.latest.values()).as_unit("us")
         else:
             as_of_ts = _parse_as_of(as_of, self.timezone)
+        if self.min_ts is not None and self.min_ts >= as_of_ts:
+            raise ConfigError(
+                f"min_date: {self.min_date!r} is not before as_of ({as_of_ts} UTC); every row "
+                "would be quarantined"
+            )
+        self._details = {
+            C.Q_NON_FINITE: "NaN, inf or -inf",
+            C.Q_FUTURE: f"later than as_of {as_of_ts} UTC",
+        }
+        if self.min_ts is not None:
+            self._details[C.Q_BEFORE_MIN] = f"earlier than min_date {self.min_ts} UTC"
 
         # users first: the other tables reference the kept users
         self._quarantine("users", as_of_ts)
         self._final("users")
-        self.raw.execute("CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM users")
         quarantined = self._quarantine_problems("users")
+        kept = {"users": self._count("users")}
+        if kept["users"] == 0:  # nothing left to analyse: every other row would be an orphan
+            rules = ", ".join(f"{p.rule} {p.count:,}" for p in quarantined)
+            rows = tuple(sorted(r for p in quarantined for r in p.rows))[:5]
+            raise DataContractError(
+                [
+                    Problem(
+                        "users",
+                        None,
+                        C.R_EMPTY,
+                        self.n_rows["users"],
+                        rows,
+                        f"every row was quarantined ({rules})",
+                    )
+                ]
+            )
+        self.raw.execute("CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM users")
         for t in self.info.tables:
             if t == "users":
                 continue
@@ -624,11 +738,29 @@ class Validator:
             self._quarantine(t, as_of_ts, extra)
             quarantined += self._quarantine_problems(t)
             self._final(t)
+            kept[t] = self._count(t)
             self._mark(f"quarantine_{t}")
+
+        # an optional table without any valid row is absent: analyses that need it skip
+        empty_notes: list[Problem] = []
+        for t, name in self.info.empty_files.items():
+            empty_notes.append(
+                Problem(t, None, C.W_EMPTY_TABLE, 0, detail=f"{name} is empty; {_SKIPPED}")
+            )
+        for t in self.info.tables:
+            if kept[t]:
+                self.present.append(t)
+                continue
+            if self.n_rows[t] == 0:
+                why = f"{Path(self.info.origin.get(t, t)).name}: no data rows"
+            else:
+                why = f"all {self.n_rows[t]:,} row(s) were quarantined"
+            empty_notes.append(Problem(t, None, C.W_EMPTY_TABLE, 0, detail=f"{why}; {_SKIPPED}"))
+            self.raw.execute(f"DROP VIEW IF EXISTS {_q(t)}")
 
         # OneID: only identity keys shared by two or more users can merge anyone, so just
         # those rows come to scipy; every other user is their own person.
-        if "identities" in self.info.tables:
+        if "identities" in self.present:
             ident = self.raw.execute(
                 "SELECT i.user_id, i.id_type, i.id_value FROM identities i SEMI JOIN "
                 "(SELECT id_type, id_value FROM identities WHERE id_value IS NOT NULL "
@@ -652,10 +784,10 @@ class Validator:
         self.raw.unregister("_persons_df")
         referred = (
             "LEFT JOIN (SELECT DISTINCT invitee_id FROM referrals) r ON r.invitee_id = v.user_id"
-            if "referrals" in self.info.tables
+            if "referrals" in self.present
             else ""
         )
-        ref_col = "(r.invitee_id IS NOT NULL)" if "referrals" in self.info.tables else "FALSE"
+        ref_col = "(r.invitee_id IS NOT NULL)" if "referrals" in self.present else "FALSE"
         cols = ", ".join(f"v.{_q(c)}" for c in self.output["users"])
         self.raw.execute("DROP VIEW users")
         self.raw.execute(
@@ -668,17 +800,29 @@ class Validator:
 
         self._mark("users")
         warnings, unknown = self._warnings(as_of_ts)
+        warnings = empty_notes + warnings
         ident_counts, largest = summarise_identity(persons)
+        notes = [
+            Problem(
+                t,
+                None,
+                C.N_UNUSED_COLUMNS,
+                0,
+                detail=f"{len(names)} column(s) outside the data contract, not read: "
+                + ", ".join(names),
+            )
+            for t, names in self.info.dropped.items()
+            if t in self.info.tables
+        ]
 
         table_rows = []
         qcount = {}
         for p in quarantined:
             qcount[p.table] = qcount.get(p.table, 0) + p.count
         for t in self.info.tables:
-            kept = int(self.raw.execute(f"SELECT count(*) FROM {_q(t)}").fetchone()[0])
             tcol = C.TIME_COLUMNS.get(t) or ("date" if t == "costs" else None)
             first = last = None
-            if tcol and tcol in self.cols[t]:
+            if tcol and tcol in self.cols[t] and t in self.present:
                 first, last = self.raw.execute(
                     f"SELECT min({_q(tcol)}), max({_q(tcol)}) FROM {_q(t)}"
                 ).fetchone()
@@ -687,13 +831,30 @@ class Validator:
                     "table": t,
                     "rows_source": self.n_rows[t],
                     "rows_quarantined": qcount.get(t, 0),
-                    "rows_kept": kept,
+                    "rows_kept": kept[t],
                     "first": pd.Timestamp(first) if first is not None else pd.NaT,
                     "last": pd.Timestamp(last) if last is not None else pd.NaT,
                     "origin": self.info.origin.get(t, ""),
                 }
             )
-        tables = pd.DataFrame(table_rows)
+        for t, name in self.info.empty_files.items():
+            table_rows.append(
+                {
+                    "table": t,
+                    "rows_source": 0,
+                    "rows_quarantined": 0,
+                    "rows_kept": 0,
+                    "first": pd.NaT,
+                    "last": pd.NaT,
+                    "origin": name,
+                }
+            )
+        order = {t: i for i, t in enumerate(C.TABLES)}
+        tables = pd.DataFrame(
+            sorted(table_rows, key=lambda r: order[r["table"]]),
+            columns=["table", "rows_source", "rows_quarantined", "rows_kept", "first", "last"]
+            + ["origin"],
+        )
         for r in tables.itertuples(index=False):
             if r.table in ("users", "events", "orders", "referrals") and pd.notna(r.last):
                 lag = (as_of_ts - r.last) / pd.Timedelta(days=1)
@@ -714,6 +875,7 @@ class Validator:
             problems=[],
             quarantined=quarantined,
             warnings=warnings,
+            notes=notes,
             tables=tables,
             nulls=pd.DataFrame(
                 self.null_rows, columns=["table", "column", "rows", "nulls", "null_rate"]
@@ -727,6 +889,9 @@ class Validator:
         )
         return report, persons
 
+    def _count(self, t: str) -> int:
+        return int(self.raw.execute(f"SELECT count(*) FROM {_q(t)}").fetchone()[0])
+
     def _mark(self, stage: str | None) -> None:
         """Record the seconds spent since the previous mark under ``stage``."""
         now = time.perf_counter()
@@ -737,6 +902,8 @@ class Validator:
     def _cleanup(self) -> None:
         self.raw.execute("DROP TABLE IF EXISTS _n_users")
         for t in self.info.tables:
+            if t not in self.present:  # absent: its view is gone, keep nothing of it
+                self.raw.execute(f"DROP TABLE IF EXISTS {_q('_n_' + t)}")
             for prefix in ("_q_", "_dup_", "_raw_"):
                 self.raw.execute(f"DROP TABLE IF EXISTS {_q(prefix + t)}")
         self.raw.execute("DROP TABLE IF EXISTS _ids")
