@@ -88,3 +88,23 @@ def test_no_personal_data_or_raw_id_in_any_output(hostile_run):
             assert not found, f"{f.name}: {found[:3]}"
         assert hostile.NICKNAME not in text, f.name
         assert hostile.EMAIL_DOMAIN not in text, f.name
+
+
+def test_metric_ids_are_catalogued_and_agree_across_sections(hostile_run):
+    """Every recorded id is in the catalogue, and an id recorded by two sections has one value."""
+    from growthlab import metrics
+
+    _, run_dir, _ = hostile_run
+    recorded = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    seen: dict[str, tuple[str, object]] = {}
+    assert sum(len(v) for v in recorded.values()) > 60
+    for section, entries in recorded.items():
+        for metric_id, entry in entries.items():
+            m = metrics.get(metric_id)  # KeyError names an uncatalogued id
+            assert entry["unit"] == m.unit and entry["better"] == m.better, metric_id
+            if metric_id in seen:
+                other, value = seen[metric_id]
+                assert entry["value"] == value, (metric_id, section, other)
+            seen[metric_id] = (section, entry["value"])
+    shared = [k for k in seen if sum(k in v for v in recorded.values()) > 1]
+    assert "users" in shared

@@ -81,10 +81,10 @@ def test_recorded_text_is_masked(tmp_path, monkeypatch):
     path = tmp_path / "m.json"
     monkeypatch.setenv(nbk.METRICS_ENV, str(path))
     nbk.record("k_by_campaign", {"13812345678": 1.0, "c1": 2.0}, namespace="t")
-    nbk.record("top", "owner a@b.com", namespace="t")
+    nbk.record("ab_experiment", "owner a@b.com", namespace="t")
     data = json.loads(path.read_text(encoding="utf-8"))["t"]
     assert data["k_by_campaign"]["value"] == {"[phone]": 1.0, "c1": 2.0}
-    assert data["top"]["value"] == "owner [email]"
+    assert data["ab_experiment"]["value"] == "owner [email]"
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,9 @@ GROWTHLAB = Path(sys.executable).with_name("growthlab")
 TICK = """\
 import time
 
-from growthlab import report
+from growthlab import metrics, report
 
+metrics.define("ticks", "Ticks", "计数", "count", "loop iterations (test)")
 t0 = time.monotonic()
 i = 0
 while time.monotonic() - t0 < seconds:

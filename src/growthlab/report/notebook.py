@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from growthlab import metrics
 from growthlab.privacy import mask_personal
+from growthlab.report.index import atomic_write
 
 METRICS_ENV = "GROWTHLAB_METRICS_FILE"
 NOTEBOOK_ENV = "GROWTHLAB_NOTEBOOK"
@@ -47,32 +49,37 @@ def _plain(value: Any) -> Any:
 
 
 def record(
-    name: str,
+    metric_id: str,
     value: Any,
     *,
-    label: str | None = None,
-    unit: str | None = None,
-    better: str | None = None,
     namespace: str | None = None,
+    currency: str | None = None,
+    **fields: Any,
 ) -> Any:
-    """Record one key number of the current notebook and return ``value`` unchanged.
+    """Record one key number of the current notebook under its catalogue id; return ``value``.
 
-    ``label`` is the human name shown in the summary, ``unit`` e.g. "%" or "CNY", ``better``
-    is "up" or "down" (which direction is good, for the period-over-period arrow).
+    ``metric_id`` must be in :data:`growthlab.metrics.CATALOGUE`, which gives the labels (en,
+    zh), unit and better direction; ``fields`` fill the label's ``{placeholders}`` (e.g.
+    ``window_days=30``), ``currency`` names the currency of a ``currency`` metric. The entry
+    written to ``metrics.json`` is ``{value, label, label_zh, unit, better, currency}``.
     """
-    if better not in (None, "up", "down"):
-        raise ValueError("better must be 'up', 'down' or None")
+    m = metrics.get(metric_id)
     ns = namespace or os.environ.get(NOTEBOOK_ENV) or "interactive"
-    entry = {"value": _plain(value), "label": label or name, "unit": unit, "better": better}
-    RECORDED.setdefault(ns, {})[name] = entry
+    entry = {
+        "value": _plain(value),
+        "label": m.label("en", **fields),
+        "label_zh": m.label("zh", **fields),
+        "unit": m.unit,
+        "better": m.better,
+        "currency": currency if m.unit == "currency" else None,
+    }
+    RECORDED.setdefault(ns, {})[metric_id] = entry
     path = os.environ.get(METRICS_ENV)
     if path:
         p = Path(path)
         data = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
-        data.setdefault(ns, {})[name] = entry
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(p)
+        data.setdefault(ns, {})[metric_id] = entry
+        atomic_write(p, json.dumps(data, ensure_ascii=False, indent=2))
     return value
 
 

@@ -19,16 +19,19 @@ from typing import Any
 
 import pandas as pd
 
+from growthlab import metrics
+from growthlab.metrics import UNITS
 from growthlab.report.notebook import fmt, text
 
 #: Relative changes smaller than this (in absolute value) count as "no change".
 STABLE = 0.005
-PCT_UNITS = ("%", "pct", "share", "rate")
 
 COLUMNS = [
     "section",
     "name",
     "label",
+    "label_zh",
+    "currency",
     "unit",
     "better",
     "value",
@@ -70,10 +73,10 @@ def compare(
     """
     previous = previous or {}
     rows = []
-    for section, metrics in current.items():
-        if not isinstance(metrics, Mapping):
+    for section, entries in current.items():
+        if not isinstance(entries, Mapping):
             continue
-        for name, entry in metrics.items():
+        for name, entry in entries.items():
             if not isinstance(entry, Mapping):
                 continue
             v = _scalar(entry.get("value"))
@@ -98,6 +101,8 @@ def compare(
                     "section": section,
                     "name": name,
                     "label": entry.get("label") or name,
+                    "label_zh": entry.get("label_zh") or entry.get("label") or name,
+                    "currency": entry.get("currency"),
                     "unit": entry.get("unit") if isinstance(entry.get("unit"), str) else None,
                     "better": better,
                     "value": v,
@@ -110,34 +115,45 @@ def compare(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def format_value(value: Any, unit: str | None) -> str:
-    """A metric value for display: fractions with a "%" unit as percentages, else unit-suffixed."""
+#: Units of metrics.json files written before the metric catalogue -> catalogue units.
+_LEGACY_UNITS = {"%": "fraction", "pct": "fraction", "share": "fraction", "rate": "fraction"}
+
+
+def _unit(unit: Any) -> str | None:
+    if not isinstance(unit, str):
+        return None
+    return _LEGACY_UNITS.get(unit, unit)
+
+
+def format_value(
+    value: Any, unit: str | None, lang: str = "en", currency: str | None = None
+) -> str:
+    """A metric value for display (:func:`growthlab.metrics.format_value` of its unit)."""
+    u = _unit(unit)
+    currency = currency if isinstance(currency, str) else None
+    if u in UNITS:
+        return metrics.format_value(value, u, lang=lang, currency=currency, digits=3)
     v = _scalar(value)
     if v is None:
         return "n/a"
-    if not isinstance(unit, str):
-        unit = None
-    if unit in PCT_UNITS:
-        return fmt(v, "pct", digits=2 if abs(v) >= 0.01 or v == 0 else 3)
-    if float(v).is_integer():
-        s = fmt(v, "int")
-    else:
-        s = fmt(v, "num", digits=3 if abs(v) < 10 else 2)
-    return f"{s} {unit}" if unit else s
+    s = fmt(v, "int") if float(v).is_integer() else fmt(v, "num", digits=3 if abs(v) < 10 else 2)
+    return f"{s} {u}" if u else s
 
 
 def format_change(row: Mapping[str, Any]) -> str:
-    """ "+12.0 %" style relative change, or the absolute change when relative is undefined."""
+    """The change since the previous run: percentage points for fractions, else relative %.
+
+    A share moving from 5.3 % to 69.2 % is "+63.9 pp", not "+1201.4 %".
+    """
     rel, change = row.get("rel_change"), row.get("change")
+    if change is None or (isinstance(change, float) and math.isnan(change)):
+        return ""
+    arrow = "▲" if change > 0 else ("▼" if change < 0 else "=")
+    if _unit(row.get("unit")) in ("fraction", "pp"):
+        return f"{arrow} {100 * change:+.1f} pp"
     if rel is not None and not (isinstance(rel, float) and math.isnan(rel)):
-        arrow = "▲" if rel > 0 else ("▼" if rel < 0 else "=")
         return f"{arrow} {100 * rel:+.1f} %"
-    if change is not None and not (isinstance(change, float) and math.isnan(change)):
-        unit = row.get("unit")
-        if isinstance(unit, str) and unit in PCT_UNITS:
-            return f"{100 * change:+.1f} pp"
-        return f"{change:+,.3g}"
-    return ""
+    return f"{arrow} {change:+,.3g}"
 
 
 HEADINGS = {
@@ -166,13 +182,18 @@ def headline_table(
     out = pd.DataFrame(
         {
             HEADINGS["section"][i]: [titles.get(s, s) for s in cmp["section"]],
-            HEADINGS["label"][i]: cmp["label"].astype(str).to_list(),
+            HEADINGS["label"][i]: cmp["label_zh" if lang == "zh" else "label"]
+            .astype(str)
+            .to_list(),
             HEADINGS["value"][i]: [
-                format_value(v, u) for v, u in zip(cmp["value"], cmp["unit"], strict=True)
+                format_value(r["value"], r["unit"], lang, r["currency"])
+                for r in cmp.to_dict("records")
             ],
             HEADINGS["previous"][i]: [
-                "" if pd.isna(p) else format_value(p, u)
-                for p, u in zip(cmp["previous"], cmp["unit"], strict=True)
+                ""
+                if pd.isna(r["previous"])
+                else format_value(r["previous"], r["unit"], lang, r["currency"])
+                for r in cmp.to_dict("records")
             ],
             HEADINGS["change"][i]: [format_change(r) for r in cmp.to_dict("records")],
             HEADINGS["assessment"][i]: [ASSESSMENT.get(a, (a, a))[i] for a in cmp["assessment"]],
@@ -222,11 +243,11 @@ def findings(
                     en="{section}: {label} {dir} from {prev} to {value} ({rel}), {verdict}.",
                     zh="{section}：{label}从 {prev} {dir}至 {value}（{rel}），{verdict}。",
                     section=titles.get(r["section"], r["section"]),
-                    label=r["label"],
+                    label=r["label_zh" if lang == "zh" else "label"],
                     dir=("rose" if up else "fell") if lang != "zh" else ("上升" if up else "下降"),
-                    prev=format_value(r["previous"], r["unit"]),
-                    value=format_value(r["value"], r["unit"]),
-                    rel=f"{100 * r['rel_change']:+.1f} %",
+                    prev=format_value(r["previous"], r["unit"], lang, r["currency"]),
+                    value=format_value(r["value"], r["unit"], lang, r["currency"]),
+                    rel=format_change(r).lstrip("▲▼= "),
                     verdict=("an improvement" if good else "a deterioration")
                     if lang != "zh"
                     else ("向好" if good else "变差"),
@@ -252,8 +273,8 @@ def findings(
                 en="{section}: {label} is {value}.",
                 zh="{section}：{label}为 {value}。",
                 section=titles.get(section, section),
-                label=r["label"],
-                value=format_value(r["value"], r["unit"]),
+                label=r["label_zh" if lang == "zh" else "label"],
+                value=format_value(r["value"], r["unit"], lang, r["currency"]),
             )
         )
         if len(out) >= n:

@@ -1,0 +1,864 @@
+"""The metric catalogue: one id, one definition, one label per language for every key number.
+
+Every number a page or the executive summary shows as a key number is recorded under an id of
+:data:`CATALOGUE` (``growthlab.report.record(id, value)``). The entry says what the number is
+(``definition``, with its formula), how it is called in English and Chinese, its unit, which
+direction is better and how it is written. The same id means the same number on every page: a
+test runs the report and checks that an id recorded by two sections has one value. Where two
+measures legitimately differ (retention "active in days 28–30 after signup" vs "cohort active in
+its 4th week"), they are two ids whose labels say the difference.
+
+Units: ``fraction`` (0.125 is written 12.5 %), ``pp`` (a difference of two fractions, written in
+percentage points), ``count``, ``currency`` (written with the source's currency code),
+``days``, ``hours``, ``ratio`` (a plain number such as K), ``score`` (a statistic), ``text``
+and ``records`` (lists of rows, e.g. alerts; not formatted).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Number
+from typing import Any
+
+UNITS = (
+    "fraction",
+    "pp",
+    "count",
+    "currency",
+    "days",
+    "hours",
+    "ratio",
+    "score",
+    "text",
+    "records",
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One catalogued metric (see the module docstring).
+
+    ``en``/``zh`` may hold ``{name}`` fields filled from the parameters of :meth:`label`
+    (e.g. the window of a K-factor); ``digits`` are the decimals of ``ratio``/``score`` values.
+    """
+
+    id: str
+    en: str
+    zh: str
+    unit: str
+    definition: str
+    better: str | None = None
+    digits: int = 2
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"metric {self.id}: unknown unit {self.unit!r}")
+        if self.better not in (None, "up", "down"):
+            raise ValueError(f"metric {self.id}: better must be 'up', 'down' or None")
+
+    def label(self, lang: str = "en", **fields: Any) -> str:
+        """The name of the metric in ``lang`` (en or zh), its ``{fields}`` filled in."""
+        template = self.zh if lang == "zh" else self.en
+        try:
+            return template.format(**fields)
+        except (KeyError, IndexError):
+            return template
+
+    def format(self, value: Any, lang: str = "en", currency: str | None = None) -> str:
+        """``value`` written for a reader: "12.5 %", "+3.1 pp", "1,234", "1,234.50 CNY", "0.36"."""
+        return format_value(value, self.unit, lang=lang, currency=currency, digits=self.digits)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, Number):
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def format_value(
+    value: Any, unit: str | None, *, lang: str = "en", currency: str | None = None, digits: int = 2
+) -> str:
+    """Write ``value`` in ``unit`` (see the module docstring); missing or non-finite is "n/a"."""
+    if unit == "text":
+        return "" if value is None else str(value)
+    v = _number(value)
+    if v is None:
+        return "n/a" if lang != "zh" else "无"
+    if unit == "fraction":
+        d = 1 if abs(v) >= 0.001 or v == 0 else 2
+        return f"{100 * v:.{d}f} %"
+    if unit == "pp":
+        return f"{100 * v:+.1f} pp" if lang != "zh" else f"{100 * v:+.1f} 个百分点"
+    if unit == "count":
+        return f"{v:,.0f}"
+    if unit == "currency":
+        return f"{v:,.2f}" + (f" {currency}" if currency else "")
+    if unit == "days":
+        return f"{v:,.1f} " + ("天" if lang == "zh" else "days")
+    if unit == "hours":
+        return f"{v:,.1f} " + ("小时" if lang == "zh" else "h")
+    return f"{v:,.{digits}f}"
+
+
+def _m(
+    id: str,
+    en: str,
+    zh: str,
+    unit: str,
+    definition: str,
+    better: str | None = None,
+    digits: int = 2,
+) -> Metric:  # noqa: A002, E501
+    return Metric(id, en, zh, unit, definition, better, digits)
+
+
+_ENTRIES = [
+    # --- data quality (01) ----------------------------------------------------------------
+    _m(
+        "users",
+        "Users",
+        "用户数",
+        "count",
+        "Rows of the validated users table (quarantined rows excluded).",
+    ),
+    _m(
+        "rows",
+        "Source rows",
+        "源数据行数",
+        "count",
+        "Rows read from every table of the source, before quarantine.",
+    ),
+    _m(
+        "quarantined_rows",
+        "Quarantined rows",
+        "被隔离的行",
+        "count",
+        "Rows excluded by a quarantine rule (data/README.md), all tables.",
+        "down",
+    ),
+    _m(
+        "quarantine_rate",
+        "Share of rows quarantined",
+        "被隔离行占比",
+        "fraction",
+        "quarantined_rows / rows.",
+        "down",
+    ),
+    _m(
+        "warnings",
+        "Data warnings",
+        "数据警告",
+        "count",
+        "Consistency and freshness warnings of the quality report.",
+        "down",
+    ),
+    _m(
+        "max_stale_days",
+        "Days since the stalest table's newest row",
+        "最不新鲜表的最新一行距今天数",
+        "days",
+        "max over tables of (as_of − newest timestamp) in days.",
+        "down",
+    ),
+    _m(
+        "unknown_channel_rows",
+        "Rows with an unknown channel name",
+        "渠道名称未知的行",
+        "count",
+        "Rows whose raw channel name is not in the channel mapping.",
+        "down",
+    ),
+    _m(
+        "volume_anomaly_days",
+        "Unusual table-days",
+        "行数异常的表-日",
+        "count",
+        "Table-days whose row count has |robust z| above the threshold for its weekday.",
+        "down",
+    ),
+    _m(
+        "persons",
+        "Persons (OneID)",
+        "自然人数（OneID）",
+        "count",
+        "Connected components of users linked by shared identifiers.",
+    ),
+    _m(
+        "merged_users",
+        "Users merged into shared persons",
+        "被合并到同一自然人的用户",
+        "count",
+        "Users whose person has more than one user id.",
+    ),
+    # --- referral (02) --------------------------------------------------------------------
+    _m(
+        "referred_users",
+        "Referred users",
+        "受邀用户数",
+        "count",
+        "Users with an accepted inviter (one inviter per invitee, the earliest).",
+        "up",
+    ),
+    _m(
+        "referred_share",
+        "Share of users referred",
+        "受邀用户占比",
+        "fraction",
+        "referred_users / users.",
+        "up",
+    ),
+    _m(
+        "cascades",
+        "Referral cascades (trees with an invite)",
+        "传播树数量（至少一次邀请）",
+        "count",
+        "Trees of the referral forest whose seed invited at least one user.",
+    ),
+    _m(
+        "max_generation",
+        "Deepest generation",
+        "最深代数",
+        "count",
+        "Largest generation (distance from the seed) in the forest.",
+    ),
+    _m(
+        "k_factor",
+        "K-factor ({window_days}-day window)",
+        "K 因子（{window_days} 天窗口）",
+        "ratio",
+        "Mean number of invitees a user brings within window_days of signup, over users whose window is complete: K = invitees / eligible users.",
+        "up",
+    ),
+    _m(
+        "k_factor_low",
+        "K-factor, lower 95 % bound",
+        "K 因子 95 % 区间下限",
+        "ratio",
+        "Lower bound of the 95 % interval of k_factor (normal approximation of the mean).",
+    ),
+    _m(
+        "k_factor_high",
+        "K-factor, upper 95 % bound",
+        "K 因子 95 % 区间上限",
+        "ratio",
+        "Upper bound of the 95 % interval of k_factor.",
+    ),
+    _m(
+        "campaigns_viral",
+        "Campaigns with K above 1 (whole interval)",
+        "K 大于 1 的活动数（整个区间）",
+        "count",
+        "Campaigns whose K-factor interval lies above 1 (self-sustaining).",
+    ),
+    _m(
+        "k_by_campaign",
+        "K-factor by campaign",
+        "各活动 K 因子",
+        "records",
+        "k_factor computed per campaign_id.",
+    ),
+    _m(
+        "invites_per_user",
+        "Invitations sent per user (window)",
+        "人均发出邀请数（窗口内）",
+        "ratio",
+        "i of K = i × c: invite_sent events within the window per eligible user.",
+        "up",
+    ),
+    _m(
+        "invite_conversion",
+        "Accepted invitees per invitation",
+        "每次邀请带来的受邀用户",
+        "fraction",
+        "c of K = i × c: accepted invitees / invitations sent.",
+        "up",
+    ),
+    _m(
+        "amplification",
+        "Amplification (cascade users per seed)",
+        "放大倍数（每名种子用户的传播规模）",
+        "ratio",
+        "Users in campaign cascades / seed users.",
+        "up",
+    ),
+    _m(
+        "largest_cascade",
+        "Largest cascade (users)",
+        "最大传播树（用户数）",
+        "count",
+        "Users in the largest tree of the referral forest.",
+        "up",
+    ),
+    _m(
+        "mean_structural_virality",
+        "Mean structural virality",
+        "平均结构病毒性",
+        "ratio",
+        "Mean over cascades of the mean shortest-path distance between nodes (Goel et al. 2016).",
+    ),
+    _m(
+        "cycle_time_median_days",
+        "Median days to first successful invite",
+        "首次成功邀请的中位天数",
+        "days",
+        "Median over inviters of (first accepted invite − signup).",
+        "down",
+    ),
+    _m(
+        "top10_share",
+        "Invitees brought by the top 10 % of spreaders",
+        "前 10 % 传播者带来的受邀用户占比",
+        "fraction",
+        "Share of direct invitees brought by the 10 % of spreaders with most invitees.",
+    ),
+    _m(
+        "top1_share",
+        "Invitees brought by the top 1 % of spreaders",
+        "前 1 % 传播者带来的受邀用户占比",
+        "fraction",
+        "Share of direct invitees brought by the top 1 % of spreaders.",
+    ),
+    _m(
+        "spreader_gini",
+        "Gini of invitees per spreader",
+        "传播者受邀人数基尼系数",
+        "ratio",
+        "Gini coefficient of direct invitees over users who invited at least one person.",
+    ),
+    _m(
+        "invite_to_paid",
+        "Invite funnel: first step to last",
+        "邀请漏斗：首步到末步",
+        "fraction",
+        "Users (or events) at the last invite-funnel step / at the first step.",
+        "up",
+    ),
+    _m(
+        "suspicious_inviters",
+        "Suspicious inviters",
+        "可疑邀请人",
+        "count",
+        "Inviters with at least one abuse signal (burst, shared identity, inactive invitees).",
+        "down",
+    ),
+    _m(
+        "fraud_like_inviters",
+        "Fraud-like inviters",
+        "疑似作弊邀请人",
+        "count",
+        "Inviters with two or more abuse signals.",
+        "down",
+    ),
+    _m(
+        "fraud_like_invitees_share",
+        "Share of referred users from fraud-like inviters",
+        "来自疑似作弊邀请人的受邀用户占比",
+        "fraction",
+        "Invitees of fraud-like inviters / referred users.",
+        "down",
+    ),
+    _m(
+        "conversion_referred",
+        "Conversion of referred users (ever paid)",
+        "受邀用户转化率（曾付费）",
+        "fraction",
+        "Referred users with at least one paid order / referred users.",
+        "up",
+    ),
+    _m(
+        "conversion_organic",
+        "Conversion of organic users (ever paid)",
+        "自然用户转化率（曾付费）",
+        "fraction",
+        "Users without an inviter with at least one paid order / those users.",
+    ),
+    _m(
+        "value_diff_referred_minus_organic",
+        "Value per user, referred − organic",
+        "人均价值差（受邀 − 自然）",
+        "currency",
+        "Mean paid revenue per referred user − mean per organic user.",
+    ),
+    # --- segments and value (03) ----------------------------------------------------------
+    _m("buyers", "Buyers", "购买用户数", "count", "Users with at least one paid order.", "up"),
+    _m("buyer_share", "Share of users who bought", "购买用户占比", "fraction", "buyers / users."),
+    _m(
+        "champions_share",
+        "Champions (share of buyers)",
+        "冠军用户（占购买用户）",
+        "fraction",
+        "Buyers in the RFM 'champions' segment / buyers.",
+    ),
+    _m(
+        "high_tier_users",
+        "High tier (share of buyers)",
+        "高价值层（占购买用户）",
+        "fraction",
+        "Buyers in the high value tier / buyers.",
+    ),
+    _m(
+        "high_tier_value",
+        "High tier (share of revenue)",
+        "高价值层（占收入）",
+        "fraction",
+        "Revenue of the high value tier / revenue.",
+        "up",
+    ),
+    _m(
+        "active_share",
+        "Active users (incl. returned)",
+        "活跃用户（含回流）",
+        "fraction",
+        "Users whose lifecycle stage is active or returned / users.",
+        "up",
+    ),
+    _m(
+        "churned_share",
+        "Churned users",
+        "流失用户",
+        "fraction",
+        "Users whose lifecycle stage is churned / users.",
+        "down",
+    ),
+    _m(
+        "at_risk_users",
+        "Users at risk",
+        "有流失风险的用户",
+        "count",
+        "Users whose lifecycle stage is at risk.",
+        "down",
+    ),
+    _m(
+        "clusters_k",
+        "Behavioural clusters (k)",
+        "行为聚类数（k）",
+        "count",
+        "k with the highest silhouette over the k range.",
+    ),
+    _m(
+        "clusters_silhouette",
+        "Cluster silhouette",
+        "聚类轮廓系数",
+        "score",
+        "Mean silhouette of the chosen clustering (sampled).",
+    ),
+    _m(
+        "clusters_stability_ari",
+        "Cluster stability (ARI)",
+        "聚类稳定性（ARI）",
+        "score",
+        "Mean adjusted Rand index between the chosen clustering and re-runs with other seeds.",
+        "up",
+    ),
+    _m(
+        "holdout_error",
+        "BG/NBD holdout error (total repeat purchases)",
+        "BG/NBD 留出期误差（复购总数）",
+        "fraction",
+        "(predicted − observed) / observed repeat purchases in the holdout period.",
+    ),
+    _m(
+        "bgnbd_r",
+        "BG/NBD r",
+        "BG/NBD r",
+        "score",
+        "Shape of the gamma purchase-rate heterogeneity (Fader, Hardie & Lee 2005).",
+        digits=4,
+    ),
+    _m(
+        "bgnbd_alpha",
+        "BG/NBD α (rate scale)",
+        "BG/NBD α（速率尺度）",
+        "score",
+        "Scale of the gamma purchase-rate heterogeneity.",
+        digits=4,
+    ),
+    _m(
+        "bgnbd_a",
+        "BG/NBD a",
+        "BG/NBD a",
+        "score",
+        "First beta parameter of the dropout probability.",
+        digits=4,
+    ),
+    _m(
+        "bgnbd_b",
+        "BG/NBD b",
+        "BG/NBD b",
+        "score",
+        "Second beta parameter of the dropout probability.",
+        digits=4,
+    ),
+    _m(
+        "clv_total",
+        "Predicted value, next {horizon_days} days",
+        "未来 {horizon_days} 天预测价值",
+        "currency",
+        "Sum over buyers of expected purchases (BG/NBD) × expected spend (Gamma-Gamma), discounted.",
+        "up",
+    ),
+    _m(
+        "clv_mean",
+        "Mean predicted value per buyer",
+        "每名购买用户的平均预测价值",
+        "currency",
+        "clv_total / buyers.",
+        "up",
+    ),
+    _m(
+        "p_alive_mean",
+        "Mean P(alive) of buyers",
+        "购买用户平均存活概率",
+        "fraction",
+        "Mean over buyers of the BG/NBD probability of being alive at as_of.",
+        "up",
+    ),
+    _m(
+        "clv_top10_share",
+        "Share of predicted value in the top 10 % of buyers",
+        "前 10 % 购买用户的预测价值占比",
+        "fraction",
+        "Predicted value of the 10 % of buyers with most / clv_total.",
+    ),
+    _m(
+        "clv_referred_vs_organic",
+        "Predicted value, referred vs organic buyers (relative)",
+        "预测价值：受邀 vs 自然购买用户（相对差）",
+        "fraction",
+        "mean CLV of referred buyers / mean CLV of organic buyers − 1.",
+    ),
+    # --- attribution and funnel (04) ------------------------------------------------------
+    _m(
+        "conversions",
+        "Conversions (paid orders)",
+        "转化数（付费订单）",
+        "count",
+        "Paid orders (status paid or missing) in the analysis period.",
+    ),
+    _m(
+        "attributable_share",
+        "Conversions with a touchpoint",
+        "有触点的转化占比",
+        "fraction",
+        "Conversions with at least one touchpoint in the lookback window / conversions.",
+        "up",
+    ),
+    _m(
+        "mean_path_length",
+        "Touches per converting journey",
+        "每条转化路径的触点数",
+        "ratio",
+        "Mean number of touchpoints on converting journeys.",
+    ),
+    _m(
+        "top_channel_share",
+        "Top channel share",
+        "第一渠道份额",
+        "fraction",
+        "Largest channel share of attributed conversions under the reference model.",
+    ),
+    _m(
+        "markov_conversion_probability",
+        "Journey conversion probability (Markov)",
+        "路径转化概率（马尔可夫）",
+        "fraction",
+        "Probability of reaching conversion from the start state of the fitted Markov chain.",
+        "up",
+    ),
+    _m(
+        "best_roas",
+        "Best ROAS ({model})",
+        "最高 ROAS（{model}）",
+        "ratio",
+        "max over channels of attributed value / spend under the named model.",
+        "up",
+    ),
+    _m(
+        "funnel_conversion",
+        "Funnel conversion (first to last step)",
+        "漏斗转化率（首步到末步）",
+        "fraction",
+        "Users reaching the last step within the window / users at the first step.",
+        "up",
+    ),
+    _m(
+        "largest_drop_off",
+        "Largest funnel drop-off",
+        "漏斗最大流失",
+        "fraction",
+        "max over steps of 1 − step conversion.",
+        "down",
+    ),
+    _m(
+        "retention_referred",
+        "Cohort retention in period {period}, referral channel",
+        "第 {period} 期队列留存（邀请渠道）",
+        "fraction",
+        "Users acquired through the referral channel active in period `period` after signup / cohort size.",
+        "up",
+    ),
+    _m(
+        "retention_organic",
+        "Cohort retention in period {period}, other channels",
+        "第 {period} 期队列留存（其他渠道）",
+        "fraction",
+        "Users acquired through other channels active in period `period` after signup / cohort size.",
+        "up",
+    ),
+    _m(
+        "peak_hour",
+        "Busiest local hour",
+        "最活跃的本地时段",
+        "count",
+        "Local hour with most events.",
+    ),
+    _m(
+        "responses_per_contact_low_frequency",
+        "Responses per contact at the lowest weekly frequency",
+        "最低周频次的每次触达响应",
+        "fraction",
+        "Responses / contacts for users in the lowest weekly contact-frequency bucket.",
+        "up",
+    ),
+    _m(
+        "responses_per_contact_high_frequency",
+        "Responses per contact at the highest weekly frequency",
+        "最高周频次的每次触达响应",
+        "fraction",
+        "Responses / contacts for users in the highest weekly contact-frequency bucket.",
+        "up",
+    ),
+    # --- monitoring and experiments (05) --------------------------------------------------
+    _m(
+        "new_users_recent",
+        "New users (last {days} days)",
+        "新增用户（近 {days} 天）",
+        "count",
+        "Signups in the last `days` days up to as_of.",
+        "up",
+    ),
+    _m(
+        "invitees_recent",
+        "Invitees (last {days} days)",
+        "受邀用户（近 {days} 天）",
+        "count",
+        "Accepted invitations in the last `days` days up to as_of.",
+        "up",
+    ),
+    _m(
+        "conversions_recent",
+        "Conversions (last {days} days)",
+        "转化数（近 {days} 天）",
+        "count",
+        "Paid orders in the last `days` days up to as_of.",
+        "up",
+    ),
+    _m(
+        "revenue_recent",
+        "Revenue (last {days} days)",
+        "收入（近 {days} 天）",
+        "currency",
+        "Paid revenue in the last `days` days up to as_of.",
+        "up",
+    ),
+    _m(
+        "unsubscribes_recent",
+        "Unsubscribes (last {days} days)",
+        "退订（近 {days} 天）",
+        "count",
+        "unsubscribe events in the last `days` days up to as_of.",
+        "down",
+    ),
+    _m(
+        "complaints_recent",
+        "Complaints (last {days} days)",
+        "投诉（近 {days} 天）",
+        "count",
+        "complaint events in the last `days` days up to as_of.",
+        "down",
+    ),
+    _m(
+        "k_factor_latest",
+        "Rolling K-factor, signups of the last {window} days",
+        "滚动 K 因子（近 {window} 天注册）",
+        "ratio",
+        "Invitees brought by users who signed up in the trailing window / those users (their own windows may be incomplete).",
+        "up",
+    ),
+    _m(
+        "alerts_count",
+        "KPI alerts",
+        "KPI 告警",
+        "count",
+        "Days × series outside their expected band (all series).",
+        "down",
+    ),
+    _m(
+        "alerts_overall",
+        "KPI alerts on overall series",
+        "总体序列的 KPI 告警",
+        "count",
+        "Alerts on the all-channel series.",
+        "down",
+    ),
+    _m(
+        "alerts_recent",
+        "KPI alerts in the last {days} days",
+        "近 {days} 天的 KPI 告警",
+        "count",
+        "Alerts dated within the last `days` days up to as_of.",
+        "down",
+    ),
+    _m(
+        "alerts",
+        "KPI alerts (strongest first)",
+        "KPI 告警（按强度排序）",
+        "records",
+        "Alert records: date, metric, segment, observed, expected, low, high, score, direction.",
+    ),
+    _m(
+        "ab_experiments",
+        "A/B experiments",
+        "A/B 实验数",
+        "count",
+        "Experiments with at least two variants in assignments.",
+    ),
+    _m(
+        "ab_results",
+        "A/B results per experiment and variant",
+        "各实验各组的 A/B 结果",
+        "records",
+        "Per experiment and variant: users, conversion, difference to control with interval, p-value, SRM.",
+    ),
+    _m(
+        "ab_experiment",
+        "Main A/B experiment",
+        "主要 A/B 实验",
+        "text",
+        "The experiment with most assigned users.",
+    ),
+    _m(
+        "ab_verdict",
+        "Main A/B verdict",
+        "主要 A/B 结论",
+        "text",
+        "win / loss / inconclusive / srm for the main experiment.",
+    ),
+    _m(
+        "ab_lift",
+        "A/B conversion difference",
+        "A/B 转化率差",
+        "pp",
+        "conversion(treatment) − conversion(control) of the main experiment.",
+        "up",
+    ),
+    _m(
+        "ab_lift_low",
+        "A/B difference, lower bound",
+        "A/B 差值下限",
+        "pp",
+        "Lower bound of the 95 % interval of ab_lift.",
+    ),
+    _m(
+        "ab_lift_high",
+        "A/B difference, upper bound",
+        "A/B 差值上限",
+        "pp",
+        "Upper bound of the 95 % interval of ab_lift.",
+    ),
+    _m(
+        "ab_rel_lift",
+        "A/B relative lift",
+        "A/B 相对提升",
+        "fraction",
+        "ab_lift / conversion(control).",
+        "up",
+    ),
+    _m(
+        "ab_p_value",
+        "A/B p-value",
+        "A/B p 值",
+        "score",
+        "Two-sided p-value of the difference in conversion.",
+        digits=4,
+    ),
+    _m(
+        "ab_mde",
+        "A/B minimum detectable effect",
+        "A/B 最小可检测效应",
+        "pp",
+        "Smallest difference detectable at 80 % power with the observed sample sizes.",
+    ),
+    _m(
+        "ab_srm_p_value",
+        "A/B sample-ratio mismatch p-value",
+        "A/B 样本比例失衡 p 值",
+        "score",
+        "Chi-square test of the assigned counts against the planned split.",
+        digits=4,
+    ),
+    # --- summary (00) ---------------------------------------------------------------------
+    _m(
+        "alerts_total",
+        "Alerts in this run",
+        "本次运行的告警",
+        "count",
+        "All alert records of the run's sections.",
+        "down",
+    ),
+]
+
+#: id -> :class:`Metric`.
+CATALOGUE: dict[str, Metric] = {m.id: m for m in _ENTRIES}
+if len(CATALOGUE) != len(_ENTRIES):  # pragma: no cover - caught at import by every test
+    raise RuntimeError("metric catalogue: duplicate id")
+
+
+def define(
+    metric_id: str,
+    en: str,
+    zh: str,
+    unit: str,
+    definition: str,
+    better: str | None = None,
+    digits: int = 2,
+) -> Metric:
+    """Add a metric of a notebook outside growthlab's own (a run's extra notebook) to the catalogue.
+
+    Defining an id again with the same entry is a no-op; with a different entry it raises
+    ValueError, so an id keeps one definition.
+    """
+    m = Metric(metric_id, en, zh, unit, definition, better, digits)
+    known = CATALOGUE.get(metric_id)
+    if known is not None and known != m:
+        raise ValueError(f"metric {metric_id!r} is already defined differently: {known}")
+    CATALOGUE[metric_id] = m
+    return m
+
+
+def get(metric_id: str) -> Metric:
+    """The catalogued metric ``metric_id``; KeyError naming the id when it is not catalogued."""
+    try:
+        return CATALOGUE[metric_id]
+    except KeyError:
+        raise KeyError(
+            f"metric {metric_id!r} is not in growthlab.metrics.CATALOGUE: add it there "
+            "(one id, definition, English and Chinese label, unit, direction)"
+        ) from None
+
+
+def describe(lang: str = "en") -> list[Mapping[str, Any]]:
+    """The catalogue as rows (id, label, unit, better, definition), e.g. for documentation."""
+    return [
+        {
+            "id": m.id,
+            "label": m.label(lang),
+            "unit": m.unit,
+            "better": m.better,
+            "definition": m.definition,
+        }
+        for m in _ENTRIES
+    ]
