@@ -800,6 +800,13 @@ _ENTRIES = [
         "Chi-square test of the assigned counts against the planned split.",
         digits=4,
     ),
+    _m(
+        "findings",
+        "Findings",
+        "主要发现",
+        "records",
+        "The section's findings (growthlab.findings.Finding records), ranked by importance in the summary.",
+    ),
     # --- summary (00) ---------------------------------------------------------------------
     _m(
         "alerts_total",

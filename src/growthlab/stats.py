@@ -96,3 +96,36 @@ def top_share(values, fraction: float) -> float:
         return 0.0
     k = max(1, int(np.ceil(fraction * x.size)))
     return float(x[:k].sum() / x.sum())
+
+
+def interval_verdict(low, high, threshold: float = 0.0) -> str:
+    """Where an interval lies relative to ``threshold``: the one rule every verdict uses.
+
+    ``"above"`` when low > threshold, ``"below"`` when high < threshold, else ``"includes"``
+    (also when a bound is missing): a K-factor interval above 1 is self-sustaining, a
+    difference interval above 0 is a win, and an interval that includes the threshold supports
+    no claim either way.
+
+    >>> interval_verdict(1.05, 1.3, 1.0), interval_verdict(-0.2, 0.1), interval_verdict(-3, -1)
+    ('above', 'includes', 'below')
+    """
+    lo, hi = float(low), float(high)
+    if np.isnan(lo) or np.isnan(hi):
+        return "includes"
+    if lo > threshold:
+        return "above"
+    if hi < threshold:
+        return "below"
+    return "includes"
+
+
+def intervals_overlap(low_a, high_a, low_b, high_b) -> bool:
+    """True when [low_a, high_a] and [low_b, high_b] share a point (missing bounds: True).
+
+    Non-overlapping 95 % intervals imply a significant difference; overlapping ones do not
+    imply the opposite, so use a test of the difference to claim "no difference".
+    """
+    bounds = [float(x) for x in (low_a, high_a, low_b, high_b)]
+    if any(np.isnan(b) for b in bounds):
+        return True
+    return not (bounds[0] > bounds[3] or bounds[2] > bounds[1])

@@ -3,11 +3,14 @@
 from growthlab.report.notebook import (
     RECORDED,
     escape,
+    findings_html,
     fmt,
     record,
+    record_findings,
     say,
     sentence_html,
     show,
+    show_findings,
     table_html,
     text,
 )
@@ -15,11 +18,14 @@ from growthlab.report.notebook import (
 __all__ = [
     "RECORDED",
     "escape",
+    "findings_html",
     "fmt",
     "record",
+    "record_findings",
     "say",
     "sentence_html",
     "show",
+    "show_findings",
     "table_html",
     "text",
 ]

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Number
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from growthlab import metrics
+from growthlab.findings import Finding
 from growthlab.privacy import mask_personal
 from growthlab.report.index import atomic_write
 
@@ -207,3 +208,29 @@ def show(
     from IPython.display import HTML, display
 
     display(HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index)))
+
+
+def findings_html(items: Sequence[Finding], lang: str = "en") -> str:
+    """Findings as an HTML list: each statement, then its suggested action, escaped."""
+    if not items:
+        return ""
+    rows = []
+    for f in items:
+        action = f.action(lang)
+        arrow = f'<br><span class="gl-action">→ {escape(action)}</span>' if action else ""
+        rows.append(f'<li class="gl-finding">{escape(f.statement(lang))}{arrow}</li>')
+    return f'<ul class="gl-findings">{"".join(rows)}</ul>'
+
+
+def show_findings(items: Sequence[Finding], lang: str = "en") -> None:
+    """Display a section's findings (:func:`findings_html`); nothing when there are none."""
+    from IPython.display import HTML, display
+
+    if items:
+        display(HTML(findings_html(items, lang)))
+
+
+def record_findings(items: Sequence[Finding], *, namespace: str | None = None) -> list[Finding]:
+    """Record the section's findings (metric id ``findings``) for the summary; return them."""
+    record("findings", [f.to_record() for f in items], namespace=namespace)
+    return list(items)
