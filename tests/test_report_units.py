@@ -135,13 +135,11 @@ def test_render_hides_code_and_embeds(tmp_path):
     assert 'href="#Part"' in text  # table of contents
 
 
-def test_render_keeps_only_the_run_language(tmp_path):
+def test_render_shows_the_narrative_in_the_run_language(tmp_path):
     nb = nbformat.v4.new_notebook()
-    en = nbformat.v4.new_markdown_cell("# Referral english_title\n\nenglish_narrative")
-    en.metadata["tags"] = ["lang-en"]
-    zh = nbformat.v4.new_markdown_cell("# 裂变 chinese_title\n\nchinese_narrative")
-    zh.metadata["tags"] = ["lang-zh"]
-    nb.cells = [en, zh, nbformat.v4.new_markdown_cell("## shared_untagged")]
+    md = nbformat.v4.new_markdown_cell("# Referral english_title\n\nenglish_narrative")
+    md.metadata["growthlab"] = {"zh": "# 裂变 chinese_title\n\nchinese_narrative"}
+    nb.cells = [md, nbformat.v4.new_markdown_cell("## shared_untranslated")]
     src = tmp_path / "n.ipynb"
     nbformat.write(nb, src)
     header = rhtml.header_html(title="T", source="s", period=None, parameters={}, generated="now")
@@ -154,16 +152,27 @@ def test_render_keeps_only_the_run_language(tmp_path):
     for lang, keep, drop in [("en", "english", "chinese"), ("zh", "chinese", "english")]:
         page = pages[lang]
         assert f"{keep}_narrative" in page and f"{drop}_narrative" not in page
-        assert "shared_untagged" in page and f"{drop}_title" not in page  # TOC too
+        assert "shared_untranslated" in page and f"{drop}_title" not in page  # TOC too
     assert pages["fr"] == pages["en"]  # an unknown lang falls back to en
     assert '<html lang="zh">' in pages["zh"] and '<html lang="en">' in pages["en"]
     assert "<title>裂变 chinese_title</title>" in pages["zh"]
-    assert len(nbformat.read(src, as_version=4).cells) == 3  # the notebook keeps both
+    assert len(nbformat.read(src, as_version=4).cells) == 2  # one cell per narrative step
     # the page title follows the language papermill ran the notebook with
     assert rhtml.notebook_title(nb, "n") == "Referral english_title"
     nb.metadata["papermill"] = {"parameters": {"lang": "zh"}}
     assert rhtml.notebook_title(nb, "n") == "裂变 chinese_title"
     assert rhtml.notebook_title(nb, "n", lang="en") == "Referral english_title"
+
+
+def test_every_narrative_cell_has_its_chinese_text():
+    """Each markdown cell of the report notebooks is written once, with zh in its metadata."""
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            if cell.cell_type == "markdown" and cell.source.strip():
+                assert rhtml.translation(cell, "zh"), (path.name, cell.source[:60])
+                assert "tags" not in cell.metadata or not any(
+                    t.startswith("lang-") for t in cell.metadata["tags"]
+                ), path.name
 
 
 METRICS = {

@@ -5,9 +5,8 @@ Code cells are hidden, images stay embedded as data URIs, nothing is loaded from
 with a header (data source, period, parameters, generation time, navigation) and a table of
 contents built from the headings actually rendered.
 
-Narrative markdown cells come in language twins: the English cell tagged ``lang-en`` and its
-Chinese twin tagged ``lang-zh`` right after it. The page keeps untagged cells and the cells of
-the run's ``lang`` (:func:`select_lang`); the executed notebook keeps both.
+Narrative markdown cells are written in English and carry their Chinese text in the cell
+metadata (``growthlab.zh``); the page shows the run's ``lang`` (:func:`select_lang`).
 """
 
 from __future__ import annotations
@@ -151,7 +150,8 @@ def add_toc(body: str, lang: str = "en", marker: str = "<!--GROWTHLAB-TOC-->") -
     return body.replace(marker, toc, 1)
 
 
-LANG_TAG = "lang-"
+#: Cell metadata holding a markdown cell's translations: ``{"growthlab": {"zh": "..."}}``.
+TRANSLATIONS_KEY = "growthlab"
 
 
 def page_lang(lang: Any) -> str:
@@ -165,23 +165,30 @@ def run_lang(nb: Any, default: str = "en") -> str:
     return page_lang(params.get("lang", default))
 
 
-def select_lang(nb: Any, lang: str) -> Any:
-    """Copy of ``nb`` without the cells meant for another language.
+def translation(cell: Any, lang: str) -> str | None:
+    """The ``lang`` text of a markdown cell (cell metadata ``growthlab.<lang>``), or None."""
+    meta = ((cell.get("metadata") or {}).get(TRANSLATIONS_KEY)) or {}
+    text = meta.get(lang) if isinstance(meta, dict) else None
+    return text if isinstance(text, str) and text.strip() else None
 
-    A cell tagged ``lang-<x>`` (cell metadata ``tags``) is dropped when ``x`` is not ``lang``
-    (after :func:`page_lang`); untagged cells stay. Same rule as nbconvert's
-    ``TagRemovePreprocessor(remove_cell_tags={"lang-<x>" for every other x})``.
+
+def select_lang(nb: Any, lang: str) -> Any:
+    """Copy of ``nb`` whose narrative is in ``lang``.
+
+    Narrative markdown cells are written once, in English, with their Chinese text in the cell
+    metadata (``{"growthlab": {"zh": "..."}}``), so a researcher in JupyterLab sees every
+    heading once and the translation travels with the cell. For ``lang`` other than ``en``
+    each markdown cell with a translation shows it instead (after :func:`page_lang`).
     """
     lang = page_lang(lang)
     nb = copy.deepcopy(nb)
-    nb.cells = [
-        cell
-        for cell in nb.cells
-        if not any(
-            isinstance(tag, str) and tag.startswith(LANG_TAG) and tag[len(LANG_TAG) :] != lang
-            for tag in (cell.get("metadata") or {}).get("tags") or []
-        )
-    ]
+    if lang == "en":
+        return nb
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":
+            text = translation(cell, lang)
+            if text is not None:
+                cell["source"] = text
     return nb
 
 
