@@ -198,3 +198,11 @@ def test_engine_and_python_mask_the_same_text(text):
         f"SELECT {privacy.mask_personal_sql('x')} FROM (SELECT ?::VARCHAR AS x)", [text]
     ).fetchone()[0]
     assert sql == privacy.mask_personal(text)
+
+
+def test_table_headers_follow_the_page_language():
+    df = pd.DataFrame({"users": [12], "unknown_col": [1.0]})
+    zh = nbk.table_html(df, {"unknown_col": "{:.1f}"}, lang="zh")
+    assert ">用户数<" in zh and ">unknown_col<" in zh and ">1.0<" in zh
+    assert ">Users<" in nbk.table_html(df, lang="en")
+    assert ">users<" in nbk.table_html(df)  # no lang: names as they are

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from growthlab import metrics
+from growthlab import i18n, metrics
 from growthlab.findings import Finding
 from growthlab.privacy import mask_personal
 from growthlab.report.index import atomic_write
@@ -171,15 +171,22 @@ def table_html(
     na_rep: str = "–",
     precision: int = 2,
     index: bool = False,
+    lang: str | None = None,
 ) -> str:
     """A data frame as an HTML table: every cell, header and index label masked and escaped.
 
     ``formats`` is what :meth:`pandas.io.formats.style.Styler.format` takes (one format string,
     or column -> format string/callable); the rest use ``precision`` decimals. Text cells go
     through :func:`growthlab.privacy.mask_personal` and are HTML-escaped (``escape="html"``),
-    like column and index labels; the index is hidden unless ``index=True``.
+    like column and index labels; the index is hidden unless ``index=True``. With ``lang``,
+    column names with a ``column.<name>`` text in :mod:`growthlab.i18n` get that header.
     """
     shown = table.copy()
+    if lang is not None and not isinstance(shown.columns, pd.MultiIndex):
+        headers = i18n.columns(shown.columns, lang)
+        shown = shown.rename(columns=headers)
+        if isinstance(formats, Mapping):
+            formats = {headers.get(c, c): f for c, f in formats.items()}
     for c in shown.columns:
         if shown[c].dtype == object or pd.api.types.is_string_dtype(shown[c].dtype):
             shown[c] = mask_personal(shown[c])
@@ -203,11 +210,14 @@ def show(
     na_rep: str = "–",
     precision: int = 2,
     index: bool = False,
+    lang: str | None = None,
 ) -> None:
     """Display a table in the report: :func:`table_html` as an HTML output (the only way)."""
     from IPython.display import HTML, display
 
-    display(HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index)))
+    display(
+        HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index, lang=lang))
+    )
 
 
 def findings_html(items: Sequence[Finding], lang: str = "en") -> str:
