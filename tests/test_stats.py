@@ -84,3 +84,46 @@ def test_top_share():
     assert stats.top_share([10, 0, 0, 0], 0.25) == pytest.approx(1.0)
     assert stats.top_share([1] * 10, 0.1) == pytest.approx(0.1)
     assert stats.top_share([5, 3, 2], 0.01) == pytest.approx(0.5)  # at least one unit
+
+
+# ------------------------------------------------------------------ robust z (one rule, issue #11)
+
+
+def test_robust_z_known_values():
+    # median 3, |x - 3| = 2, 1, 0, 1, 97 -> MAD 1, scale 1.4826
+    assert float(stats.robust_scale([1, 2, 3, 4, 100])) == pytest.approx(1.4826)
+    z = stats.robust_z([1, 2, 3, 4, 100])
+    assert z == pytest.approx([-2 / 1.4826, -1 / 1.4826, 0, 1 / 1.4826, 97 / 1.4826])
+    assert abs(z[-1]) > 3.5 and (np.abs(z[:-1]) < 3.5).all()
+
+
+def test_robust_z_falls_back_to_mean_absolute_deviation_when_mad_is_zero():
+    # more than half the values on the median: MAD = 0, mean |x - 5| = 0.8
+    assert float(stats.robust_scale([5, 5, 5, 5, 9])) == pytest.approx(1.253314 * 0.8)
+    z = stats.robust_z([5, 5, 5, 5, 9])
+    assert z == pytest.approx([0, 0, 0, 0, 4 / (1.253314 * 0.8)])
+    # no deviation at all: every value scores 0; against such a reference, others are infinite
+    assert stats.robust_z([3, 3, 3]).tolist() == [0.0, 0.0, 0.0]
+    assert stats.robust_z([3, 4, 2], reference=[3, 3]).tolist() == [0.0, np.inf, -np.inf]
+
+
+def test_robust_z_nan_axis_reference_and_centre():
+    z = stats.robust_z([np.nan, 1, 2, 3])
+    assert np.isnan(z[0]) and z[1:] == pytest.approx([-1 / 1.4826, 0, 1 / 1.4826])
+    rows = stats.robust_z(np.array([[1, 2, 3, 4, 100], [5, 5, 5, 5, 9]]), axis=1)
+    assert rows[0] == pytest.approx(stats.robust_z([1, 2, 3, 4, 100]))
+    assert rows[1] == pytest.approx(stats.robust_z([5, 5, 5, 5, 9]))
+    # scoring new values against a reference sample
+    assert stats.robust_z([7], reference=[1, 2, 3, 4, 100]) == pytest.approx([4 / 1.4826])
+    # a given centre: deviations are taken from it
+    assert float(stats.robust_scale([1, 2, 3], centre=0.0)) == pytest.approx(2 * 1.4826)
+    assert np.isnan(stats.robust_scale([np.nan, np.nan]))
+
+
+def test_robust_scale_estimates_sigma_under_normality():
+    rng = np.random.default_rng(3)
+    x = rng.normal(10, 2.0, 200_000)
+    assert float(stats.robust_scale(x)) == pytest.approx(2.0, rel=0.01)
+    # the mean-absolute-deviation fallback has the same target
+    dev = np.abs(x - np.median(x))
+    assert stats.MEANAD_TO_SD * dev.mean() == pytest.approx(2.0, rel=0.01)
