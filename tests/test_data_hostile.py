@@ -416,3 +416,22 @@ def test_required_column_with_other_case_is_named(tmp_path):
     frames["orders"] = frames["orders"].rename(columns={"amount": "Amount"})
     p = _one(_problems(frames), "orders", "amount", C.R_COLUMN)
     assert "the source has 'Amount'" in p.detail
+
+
+def test_labels_are_masked_and_channels_cannot_split_paths(frames):
+    """Personal data in label columns is masked in the engine, so no chart, table or metric can
+    show it; a '>' in a channel name cannot split a journey path."""
+    from growthlab.data import load
+
+    frames["users"]["channel"] = ["13812345678", "a>b", "企微", "mail me: x@y.cn"]
+    frames["users"]["campaign_id"] = ["13912345678", "c1", None, None]
+    frames["events"]["event"] = ["visit", "13812345678", "share", "visit"]
+    ds = load(frames, as_of="2024-02-01")
+    users = ds.frame("users").set_index("user_id")
+    assert users.loc["u1", "channel"] == "[phone]" and users.loc["u1", "channel_raw"] == "[phone]"
+    assert users.loc["u2", "channel"] == "a›b"
+    assert users.loc["u4", "channel"] == "mail me: [email]"
+    assert users.loc["u1", "campaign_id"] == "[phone]" and users.loc["u2", "campaign_id"] == "c1"
+    assert set(ds.frame("events")["event"]) == {"visit", "[phone]", "share"}
+    # Person ids are not labels: kept intact for joins (pseudonymised on display).
+    assert set(users.index) == {"u1", "u2", "u3", "u4"}

@@ -19,6 +19,14 @@ BOOL = "bool"  # true/false/1/0/yes/no/是/否
 CHANNEL = "channel"  # raw channel name -> canonical key (raw kept in <column>_raw)
 STATUS = "status"  # order status: paid | refunded (missing -> paid)
 
+#: Id columns whose values are labels in reports (campaigns, experiments), not keys of people:
+#: personal data in them is masked like in text columns (privacy.mask_personal_sql); person
+#: ids are pseudonymised on display instead, and stay intact for joins.
+LABEL_IDS = frozenset({"campaign_id", "experiment_id"})
+#: Separator of channels in a journey path (``paths.path``, journeys built from events); a ">"
+#: inside a channel name becomes "›" so it cannot split a path.
+PATH_SEPARATOR = ">"
+
 
 @dataclass(frozen=True)
 class Column:

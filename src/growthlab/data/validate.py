@@ -43,6 +43,7 @@ from growthlab.data.identity import summarise as summarise_identity
 from growthlab.data.quality import QualityReport
 from growthlab.data.source import RawTables, csv_line_problems
 from growthlab.errors import ConfigError, DataContractError
+from growthlab.privacy import mask_personal_sql
 
 _SKIPPED = "treated as absent: sections that need it are skipped"
 _TEXT_TYPES = ("VARCHAR",)
@@ -126,6 +127,8 @@ def _column_sql(
     typed = False
     if k in (C.ID, C.TEXT):
         parsed = _text(col.name, ty, trim)
+        if k == C.TEXT or col.name in C.LABEL_IDS:
+            parsed = mask_personal_sql(parsed)
         src = parsed
     elif k == C.TIMESTAMP:
         if ty.startswith("TIMESTAMP WITH TIME ZONE"):
@@ -170,7 +173,9 @@ def _column_sql(
             )
             typed = True
     elif k == C.CHANNEL:
-        src = _text(col.name, ty)
+        # The raw name is kept (<column>_raw) masked too, and a path separator inside a name
+        # becomes "›" so it cannot split a journey path.
+        src = mask_personal_sql(f"replace({_text(col.name, ty)}, {_lit(C.PATH_SEPARATOR)}, '›')")
         parsed = sql_case(src, lookup)
     elif k == C.STATUS:
         src = _text(col.name, ty)
