@@ -37,8 +37,9 @@ NICKNAME = "NICKSECRET"
 PHONE_PREFIX = "1390000"
 EMAIL_DOMAIN = "private-mail.example"
 
-#: Strings whose escaped text must be readable somewhere in the pages (shown, not dropped).
-SHOWN_AS_TEXT = ('<script>alert("channel")</script>', "<img src=x onerror=alert(1)>")
+#: Strings whose escaped text must be readable somewhere in the pages (shown, not dropped);
+#: in channel names ">" reads "›" (it separates channels in journey paths).
+SHOWN_AS_TEXT = ('"><svg onload=alert(2)>', '<script›alert("channel")</script›')
 
 
 def hostile_frames(n_users: int = 3000, seed: int = 1) -> dict[str, pd.DataFrame]:
