@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
+from scipy import stats as sps
 
 from growthlab import monitor
 from growthlab.data import daily
@@ -525,7 +526,7 @@ def synthetic():
 def test_synthetic_anomaly_day_is_alerted_and_little_else(synthetic):
     truth = synthetic.truth["anomaly"]
     series = daily.kpi_series(synthetic)
-    res = monitor.detect_anomalies(series.loc[series["metric"].isin(daily.ALERT_METRICS)])
+    res = monitor.detect_anomalies(series.loc[series["metric"].isin(monitor.ALERT_METRICS)])
     day = pd.Timestamp(truth["date"])
     overall = res.loc[res["segment"] == "all"]
     hit = overall.loc[(overall["metric"] == truth["metric"]) & (overall["date"] == day)]
@@ -582,3 +583,162 @@ def test_period_comparison_windows_and_change():
     assert out["previous_start"].iloc[0] == pd.Timestamp("2025-01-01")
     with pytest.raises(AnalysisInputError, match="days"):
         monitor.period_comparison(series, 0)
+
+
+def test_period_comparison_paired_interval_and_segments():
+    dates = pd.date_range("2025-01-06", periods=14, freq="D")  # two full weeks, Mon..Sun
+    week = np.array([10.0, 11, 12, 10, 9, 6, 5])
+    flat = pd.DataFrame({"date": dates, "metric": "a", "value": np.r_[week, week + 0.5]})
+    jump = pd.DataFrame({"date": dates, "metric": "b", "value": np.r_[week, 2 * week]})
+    noisy = pd.DataFrame({"date": dates, "metric": "c", "value": np.r_[week, week[::-1]]})
+    s = pd.concat([flat, jump, noisy]).assign(segment="all")
+    out = monitor.period_comparison(s, 7).set_index("metric")
+    assert list(out.columns[:1]) == ["segment"]
+    # a constant +0.5 a day: the interval collapses onto the difference
+    assert out.loc["a", "diff"] == pytest.approx(3.5)
+    assert out.loc["a", "diff_low"] == pytest.approx(3.5)
+    assert out.loc["a", "diff_high"] == pytest.approx(3.5)
+    # paired by weekday, a doubling is a clear rise: interval above 0, change = +100 %
+    b = out.loc["b"]
+    assert b["change"] == pytest.approx(1.0) and b["diff_low"] > 0
+    assert b["change_low"] == pytest.approx(b["diff_low"] / b["previous"])
+    # the same total reshuffled across weekdays: no change, interval around 0
+    c = out.loc["c"]
+    assert c["diff"] == pytest.approx(0) and c["diff_low"] < 0 < c["diff_high"]
+    # t interval of the mean paired difference, times the window length
+    d = week[::-1] - week
+    half = sps.t.ppf(0.975, 6) * d.std(ddof=1) / np.sqrt(7)
+    assert c["diff_high"] == pytest.approx(7 * half)
+    # one row per metric and segment when segment is present
+    two = pd.concat([s, s.assign(segment="x")])
+    assert len(monitor.period_comparison(two, 7)) == 6
+    # no previous window: NaN interval
+    short = monitor.period_comparison(flat.iloc[7:], 7)
+    assert np.isnan(short["diff_low"].iloc[0]) and np.isnan(short["change"].iloc[0])
+
+
+def test_select_segments_keeps_overall_and_busy_channels():
+    dates = pd.date_range("2025-01-01", periods=10, freq="D")
+
+    def rows(metric, segment, value):
+        return pd.DataFrame({"date": dates, "metric": metric, "segment": segment, "value": value})
+
+    s = pd.concat(
+        [
+            rows("new_users", "all", 20.0),
+            rows("new_users", "busy", 15.0),
+            rows("new_users", "quiet", 2.0),
+            rows("revenue", "all", 900.0),
+            rows("revenue", "quiet", 600.0),  # judged by its conversions (absent): dropped
+            rows("conversions", "all", 8.0),
+            rows("k_factor", "all", 0.3),  # not an alert metric
+        ]
+    )
+    kept = monitor.select_segments(s, min_daily=5)
+    pairs = set(kept[["metric", "segment"]].itertuples(index=False, name=None))
+    assert pairs == {
+        ("new_users", "all"),
+        ("new_users", "busy"),
+        ("revenue", "all"),
+        ("conversions", "all"),
+    }
+    assert ("k_factor", "all") in set(
+        monitor.select_segments(s, metrics=None)[["metric", "segment"]].itertuples(
+            index=False, name=None
+        )
+    )
+
+
+def _alerts_fixture():
+    rng = np.random.default_rng(5)
+    y = _seasonal(rng, 120, 2, "poisson")
+    y[60, 0] *= 4  # an old spike on s0
+    y[117, 1] = 0  # a recent drop on s1
+    s = _long(y).assign(metric="new_users")
+    s["segment"] = s["segment"].replace({"s0": "all", "s1": "wecom"})
+    res = monitor.detect_anomalies(s)
+    return res, monitor.alert_table(res)
+
+
+def test_summarise_alerts_and_records():
+    res, alerts = _alerts_fixture()
+    summ = monitor.summarise_alerts(res, alerts, recent_days=7, threshold=3.5)
+    assert summ.series == 2 and summ.metrics == 1 and summ.alerts == len(alerts)
+    assert summ.last_day == res["date"].max()
+    assert summ.recent_start == summ.last_day - pd.Timedelta(days=6)
+    assert summ.recent == int((alerts["date"] >= summ.recent_start).sum()) >= 1
+    assert summ.overall == int((alerts["segment"] == "all").sum()) >= 1
+    assert summ.strongest["score"] == alerts["score"].iloc[0]
+    recs = monitor.alert_records(alerts, 1, summ.recent_start)
+    assert len(recs) == 1 and pd.Timestamp(recs[0]["date"]) >= summ.recent_start  # recent first
+    assert set(recs[0]) == {
+        "date",
+        "metric",
+        "segment",
+        "observed",
+        "expected",
+        "low",
+        "high",
+        "score",
+        "direction",
+    }
+    assert monitor.alert_records(alerts.iloc[:0], 5) == []
+    assert monitor.strongest_channel_series(res, alerts) == [("new_users", "wecom")]
+    empty = monitor.summarise_alerts(res, alerts.iloc[:0], recent_days=7, threshold=3.5)
+    assert empty.alerts == 0 and empty.strongest is None
+    with pytest.raises(AnalysisInputError, match="recent_days"):
+        monitor.summarise_alerts(res, alerts, recent_days=0, threshold=3.5)
+
+
+def test_segment_shares_rolling_k_span_and_overall_series():
+    dates = pd.date_range("2025-01-01", periods=3, freq="D")
+    kpi = pd.concat(
+        [
+            pd.DataFrame({"date": dates, "metric": "new_users", "segment": "all", "value": 4.0}),
+            pd.DataFrame({"date": dates, "metric": "new_users", "segment": "x", "value": 1.0}),
+            pd.DataFrame(
+                {"date": dates, "metric": "k_factor", "segment": "all", "value": [np.nan, 0.5, 0.4]}
+            ),
+            pd.DataFrame({"date": dates, "metric": "revenue", "segment": "all", "value": 0.0}),
+        ]
+    )
+    sh = monitor.segment_shares(kpi).set_index(["metric", "segment"])["share"]
+    assert sh[("new_users", "x")] == pytest.approx(0.25) and sh[("new_users", "all")] == 1.0
+    assert np.isnan(sh[("revenue", "all")])
+    rk = monitor.rolling_k(kpi)
+    assert rk.latest == pytest.approx(0.4) and rk.last_day == dates[-1] and len(rk.series) == 3
+    assert monitor.rolling_k(kpi.loc[kpi["metric"] != "k_factor"]) is None
+    span = monitor.series_span(kpi)
+    assert (span.first, span.last, span.days) == (dates[0], dates[-1], 3)
+    ov = monitor.overall_series(kpi, ["revenue", "new_users"])
+    assert list(dict.fromkeys(ov["metric"])) == ["revenue", "new_users"]
+    assert (ov["segment"] == "all").all()
+
+
+def test_volume_anomalies_uses_the_one_robust_z():
+    from growthlab import stats
+
+    dates = pd.date_range("2025-01-06", periods=28, freq="D")
+    rows = np.tile([100, 100, 100, 100, 100, 40, 40], 4).astype(float)
+    rows = rows + np.tile([0, 1, -1, 2, -2, 1, 0], 4)
+    rows[10] = 160.0  # a spike on a Thursday
+    daily_ = pd.DataFrame({"table": "events", "date": dates, "rows": rows})
+    out = monitor.volume_anomalies(daily_)
+    assert list(out.loc[out["is_anomaly"], "date"]) == [dates[10]]
+    wd_median = daily_.groupby(dates.day_of_week)["rows"].transform("median")
+    resid = (daily_["rows"] - wd_median).to_numpy()
+    assert out["score"].to_numpy() == pytest.approx(stats.robust_z(resid))
+    # the data layer's old name gives the same answer
+    from growthlab.data import profile
+
+    pd.testing.assert_frame_equal(profile.volume_anomalies(daily_), out)
+    assert monitor.volume_anomalies(daily_.iloc[:10])["score"].isna().all()  # < min_days
+
+
+def test_ab_user_outcomes_is_step_one():
+    a = pd.DataFrame({"user_id": [1, 2, 3], "experiment_id": "e", "variant": ["control", "t", "t"]})
+    o = pd.DataFrame({"user_id": ["1", "3"], "converted": [1, 0], "revenue": [5.0, 0.0]})
+    u = monitor.ab_user_outcomes(a, o).set_index("user_id")
+    assert u.loc["1", "converted"] and u.loc["1", "revenue"] == 5.0
+    assert not u.loc["2", "converted"] and u.loc["2", "revenue"] == 0.0
+    assert list(monitor.ab_test(a, o).columns) == monitor.AB_COLUMNS

@@ -15,8 +15,6 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from growthlab.errors import AnalysisInputError
-
 #: The timestamp (or date) column giving each table's time axis.
 TIME_AXIS: dict[str, str] = {
     "users": "signup_at",
@@ -201,37 +199,13 @@ def daily_volume(
 def volume_anomalies(
     daily: pd.DataFrame, threshold: float = 3.5, min_days: int = 14
 ) -> pd.DataFrame:
-    """Flag unusual days in each table's daily volume with a weekday-aware robust z-score.
+    """Deprecated here: the detection is analysis, now :func:`growthlab.monitor.volume_anomalies`
+    (weekday-median residuals scored with the one robust z-score, ``growthlab.stats.robust_z``).
 
-    For table series x_d, the expected value of day d is the median m_w of all days with the
-    same weekday w; the residual r_d = x_d − m_w is scored with the modified z-score
-    z_d = 0.6745 · (r_d − median(r)) / MAD(r), MAD = median |r − median(r)|
-    (Iglewicz & Hoaglin 1993); when MAD = 0 the denominator is 1.253314 · mean |r − median(r)|
-    (the same authors' fallback), and a series with no deviation at all scores 0. Days with |z| > ``threshold`` are anomalies. Series shorter
-    than ``min_days`` are not scored (z = NaN). Returns ``daily`` with ``expected, score,
-    is_anomaly``.
+    Kept only so notebook 01 and its tests keep running until they call
+    ``growthlab.monitor.volume_anomalies(profile.daily_volume(ds), ...)``; then delete it (it
+    is the data layer's only import of an analysis module).
     """
-    need = {"table", "date", "rows"}
-    if not need <= set(daily.columns):
-        raise AnalysisInputError(f"volume_anomalies: daily needs columns {sorted(need)}")
-    out = daily.copy()
-    if out.empty:
-        return out.assign(expected=np.nan, score=np.nan, is_anomaly=False)
-    x = out["rows"].astype(float)
-    wd = pd.to_datetime(out["date"]).dt.day_of_week
-    expected = x.groupby([out["table"], wd]).transform("median")
-    resid = x - expected
-    dev = resid - resid.groupby(out["table"]).transform("median")
-    mad = dev.abs().groupby(out["table"]).transform("median")
-    meanad = dev.abs().groupby(out["table"]).transform("mean")
-    n = out.groupby("table")["rows"].transform("size")
-    # MAD = 0 (more than half the days sit exactly on their weekday median, e.g. sparse
-    # series): fall back to the mean absolute deviation, z = dev / (1.253314 · MeanAD).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(mad > 0, 0.6745 * dev / mad, dev / (1.253314 * meanad))
-    z = pd.Series(np.where(np.isfinite(z), z, 0.0), index=out.index)
-    z = z.where(n >= min_days)
-    out["expected"] = expected
-    out["score"] = z
-    out["is_anomaly"] = (z.abs() > threshold).fillna(False).astype(bool)
-    return out
+    from growthlab import monitor
+
+    return monitor.volume_anomalies(daily, threshold=threshold, min_days=min_days)
