@@ -2,8 +2,9 @@
 
 Each ``*_expr`` function takes Ibis tables and returns an Ibis expression, so it runs unchanged on
 DuckDB, Spark or another backend; the ``Dataset`` wrappers execute it and return small pandas
-frames, and ``growthlab.funnel`` runs the same expressions on pandas frames through in-memory
-tables (one definition).
+frames, and :func:`step_times_frame` / :func:`cohort_activity_frames` run the same expressions on
+pandas frames through in-memory tables (one definition). The analysis (``growthlab.funnel``)
+takes these frames and imports nothing from here.
 """
 
 from __future__ import annotations
@@ -212,3 +213,21 @@ def memtables(**frames: pd.DataFrame) -> dict[str, ir.Table]:
                 df[c] = df[c].astype("string")
         out[name] = con.create_table(name, df)
     return out
+
+
+def step_times_frame(
+    events: pd.DataFrame, steps: Sequence[str], window_days: float = 7
+) -> pd.DataFrame:
+    """:func:`step_times_expr` on pandas events (user_id, ts, event), in an in-memory engine."""
+    t = memtables(events=events[[c for c in ("user_id", "ts", "event") if c in events]])
+    return _name_steps(step_times_expr(t["events"], steps, window_days).to_pandas(), steps)
+
+
+def cohort_activity_frames(
+    users: pd.DataFrame, events: pd.DataFrame, period: str = "W", by: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cohort_activity_expr` on pandas users/events -> (sizes, activity) frames."""
+    ucols = [c for c in ("user_id", "signup_at", by) if c and c in users.columns]
+    t = memtables(users=users[ucols], events=events[["user_id", "ts"]])
+    sizes, act = cohort_activity_expr(t["users"], t["events"], period, by)
+    return sizes.to_pandas(), act.to_pandas()

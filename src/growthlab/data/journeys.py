@@ -1,8 +1,8 @@
 """Engine-side journeys: touchpoints before each conversion, aggregated to ``paths`` (SPEC §3, §4.4).
 
 One definition, written as Ibis expressions, so it runs unchanged on DuckDB, Spark or any Ibis
-backend. ``growthlab.attribution.journeys`` runs the very same expression on pandas frames through
-an in-memory table.
+backend. :func:`memtable_paths` / :func:`memtable_touchpoints` run the very same expressions on
+pandas frames through an in-memory table; ``growthlab.attribution`` takes the resulting frames.
 
 Definition (SPEC §4.4). A *conversion* is a paid order. Each event of a user is assigned to the
 user's next conversion at or after it (ties: the event counts before the order); it belongs to
@@ -222,7 +222,7 @@ def memtable_paths(
     lookback_days: float = 30,
     touch_events: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`paths_expr` on pandas frames (in-memory DuckDB); used by ``attribution.journeys``."""
+    """Run :func:`paths_expr` on pandas frames (in-memory DuckDB)."""
     ev, od = _in_memory(events, orders)
     return _clean(paths_expr(ev, od, lookback_days, touch_events).to_pandas())
 
