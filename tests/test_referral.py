@@ -36,18 +36,20 @@ def test_quarantine_counts_exact():
         ("a", "c"),  # ok
         ("b", "d"),  # ok, earliest inviter of d
         ("c", "d"),  # inviter_conflict (later)
-        ("b", "d"),  # duplicate (same inviter, later)
+        ("b", "d"),  # inviter_conflict too: the same inviter again, later (one accepted row)
         ("e", "e"),  # self_referral
         ("x", "y"),  # cycle x -> y -> z -> x
         ("y", "z"),
         ("z", "x"),
         ("z", "w"),  # w hangs below the cycle: kept, z becomes its root
     ]
-    c = r.clean_referrals(_ref(pairs))
-    assert c.counts == {"self_referral": 1, "duplicate": 1, "inviter_conflict": 1, "cycle": 3}
+    df = _ref(pairs)
+    df = pd.concat([df, df.iloc[[0]]], ignore_index=True)  # exact copy of row 0: duplicate
+    c = r.clean_referrals(df)
+    assert c.counts == {"duplicate": 1, "self_referral": 1, "inviter_conflict": 2, "cycle": 3}
     assert len(c.edges) == 4
     assert sorted(c.quarantined["reason"]) == sorted(
-        ["inviter_conflict", "duplicate", "self_referral", "cycle", "cycle", "cycle"]
+        ["duplicate", "inviter_conflict", "inviter_conflict", "self_referral"] + ["cycle"] * 3
     )
     assert c.edges["invitee_id"].is_unique
     f = r.forest(c)
@@ -67,7 +69,7 @@ def test_cycle_closed_by_later_edge_is_not_created_when_conflict_wins():
     # b's earliest inviter is a, so the later edge c -> b (which would close a cycle) loses
     df = _ref([("a", "b"), ("b", "c"), ("c", "b")], hours=[0, 1, 2])
     c = r.clean_referrals(df)
-    assert c.counts == {"self_referral": 0, "duplicate": 0, "inviter_conflict": 1, "cycle": 0}
+    assert c.counts == {"duplicate": 0, "self_referral": 0, "inviter_conflict": 1, "cycle": 0}
 
 
 def test_missing_column_and_null_ids_are_named():

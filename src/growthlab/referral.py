@@ -7,16 +7,14 @@ per-tree sums). There is no Python loop over users or edges; the only Python loo
 tree *levels* (at most the depth of the deepest cascade) or over pointer-jumping rounds
 (⌈log2 depth⌉ + 1).
 
-Quarantine rules for raw ``referrals`` (SPEC §3), applied by :func:`clean_referrals` in this
-order, so the functions are correct on raw frames as well as on loaded datasets:
+Quarantine rules for raw ``referrals``, applied by :func:`clean_referrals`, so the functions are
+correct on raw frames as well as on loaded datasets (where the loader has already applied them):
 
-1. ``self_referral`` — ``inviter_id == invitee_id``;
-2. one accepted inviter per invitee: the earliest ``invited_at`` wins (ties: smallest
-   ``inviter_id``); a losing row with the *same* inviter is a ``duplicate``, one with another
-   inviter is a ``inviter_conflict`` conflict;
-3. ``cycle`` — after step 2 every user has at most one inviter, so the graph is functional;
-   edges whose invitee lies on a directed cycle are removed (none of them has a true seed).
-   Users hanging below a cycle stay, attached to the cycle member that becomes their root.
+1. ``duplicate`` — an exact copy of an earlier row (every column), like the loader's rule;
+2. the referral graph rules of the data contract — ``self_referral``, ``inviter_conflict``
+   (one accepted inviter per invitee: earliest ``invited_at``, then smallest ``inviter_id``,
+   then first row) and ``cycle`` — implemented once in :mod:`growthlab.referral_rules` and
+   shared with the loader.
 
 References: Goel, Anderson, Hofman & Watts (2016), "The structural virality of online diffusion",
 Management Science 62(1); Wiener (1947) for W = Σ_edges s·(n−s); Harris (1963), *The Theory of
@@ -31,12 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from growthlab import referral_rules
 from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.stats import gini, grouped_mean_interval, top_share
 
 REFERRAL_COLUMNS = ("inviter_id", "invitee_id", "invited_at")
 USER_COLUMNS = ("user_id", "signup_at")
-QUARANTINE_RULES = ("self_referral", "duplicate", "inviter_conflict", "cycle")
+QUARANTINE_RULES = ("duplicate", *referral_rules.RULES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,26 +79,6 @@ class CleanReferrals:
     invitee_code: np.ndarray | None = field(default=None, repr=False)
 
 
-def _functional_cycle_nodes(parent: np.ndarray) -> np.ndarray:
-    """Boolean mask of nodes on a directed cycle of the functional graph ``i -> parent[i]``.
-
-    Roots (parent −1) point to themselves. After M ≥ n steps every node sits on a cycle or
-    on a root (a fixed point), and f^M maps the cycle nodes onto themselves (f is a bijection
-    on a cycle), so the image of f^M minus the fixed points is exactly the set of cycle nodes.
-    f^(2^k) is built by repeated squaring, k = ⌈log2 n⌉ + 1.
-    """
-    n = parent.size
-    idx = np.arange(n)
-    f = np.where(parent >= 0, parent, idx)
-    g = f.copy()
-    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):
-        g = g[g]
-    on = np.zeros(n, dtype=bool)
-    on[g] = True
-    on &= f != idx  # fixed points are roots, not cycles
-    return on
-
-
 def _id_series(series: pd.Series, table: str, column: str) -> pd.Series:
     if series.isna().any():
         raise AnalysisInputError(
@@ -115,54 +94,32 @@ def clean_referrals(referrals: pd.DataFrame) -> CleanReferrals:
     """Apply the referral quarantine rules (module docstring) and count each rule exactly.
 
     Returns the accepted edges (one inviter per invitee, no self-referral, no cycle; ids as
-    strings, ``invited_at`` as naive timestamps, sorted by ``invited_at``), the quarantined rows
-    with a ``reason`` column, and ``counts`` {rule: rows}. Extra columns are kept.
-    Ids are factorised once and every rule runs on integer codes; edges are sorted by
-    ``invited_at`` (ties keep the input order).
+    strings, ``invited_at`` as naive timestamps, sorted by ``invited_at``, ties in input
+    order), the quarantined rows with a ``reason`` column, and ``counts`` {rule: rows}. Extra
+    columns are kept. The graph rules are :func:`growthlab.referral_rules.graph_rules`.
     """
     _require(referrals, REFERRAL_COLUMNS, "referrals")
     df = referrals.reset_index(drop=True)
-    inviter = _id_series(df["inviter_id"], "referrals", "inviter_id")
-    invitee = _id_series(df["invitee_id"], "referrals", "invitee_id")
-    invited_at = _times(df["invited_at"], "referrals", "invited_at")
-    m = len(df)
-    codes, uniques = pd.factorize(pd.concat([invitee, inviter], ignore_index=True))
-    ee, inv = codes[:m].astype(np.int64), codes[m:].astype(np.int64)
-    t = invited_at.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    reason = np.zeros(m, dtype=np.int8)  # index into _REASONS
-    reason[ee == inv] = 1  # self_referral
-
-    # earliest inviter wins: within each invitee order by (invited_at, inviter_id). Only rows
-    # of invitees with several rows need ordering (a small subset), so sort just those.
+    base = df.assign(
+        inviter_id=_id_series(df["inviter_id"], "referrals", "inviter_id"),
+        invitee_id=_id_series(df["invitee_id"], "referrals", "invitee_id"),
+        invited_at=_times(df["invited_at"], "referrals", "invited_at"),
+    )
+    reason = np.where(base.duplicated().to_numpy(), 1, 0).astype(np.int8)  # 1 = duplicate
     live = np.flatnonzero(reason == 0)
-    multi = np.bincount(ee[live], minlength=len(uniques))[ee[live]] > 1
-    rows = live[multi]
-    if rows.size:
-        names = inviter.iloc[rows].to_numpy(dtype=str)
-        rows = rows[np.lexsort((names, t[rows], ee[rows]))]
-        e_sorted = ee[rows]
-        first = np.ones(rows.size, dtype=bool)
-        first[1:] = e_sorted[1:] != e_sorted[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(rows.size), 0))
-        same = inv[rows[start]] == inv[rows]
-        reason[rows[~first & same]] = 2  # duplicate
-        reason[rows[~first & ~same]] = 3  # inviter_conflict
-
-    # cycles in the functional graph invitee -> inviter
-    kept = np.flatnonzero(reason == 0)
-    parent = np.full(len(uniques), -1, dtype=np.int64)
-    parent[ee[kept]] = inv[kept]
-    on_cycle = _functional_cycle_nodes(parent)
-    reason[kept[on_cycle[ee[kept]]]] = 4  # cycle
-
-    ok = np.flatnonzero(reason == 0)
-    sel = ok[np.argsort(t[ok], kind="stable")]  # by invited_at, ties in input order
-    base = df.assign(inviter_id=inviter, invitee_id=invitee, invited_at=invited_at)
-    edges = base.iloc[sel].reset_index(drop=True)
+    sub = base.iloc[live]
+    rules = referral_rules.graph_rules(sub["inviter_id"], sub["invitee_id"], sub["invited_at"])
+    reason[live] = np.where(rules.reason > 0, rules.reason + 1, 0)
+    ok = np.flatnonzero(rules.reason == referral_rules.ACCEPTED)
+    t = sub["invited_at"].to_numpy(dtype="datetime64[ns]")
+    ok = ok[np.argsort(t[ok], kind="stable")]  # by invited_at, ties in input order
+    edges = sub.iloc[ok].reset_index(drop=True)
     bad = np.flatnonzero(reason != 0)
     quarantined = base.iloc[bad].assign(reason=_REASONS[reason[bad]]).reset_index(drop=True)
     counts = {r: int((reason == i + 1).sum()) for i, r in enumerate(QUARANTINE_RULES)}
-    return CleanReferrals(edges, quarantined, counts, pd.Index(uniques), inv[sel], ee[sel])
+    return CleanReferrals(
+        edges, quarantined, counts, rules.ids, rules.inviter_code[ok], rules.invitee_code[ok]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,7 +350,7 @@ def structural_virality(edges: Iterable[tuple]) -> float:
         )
     parent = np.full(n, -1, dtype=np.int64)
     parent[child] = par
-    if _functional_cycle_nodes(parent).any():
+    if referral_rules.cycle_nodes(parent).any():
         raise AnalysisInputError("structural_virality: the edges contain a cycle; not a tree")
     _, depth = _root_and_depth(parent)
     size = _subtree_sizes(parent, depth).astype(np.float64)

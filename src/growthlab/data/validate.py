@@ -44,6 +44,8 @@ from growthlab.data.quality import QualityReport
 from growthlab.data.source import RawTables, csv_line_problems
 from growthlab.errors import ConfigError, DataContractError
 from growthlab.privacy import mask_personal_sql
+from growthlab.referral_rules import CYCLE, INVITER_CONFLICT, SELF_REFERRAL
+from growthlab.referral_rules import graph_rules as referral_graph
 
 _SKIPPED = "treated as absent: sections that need it are skipped"
 _TEXT_TYPES = ("VARCHAR",)
@@ -918,54 +920,17 @@ class Validator:
 def referral_graph_rules(referrals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Row numbers to quarantine for the referral graph rules, and the rule of each.
 
-    Input columns ``_row, inviter_id, invitee_id, invited_at``. In order:
-    1. ``self_referral``: inviter_id == invitee_id;
-    2. ``inviter_conflict``: an invitee with several inviters keeps the earliest invitation
-       (ties: lowest row number); the others are quarantined;
-    3. ``cycle``: the remaining edges form a functional graph (each invitee has one inviter).
-       Cycle members are found by pointer jumping: after ceil(log2 n) squarings of the parent
-       map, every node maps onto a root or onto a cycle; the nodes that are images of that map
-       and are not roots are exactly the nodes on cycles. Every edge into a cycle node (the
-       cycle's own edges) is quarantined, so its members become roots.
-    Vectorised (numpy), O(n log n).
+    Input columns ``_row, inviter_id, invitee_id, invited_at``. The rules (``self_referral``,
+    ``inviter_conflict`` — earliest ``invited_at`` wins, then the smallest ``inviter_id``, then
+    the lowest row number — and ``cycle``) are :func:`growthlab.referral_rules.graph_rules`,
+    the one implementation the referral analysis uses too.
     """
     if referrals.empty:
         return np.array([], dtype=np.int64), []
     rows = referrals["_row"].to_numpy(dtype=np.int64)
-    inviter = referrals["inviter_id"].astype("string").to_numpy(dtype=object)
-    invitee = referrals["invitee_id"].astype("string").to_numpy(dtype=object)
-    out_rows: list[np.ndarray] = []
-    out_rules: list[str] = []
-
-    is_self = inviter == invitee
-    out_rows.append(rows[is_self])
-    out_rules += [C.Q_SELF] * int(is_self.sum())
-
-    keep = ~is_self
-    r = referrals.loc[keep, ["_row", "invitee_id", "invited_at"]].copy()
-    r["_ts"] = r["invited_at"]
-    r = r.sort_values(["invitee_id", "_ts", "_row"], kind="stable", na_position="last")
-    dup = r.duplicated("invitee_id", keep="first").to_numpy()
-    conflict_rows = r["_row"].to_numpy(dtype=np.int64)[dup]
-    out_rows.append(conflict_rows)
-    out_rules += [C.Q_CONFLICT] * len(conflict_rows)
-
-    winners = np.isin(rows, r["_row"].to_numpy(dtype=np.int64)[~dup])
-    e_rows = rows[winners]
-    codes, _ = pd.factorize(np.concatenate([inviter[winners], invitee[winners]]))
-    m = int(winners.sum())
-    parent_of_child = codes[:m]
-    child = codes[m:]
-    n = int(codes.max()) + 1 if len(codes) else 0
-    parent = np.arange(n, dtype=np.int64)
-    parent[child] = parent_of_child
-    jump = parent.copy()
-    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))) + 1)):
-        jump = jump[jump]
-    images = np.unique(jump)
-    on_cycle = np.zeros(n, dtype=bool)
-    on_cycle[images[parent[images] != images]] = True
-    cyc = on_cycle[child]
-    out_rows.append(e_rows[cyc])
-    out_rules += [C.Q_CYCLE] * int(cyc.sum())
-    return np.concatenate(out_rows), out_rules
+    res = referral_graph(
+        referrals["inviter_id"], referrals["invitee_id"], referrals["invited_at"], row=rows
+    )
+    bad = np.flatnonzero(res.reason != 0)
+    names = {SELF_REFERRAL: C.Q_SELF, INVITER_CONFLICT: C.Q_CONFLICT, CYCLE: C.Q_CYCLE}
+    return rows[bad], [names[int(r)] for r in res.reason[bad]]
