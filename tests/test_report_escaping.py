@@ -206,3 +206,34 @@ def test_table_headers_follow_the_page_language():
     assert ">用户数<" in zh and ">unknown_col<" in zh and ">1.0<" in zh
     assert ">Users<" in nbk.table_html(df, lang="en")
     assert ">users<" in nbk.table_html(df)  # no lang: names as they are
+
+
+def test_charts_are_described_by_their_titles_and_axes(tmp_path):
+    import base64
+
+    import matplotlib.pyplot as plt
+    import nbformat
+
+    from growthlab.plots import theme
+
+    fig, (a, b) = plt.subplots(1, 2)
+    fig.suptitle("Referral")
+    a.set_title("K by campaign")
+    a.set_xlabel("campaign")
+    a.set_ylabel("K")
+    b.set_title("每代 K")
+    assert theme.chart_description(fig) == "Referral; K by campaign — x: campaign, y: K; 每代 K"
+    plt.close(fig)
+    png = base64.b64encode(b"\x89PNG").decode()
+    out = nbformat.v4.new_output(
+        "display_data",
+        data={"image/png": png, "text/plain": "<Figure>"},
+        metadata={"image/png": {"alt": 'K by <campaign> " x'}},
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("fig", outputs=[out])]
+    nbformat.write(nb, str(tmp_path / "n.ipynb"))
+    page = rhtml.render(tmp_path / "n.ipynb", tmp_path / "n.html", header="").read_text()
+    assert rhtml.active_content(page) == []
+    img = re.search(r"<img[^>]*>", page).group(0)
+    assert "K by &lt;campaign&gt; &quot; x" in img or 'K by &lt;campaign&gt; " x' in img

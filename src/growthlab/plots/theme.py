@@ -6,6 +6,7 @@ import logging
 import os
 
 import matplotlib
+import matplotlib.figure
 import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib import font_manager
@@ -111,6 +112,52 @@ def apply() -> None:
             "text.parse_math": False,
         }
     )
+    _install_chart_descriptions()
+
+
+def chart_description(fig: matplotlib.figure.Figure) -> str:
+    """Alternative text of a chart: its titles and axis names, in the chart's own language.
+
+    ``"K by campaign — x: campaign, y: K"``; several axes are joined with "; ". Used as the
+    ``alt`` of the chart's image in the report (:func:`apply` installs it).
+    """
+    parts = []
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text():
+        parts.append(sup.get_text())
+    for ax in fig.axes:
+        bits = [ax.get_title()] if ax.get_title() else []
+        axes = [f"{n}: {lab}" for n, lab in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if lab]
+        if axes:
+            bits.append(", ".join(axes))
+        if bits:
+            parts.append(" — ".join(bits))
+    return "; ".join(parts) or "chart"
+
+
+def _png_with_description(fig: matplotlib.figure.Figure):
+    from IPython.core.pylabtools import print_figure
+
+    return print_figure(fig, "png", base64=True, bbox_inches="tight"), {
+        "alt": chart_description(fig)
+    }
+
+
+def _install_chart_descriptions() -> None:
+    """In a Jupyter kernel, charts are displayed as PNG with :func:`chart_description` as alt."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the kernel
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib.figure import Figure
+
+    # The inline backend registers its own PNG formatter when it is first loaded (at the first
+    # figure); load it now so that ours, registered after, is the one that stays.
+    plt.close(plt.figure())
+    ip.display_formatter.formatters["image/png"].for_type(Figure, _png_with_description)
 
 
 def labeller(labels: dict[str, dict[str, str]]):
