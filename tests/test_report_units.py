@@ -131,8 +131,15 @@ def test_render_hides_code_and_embeds(tmp_path):
     assert "secret_code_marker" not in text and "a warning" not in text
     assert "data:image/png;base64" in text
     assert rhtml.external_references(text) == []
-    assert "&lt;script&gt;" in text and "T &lt;b&gt;" in text
+    assert "&lt;script&gt;" in text
+    # The notebook's own H1 is the title: the header does not repeat it...
+    assert "T &lt;b&gt;" not in text and text.count("<h1") == 1
     assert 'href="#Part"' in text  # table of contents
+    # ...but a notebook without one gets the header's title.
+    nb.cells = nb.cells[1:]
+    nbformat.write(nb, src)
+    text = rhtml.render(src, tmp_path / "n.html", header=header).read_text(encoding="utf-8")
+    assert "T &lt;b&gt;" in text
 
 
 def test_render_shows_the_narrative_in_the_run_language(tmp_path):

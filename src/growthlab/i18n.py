@@ -95,6 +95,38 @@ TEXT: dict[str, tuple[str, str]] = {
     # --- 04 attribution and funnel -------------------------------------------------------
     # --- 05 monitoring and experiments ---------------------------------------------------
     # --- 00 summary and page furniture ---------------------------------------------------
+    "ui.source": ("Data source", "数据源"),
+    "ui.period": ("Period", "时间范围"),
+    "ui.parameters": ("Parameters", "参数"),
+    "ui.generated": ("Generated", "生成时间"),
+    "ui.run": ("Run", "运行"),
+    "ui.status": ("Status", "状态"),
+    "ui.contents": ("Contents", "目录"),
+    "ui.summary": ("Executive summary", "执行摘要"),
+    "ui.run_index": ("This run", "本次运行"),
+    "ui.all_runs": ("All runs", "全部运行"),
+    "ui.run_details": ("Run details", "运行详情"),
+    "ui.config": ("Config", "配置"),
+    "ui.started": ("Started (UTC)", "开始时间（UTC）"),
+    "ui.duration": ("Duration", "耗时"),
+    "ui.git": ("Git commit", "Git 提交"),
+    "ui.modified": ("(modified)", "（有未提交修改）"),
+    "ui.notebooks": ("Sections", "章节"),
+    "ui.notebook": ("Section", "章节"),
+    "ui.output": ("Files", "文件"),
+    "ui.reports": ("growthlab reports", "growthlab 报告"),
+    "ui.latest": ("Latest successful run", "最近一次成功运行"),
+    "ui.latest_mark": ("latest", "最新"),
+    "ui.no_success": ("No successful run yet.", "尚无成功的运行。"),
+    "ui.open_summary": ("Executive summary →", "查看执行摘要 →"),
+    "ui.run_title": ("Run {run_id}", "运行 {run_id}"),
+    "status.success": ("success", "成功"),
+    "status.ok": ("ok", "完成"),
+    "status.failed": ("failed", "失败"),
+    "status.interrupted": ("interrupted", "已中断"),
+    "status.running": ("running", "运行中"),
+    "status.pending": ("pending", "等待中"),
+    "status.unknown": ("unknown", "未知"),
 }
 
 

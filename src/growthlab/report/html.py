@@ -20,37 +20,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from growthlab import i18n
+
 TEMPLATES = Path(__file__).with_name("templates")
 _HEADING = re.compile(r"<h([1-3])((?:\s[^>]*)?)>(.*?)</h\1>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 _ID = re.compile(r'\sid="([^"]*)"')
 
-LABELS = {
-    "en": {
-        "source": "Data source",
-        "period": "Period",
-        "parameters": "Parameters",
-        "generated": "Generated",
-        "run": "Run",
-        "status": "Status",
-        "contents": "Contents",
-        "summary": "Executive summary",
-        "run_index": "This run",
-        "all_runs": "All runs",
-    },
-    "zh": {
-        "source": "数据源",
-        "period": "时间范围",
-        "parameters": "参数",
-        "generated": "生成时间",
-        "run": "运行",
-        "status": "状态",
-        "contents": "目录",
-        "summary": "执行摘要",
-        "run_index": "本次运行",
-        "all_runs": "全部运行",
-    },
-}
+#: Keys of the page furniture in :mod:`growthlab.i18n` (``ui.<key>``).
+_UI_KEYS = (
+    "source",
+    "period",
+    "parameters",
+    "generated",
+    "run",
+    "status",
+    "contents",
+    "summary",
+    "run_index",
+    "all_runs",
+    "run_details",
+)
 
 
 def css() -> str:
@@ -59,8 +49,9 @@ def css() -> str:
 
 
 def labels(lang: str) -> dict[str, str]:
-    """Header/index labels in ``lang`` (en or zh; anything else falls back to en)."""
-    return LABELS.get(lang, LABELS["en"])
+    """Header/index labels in ``lang`` (en or zh; anything else falls back to en), from i18n."""
+    lang = page_lang(lang)
+    return {k: i18n.t(f"ui.{k}", lang) for k in _UI_KEYS}
 
 
 def _value(v: Any) -> str:
@@ -81,28 +72,39 @@ def header_html(
     lang: str = "en",
     nav: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The page header: navigation, title and a small table of run facts (all escaped)."""
+    """The page header (all escaped): navigation, the title, one line of facts a reader needs
+    (period, data source name, generation time, status when not ok) and the run's details
+    (full source path, parameters, run id) folded away in a ``<details>``.
+
+    :func:`render` drops the title here when the notebook has its own H1.
+    """
     lab = labels(lang)
     e = html.escape
     links = "".join(f'<a href="{e(href, quote=True)}">{e(text)}</a>' for text, href in nav)
     params = "".join(f"<code>{e(str(k))} = {e(_value(v))}</code>" for k, v in parameters.items())
-    rows = [(lab["source"], e(source))]
+    facts = []
     if period:
-        rows.append((lab["period"], e(period)))
-    rows.append((lab["parameters"], f'<span class="gl-params">{params}</span>'))
-    rows.append((lab["generated"], e(generated)))
+        facts.append(f"{lab['period']}: {e(period)}")
+    facts.append(f"{lab['source']}: {e(Path(source).name or source)}")
+    facts.append(f"{lab['generated']}: {e(generated)}")
+    badge = ""
+    if status:
+        word = i18n.maybe(f"status.{status}", page_lang(lang), status)
+        badge = f' <span class="gl-status gl-status-{e(status)}">{e(word)}</span>'
+    rows = [
+        (lab["source"], e(source)),
+        (lab["parameters"], f'<span class="gl-params">{params}</span>'),
+    ]
     if run_id:
         rows.append((lab["run"], e(run_id)))
-    if status:
-        rows.append(
-            (lab["status"], f'<span class="gl-status gl-status-{e(status)}">{e(status)}</span>')
-        )
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return (
         '<header class="gl-header">'
         f'<nav class="gl-nav">{links}</nav>'
         f'<h1 class="gl-title">{e(title)}</h1>'
-        f'<table class="gl-meta">{table}</table>'
+        f'<p class="gl-facts">{" · ".join(facts)}{badge}</p>'
+        f'<details class="gl-details"><summary>{lab["run_details"]}</summary>'
+        f'<table class="gl-meta">{table}</table></details>'
         "</header>"
     )
 
@@ -146,7 +148,10 @@ def add_toc(body: str, lang: str = "en", marker: str = "<!--GROWTHLAB-TOC-->") -
         for level, anchor, text in entries
         if level - top < 3
     )
-    toc = f'<nav class="gl-toc"><strong>{labels(lang)["contents"]}</strong><ul>{items}</ul></nav>'
+    toc = (
+        f'<details class="gl-toc"><summary>{labels(lang)["contents"]}</summary>'
+        f"<ul>{items}</ul></details>"
+    )
     return body.replace(marker, toc, 1)
 
 
@@ -155,8 +160,8 @@ TRANSLATIONS_KEY = "growthlab"
 
 
 def page_lang(lang: Any) -> str:
-    """``lang`` as a page language: a key of :data:`LABELS` (``en``/``zh``), anything else ``en``."""
-    return lang if isinstance(lang, str) and lang in LABELS else "en"
+    """``lang`` as a page language: one of :data:`growthlab.i18n.LANGUAGES`, anything else ``en``."""
+    return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else "en"
 
 
 def run_lang(nb: Any, default: str = "en") -> str:
@@ -207,6 +212,7 @@ def _clean(nb: Any, keep_errors: bool) -> Any:
     return nb
 
 
+_GL_TITLE = re.compile(r'<h1 class="gl-title">.*?</h1>', re.S)
 _H1_HTML = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S | re.I)
 
 
@@ -271,6 +277,8 @@ def render(
     body, _ = exporter.from_notebook_node(
         _clean(select_lang(nb, lang), keep_errors), resources=resources
     )
+    if notebook_title(nb, "", lang):  # the notebook has its own H1: do not repeat it
+        header = _GL_TITLE.sub("", header, count=1)
     body = body.replace("<!--GROWTHLAB-HEADER-->", header + "<!--GROWTHLAB-TOC-->", 1)
     body = add_toc(body, lang=lang)
     found = active_content(body)

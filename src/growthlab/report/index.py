@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from growthlab import i18n
 from growthlab.report.html import css, file_link
 
 MANIFEST = "manifest.json"
@@ -25,18 +26,19 @@ def _e(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, lang: str = "en") -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
         f"<title>{_e(title)}</title><style>{css()}</style></head>"
         f'<body><div class="gl-page">{body}</div></body></html>\n'
     )
 
 
-def _status(s: str | None) -> str:
+def _status(s: str | None, lang: str = "en") -> str:
     s = s or "unknown"
-    return f'<span class="gl-status gl-status-{_e(s)}">{_e(s)}</span>'
+    word = i18n.maybe(f"status.{s}", lang, s)
+    return f'<span class="gl-status gl-status-{_e(s)}">{_e(word)}</span>'
 
 
 def _dur(x: Any) -> str:
@@ -69,8 +71,20 @@ def list_runs(out: Path) -> list[tuple[Path, dict[str, Any]]]:
     return runs
 
 
+def _lang(manifest: dict[str, Any]) -> str:
+    """The run's page language: its ``lang`` parameter (en or zh), else en."""
+    lang = (manifest.get("parameters") or {}).get("lang")
+    return lang if lang in i18n.LANGUAGES else "en"
+
+
 def run_index_html(manifest: dict[str, Any]) -> str:
-    """The per-run page: status, the executive summary link, and every notebook with its status."""
+    """The per-run page, in the run's language: status, the executive summary link, and every
+    notebook with its status."""
+    lang = _lang(manifest)
+
+    def t(key: str, **fields: Any) -> str:
+        return i18n.t(f"ui.{key}", lang, **fields)
+
     rows = []
     for nb in manifest.get("notebooks", []):
         links = []
@@ -81,7 +95,7 @@ def run_index_html(manifest: dict[str, Any]) -> str:
         err = f'<div class="gl-error">{_e(nb["error"])}</div>' if nb.get("error") else ""
         rows.append(
             f"<tr><td>{_e(nb.get('title') or nb.get('name'))}<br><small>{_e(nb.get('name'))}"
-            f"</small></td><td>{_status(nb.get('status'))}{err}</td>"
+            f"</small></td><td>{_status(nb.get('status'), lang)}{err}</td>"
             f"<td>{_dur(nb.get('duration_s'))}</td><td>{' · '.join(links)}</td></tr>"
         )
     summary = next(
@@ -93,7 +107,7 @@ def run_index_html(manifest: dict[str, Any]) -> str:
         None,
     )
     front = (
-        f'<p><a href="{file_link(summary["html"])}"><strong>Executive summary →</strong></a></p>'
+        f'<p><a href="{file_link(summary["html"])}"><strong>{_e(t("open_summary"))}</strong></a></p>'
         if summary
         else ""
     )
@@ -103,25 +117,27 @@ def run_index_html(manifest: dict[str, Any]) -> str:
     )
     git = manifest.get("git") or {}
     meta = [
-        ("Status", _status(manifest.get("status"))),
-        ("Source", _e((manifest.get("source") or {}).get("path"))),
-        ("Period", _e(manifest.get("period"))),
-        ("Config", _e(manifest.get("config"))),
-        ("Parameters", f'<span class="gl-params">{params}</span>'),
-        ("Started", _e(manifest.get("started_at"))),
-        ("Duration", _dur(manifest.get("duration_s"))),
-        ("Git commit", _e(git.get("commit")) + (" (modified)" if git.get("dirty") else "")),
+        (t("status"), _status(manifest.get("status"), lang)),
+        (t("source"), _e((manifest.get("source") or {}).get("path"))),
+        (t("period"), _e(manifest.get("period"))),
+        (t("config"), _e(manifest.get("config"))),
+        (t("parameters"), f'<span class="gl-params">{params}</span>'),
+        (t("started"), _e(manifest.get("started_at"))),
+        (t("duration"), _dur(manifest.get("duration_s"))),
+        (t("git"), _e(git.get("commit")) + (f" {t('modified')}" if git.get("dirty") else "")),
     ]
-    meta_html = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in meta)
+    meta_html = "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in meta)
+    title = t("run_title", run_id=manifest.get("run_id"))
     body = (
-        '<nav class="gl-nav"><a href="../index.html">All runs</a>'
+        f'<nav class="gl-nav"><a href="../index.html">{_e(t("all_runs"))}</a>'
         f'<a href="{MANIFEST}">manifest.json</a><a href="metrics.json">metrics.json</a></nav>'
-        f"<h1>Run {_e(manifest.get('run_id'))}</h1>{err}{front}"
+        f"<h1>{_e(title)}</h1>{err}{front}"
         f'<table class="gl-meta">{meta_html}</table>'
-        '<h2>Notebooks</h2><table class="gl-table"><tr><th>Notebook</th><th>Status</th>'
-        f"<th>Duration</th><th>Output</th></tr>{''.join(rows)}</table>"
+        f'<h2>{_e(t("notebooks"))}</h2><table class="gl-table"><tr><th>{_e(t("notebook"))}</th>'
+        f"<th>{_e(t('status'))}</th><th>{_e(t('duration'))}</th><th>{_e(t('output'))}</th></tr>"
+        f"{''.join(rows)}</table>"
     )
-    return _page(f"growthlab run {manifest.get('run_id')}", body)
+    return _page(f"growthlab · {title}", body, lang)
 
 
 def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
@@ -132,7 +148,13 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def reports_index_html(runs: list[tuple[Path, dict[str, Any]]], latest: str | None) -> str:
-    """The list of every run, newest first, with status, duration and errors."""
+    """The list of every run, newest first, with status, duration and errors; in the language
+    of the newest run."""
+    lang = _lang(runs[0][1]) if runs else "en"
+
+    def t(key: str, **fields: Any) -> str:
+        return i18n.t(f"ui.{key}", lang, **fields)
+
     rows = []
     for d, m in runs:
         failed = [nb for nb in m.get("notebooks", []) if nb.get("status") not in ("ok", None)]
@@ -144,24 +166,26 @@ def reports_index_html(runs: list[tuple[Path, dict[str, Any]]], latest: str | No
         )
         if m.get("error") and not failed:
             problems = f'<div class="gl-error">{_e(m["error"])}</div>'
-        mark = " ★ latest" if d.name == latest else ""
+        mark = f" ★ {_e(t('latest_mark'))}" if d.name == latest else ""
         rows.append(
             f'<tr><td><a href="{file_link(d.name)}/index.html">{_e(d.name)}</a>{mark}</td>'
-            f"<td>{_status(m.get('status'))}{problems}</td><td>{_e(m.get('started_at'))}</td>"
+            f"<td>{_status(m.get('status'), lang)}{problems}</td><td>{_e(m.get('started_at'))}</td>"
             f"<td>{_dur(m.get('duration_s'))}</td>"
             f"<td>{_e((m.get('source') or {}).get('path'))}</td><td>{_e(m.get('config'))}</td></tr>"
         )
     latest_link = (
-        f'<p>Latest successful run: <a href="{file_link(latest)}/index.html">{_e(latest)}</a></p>'
+        f'<p>{_e(t("latest"))}: <a href="{file_link(latest)}/index.html">{_e(latest)}</a></p>'
         if latest
-        else "<p>No successful run yet.</p>"
+        else f"<p>{_e(t('no_success'))}</p>"
+    )
+    heads = "".join(
+        f"<th>{_e(t(k))}</th>" for k in ("run", "status", "started", "duration", "source", "config")
     )
     body = (
-        f"<h1>growthlab reports</h1>{latest_link}"
-        '<table class="gl-table"><tr><th>Run</th><th>Status</th><th>Started (UTC)</th>'
-        f"<th>Duration</th><th>Source</th><th>Config</th></tr>{''.join(rows)}</table>"
+        f"<h1>{_e(t('reports'))}</h1>{latest_link}"
+        f'<table class="gl-table"><tr>{heads}</tr>{"".join(rows)}</table>'
     )
-    return _page("growthlab reports", body)
+    return _page(t("reports"), body, lang)
 
 
 def atomic_write(path: Path, text: str) -> None:
