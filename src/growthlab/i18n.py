@@ -94,6 +94,155 @@ TEXT: dict[str, tuple[str, str]] = {
     # --- 03 segments and value -----------------------------------------------------------
     # --- 04 attribution and funnel -------------------------------------------------------
     # --- 05 monitoring and experiments ---------------------------------------------------
+    # KPI names (metric column of growthlab.data.daily.kpi_series)
+    "kpi.new_users": ("New users", "新增用户"),
+    "kpi.invitees": ("Invitees", "受邀用户"),
+    "kpi.k_factor": ("Rolling K-factor", "滚动 K 因子"),
+    "kpi.conversions": ("Conversions (paid orders)", "转化（支付订单）"),
+    "kpi.revenue": ("Revenue", "收入"),
+    "kpi.unsubscribes": ("Unsubscribes", "退订"),
+    "kpi.complaints": ("Complaints", "投诉"),
+    "direction.up": ("above", "偏高"),
+    "direction.down": ("below", "偏低"),
+    "verdict.move.above": ("clear rise", "明显上升"),
+    "verdict.move.below": ("clear fall", "明显下降"),
+    "verdict.move.includes": ("no clear change", "无明显变化"),
+    "verdict.ab.control": ("control", "对照组"),
+    "verdict.ab.win": ("win", "胜出"),
+    "verdict.ab.loss": ("worse than control", "差于对照组"),
+    "verdict.ab.underpowered": ("significant, below the detectable effect", "显著但低于可检测效应"),
+    "verdict.ab.no_effect": ("no meaningful effect", "无实质效应"),
+    "verdict.ab.inconclusive": ("inconclusive", "无定论"),
+    "verdict.ab.srm": ("split broken (SRM)", "分流失衡（SRM）"),
+    "action.ab.ship": ("ship", "全量上线"),
+    "action.ab.stop": ("stop", "停止"),
+    "action.ab.keep_running": ("keep running", "继续实验"),
+    "action.ab.fix_split": ("fix the split, then rerun", "修复分流后重做"),
+    "variant.control": ("control", "对照组"),
+    "variant.treatment": ("treatment", "实验组"),
+    "column.kpi_recent": ("Recent period", "最近一期"),
+    "column.kpi_previous": ("Previous period", "上一期"),
+    "column.kpi_change": ("Change", "变化"),
+    "column.kpi_change_interval": ("Change, 95 % interval", "变化的 95 % 区间"),
+    "column.kpi_move": ("Verdict", "结论"),
+    "column.alert_observed": ("Observed", "观测值"),
+    "column.alert_expected": ("Expected", "期望值"),
+    "column.alert_band": ("Expected band", "期望区间"),
+    "column.alert_score": ("Score", "得分"),
+    "column.alert_direction": ("Direction", "方向"),
+    "column.experiment_id": ("Experiment", "实验"),
+    "column.ab_variant": ("Variant", "组别"),
+    "column.ab_conversion": ("Conversion", "转化率"),
+    "column.ab_diff": ("Difference vs control", "与对照组之差"),
+    "column.ab_diff_interval": ("Difference, 95 % interval", "差值的 95 % 区间"),
+    "column.ab_p_value": ("p-value", "p 值"),
+    "column.ab_rel_lift": ("Relative lift", "相对提升"),
+    "column.ab_revenue_per_user": ("Revenue per user", "人均收入"),
+    "column.ab_rpu_diff": ("Revenue per user vs control", "人均收入之差"),
+    "column.ab_mde": ("Minimum detectable effect", "最小可检测效应"),
+    "column.ab_srm_p_value": ("Split check (SRM) p-value", "分流检验（SRM）p 值"),
+    "column.ab_verdict": ("Verdict", "结论"),
+    "column.ab_action": ("Action", "建议"),
+    "chart.monitor.observed": ("observed", "观测值"),
+    "chart.monitor.expected": ("expected", "期望值"),
+    "chart.monitor.band": ("expected band", "期望区间"),
+    "chart.monitor.alert": ("alert", "告警"),
+    "chart.monitor.conversion": ("conversion rate (%)", "转化率（%）"),
+    "chart.monitor.diff": ("difference vs control (pp)", "与对照组之差（百分点）"),
+    "chart.monitor.rolling_k": (
+        "Rolling K-factor: invitees / new users, last {window_days} days",
+        "滚动 K 因子：近 {window_days} 天受邀用户 / 新增用户",
+    ),
+    "chart.monitor.series_title": ("{metric} · {segment}", "{metric} · {segment}"),
+    # findings (growthlab.findings.monitoring / .experiments): statement, then action
+    "finding.kpi_move": (
+        "{metric} {moved} by {change} in the last {days} days: {last} against {previous} in the "
+        "{days} days before (95 % interval of the change {low} to {high}) — {news}.",
+        "最近 {days} 天{metric}{moved} {change}：{last}，此前 {days} 天为 {previous}（变化的 95 % "
+        "区间 {low} 至 {high}），{news}。",
+    ),
+    "word.rose": ("rose", "上升"),
+    "word.fell": ("fell", "下降"),
+    "word.good_news": ("good news", "是好消息"),
+    "word.bad_news": ("bad news", "需要警惕"),
+    "action.kpi_move.good": (
+        "Find what drove it (channels, campaigns of these days) and do more of it.",
+        "找出原因（这几天的渠道、活动），加大投入。",
+    ),
+    "action.kpi_move.bad": (
+        "Find the cause: compare channels and campaigns of the last {days} days with the "
+        "{days} before.",
+        "查明原因：对比最近 {days} 天与此前 {days} 天各渠道、各活动的表现。",
+    ),
+    "action.kpi_move.fatigue": (
+        "Check how often and what users were sent on the channels where it rose.",
+        "检查上升渠道的触达频次和推送内容。",
+    ),
+    "finding.kpi_alert": (
+        "{metric} ({segment}) on {date}: {observed} against an expected {expected} (band {low} "
+        "to {high}), {direction} its usual range (score {score}).",
+        "{metric}（{segment}）在 {date} 为 {observed}，期望值 {expected}（区间 {low} 至 {high}），"
+        "{direction}常规范围（得分 {score}）。",
+    ),
+    "action.kpi_alert.good": (
+        "Find what caused it that day; repeat it if it was a campaign.",
+        "查明当天的原因；若是活动带来的，可以复制。",
+    ),
+    "action.kpi_alert.bad": (
+        "Find the cause that day on that channel (campaign, outage, data feed) and fix it.",
+        "查明当天该渠道的原因（活动、故障、数据接入）并处理。",
+    ),
+    "finding.contact_fatigue": (
+        "{metric} rose on {channels} in the last {days} days: {details} — a sign of contact "
+        "fatigue.",
+        "最近 {days} 天{channels}的{metric}上升：{details}，可能是触达疲劳。",
+    ),
+    "finding.contact_fatigue.detail": (
+        "{channel} {last} vs {previous}",
+        "{channel} {last}（此前 {previous}）",
+    ),
+    "action.contact_fatigue": (
+        "Send fewer messages on {channels} and review what was sent there recently.",
+        "降低{channels}的触达频次，并复查近期推送的内容。",
+    ),
+    "finding.ab_win": (
+        "{experiment}: {variant} converts better than {control}: {p1} against {p0}, a difference "
+        "of {diff} (95 % interval {low} to {high}, p {p}), relative lift {rel}. The test could "
+        "detect {mde}, so the result holds.",
+        "{experiment}：{variant}的转化优于{control}：{p1} 对 {p0}，相差 {diff}（95 % 区间 {low} 至 "
+        "{high}，p {p}），相对提升 {rel}。该实验可检测 {mde} 的差异，结论可靠。",
+    ),
+    "action.ab_win": (
+        "Ship {variant} to everyone the test targeted.",
+        "将{variant}推广到实验覆盖的全部用户。",
+    ),
+    "finding.ab_loss": (
+        "{experiment}: {variant} converts worse than {control}: {p1} against {p0}, a difference "
+        "of {diff} (95 % interval {low} to {high}, p {p}).",
+        "{experiment}：{variant}的转化差于{control}：{p1} 对 {p0}，相差 {diff}（95 % 区间 {low} 至 "
+        "{high}，p {p}）。",
+    ),
+    "action.ab_loss": ("Stop {variant}; keep {control}.", "停止{variant}，保留{control}。"),
+    "finding.ab_underpowered": (
+        "{experiment}: {variant} against {control} differs by {diff} (95 % interval {low} to "
+        "{high}, p {p}), but that is less than this sample can reliably detect ({mde}); such "
+        "early results are often inflated.",
+        "{experiment}：{variant}与{control}相差 {diff}（95 % 区间 {low} 至 {high}，p {p}），但小于"
+        "该样本量可可靠检测的效应（{mde}），这类早期结果常被高估。",
+    ),
+    "action.ab_underpowered": (
+        "Keep the test running to about {n} users per variant before deciding.",
+        "继续实验，每组约 {n} 位用户后再做决定。",
+    ),
+    "finding.ab_srm": (
+        "{experiment}: the split between variants is off (sample-ratio mismatch, p {p}), so no "
+        "verdict is drawn.",
+        "{experiment}：各组样本比例失衡（SRM，p {p}），不下结论。",
+    ),
+    "action.ab_srm": (
+        "Fix the assignment (randomisation, logging, filters), then rerun the test.",
+        "修复分流（随机化、日志、过滤条件）后重新实验。",
+    ),
     # --- 00 summary and page furniture ---------------------------------------------------
     "ui.source": ("Data source", "数据源"),
     "ui.period": ("Period", "时间范围"),

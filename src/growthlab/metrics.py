@@ -701,10 +701,15 @@ _ENTRIES = [
     ),
     _m(
         "k_factor_latest",
-        "Rolling K-factor, signups of the last {window} days",
-        "滚动 K 因子（近 {window} 天注册）",
+        "Rolling K: invitees per new user, last {window_days} days",
+        "滚动 K：近 {window_days} 天受邀用户 / 新增用户",
         "ratio",
-        "Invitees brought by users who signed up in the trailing window / those users (their own windows may be incomplete).",
+        "On the last complete day D: accepted invitations dated in [D − window_days + 1, D] "
+        "(by any inviter, whenever they signed up) / signups in the same days (growthlab.data."
+        "daily, metric k_factor). An operational trend: it equals the viral coefficient only "
+        "while growth is steady. Not k_factor (02), which counts each eligible user's invitees "
+        "within window_days of that user's own signup; invitations by long-standing users make "
+        "the rolling ratio the larger one.",
         "up",
     ),
     _m(
@@ -733,10 +738,12 @@ _ENTRIES = [
     ),
     _m(
         "alerts",
-        "KPI alerts (strongest first)",
-        "KPI 告警（按强度排序）",
+        "KPI alerts (recent first, then strongest)",
+        "KPI 告警（近期优先，其余按强度）",
         "records",
-        "Alert records: date, metric, segment, observed, expected, low, high, score, direction.",
+        "Alert records (date, metric, segment, observed, expected, low, high, score, "
+        "direction): every alert of the recent period, then the strongest others, at most "
+        "max_alerts_shown.",
     ),
     _m(
         "ab_experiments",
@@ -757,14 +764,15 @@ _ENTRIES = [
         "Main A/B experiment",
         "主要 A/B 实验",
         "text",
-        "The experiment with most assigned users.",
+        "The experiment of the treated variant with most assigned users.",
     ),
     _m(
         "ab_verdict",
         "Main A/B verdict",
         "主要 A/B 结论",
         "text",
-        "win / loss / inconclusive / srm for the main experiment.",
+        "ab_test verdict of the main experiment's treated variant: win, loss, underpowered, "
+        "no_effect, inconclusive or srm (sample-ratio mismatch: verdict withheld).",
     ),
     _m(
         "ab_lift",

@@ -585,6 +585,20 @@ def overall_series(kpi: pd.DataFrame, metrics: Sequence[str] | None = ALERT_METR
     return out.reset_index(drop=True)
 
 
+def metric_series(kpi: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """The rows of the KPI frame for ``metrics``, every segment (overall and channels)."""
+    require_columns(kpi, ["date", "metric", "segment", "value"], "kpi", kind=pd.DataFrame)
+    return kpi.loc[kpi["metric"].isin(metrics)].reset_index(drop=True)
+
+
+def monitored_metrics(result: pd.DataFrame) -> list[str]:
+    """The metrics of a :func:`detect_anomalies` result: :data:`ALERT_METRICS` order first."""
+    present = list(dict.fromkeys(result["metric"])) if "metric" in result.columns else []
+    return [m for m in ALERT_METRICS if m in present] + [
+        m for m in present if m not in ALERT_METRICS
+    ]
+
+
 def period_comparison(series: pd.DataFrame, days: int, alpha: float = 0.05) -> pd.DataFrame:
     """Each series' total over the last ``days`` days against the ``days`` days before.
 

@@ -47,35 +47,10 @@ METRICS = (
     "unsubscribes",
     "complaints",
 )
-#: Metrics suited to day-by-day anomaly alerts: the daily counts and sums. The rolling K-factor
-#: is a 28-day moving ratio (each day shares 27 days with the previous one), so it is charted
-#: as a trend and its inputs (new users, invitees) are what gets alerted on.
-ALERT_METRICS = tuple(m for m in METRICS if m != "k_factor")
-#: KPIs where a fall is good news (the summary's "better" direction); all others: a rise.
-LOWER_IS_BETTER = ("unsubscribes", "complaints")
-#: Human labels of the metrics, per report language.
-METRIC_LABELS = {
-    "en": {
-        "new_users": "New users",
-        "invitees": "Invitees",
-        "k_factor": "Rolling K-factor",
-        "conversions": "Conversions (paid orders)",
-        "revenue": "Revenue",
-        "unsubscribes": "Unsubscribes",
-        "complaints": "Complaints",
-    },
-    "zh": {
-        "new_users": "新用户",
-        "invitees": "受邀用户",
-        "k_factor": "滚动 K 因子",
-        "conversions": "转化（支付订单）",
-        "revenue": "收入",
-        "unsubscribes": "退订",
-        "complaints": "投诉",
-    },
-}
-#: The count each metric's per-channel volume is judged by in :func:`select_segments`.
-VOLUME_BASE = {"revenue": "conversions", "k_factor": "new_users"}
+# Display names of the metrics are in growthlab.i18n (kpi.<metric>); which of them are
+# alerted on, and which channel series are monitored, is growthlab.monitor's choice
+# (ALERT_METRICS, select_segments); whether a rise is good news is the metric catalogue's
+# ``better`` (growthlab.metrics, <metric>_recent).
 #: Event names (SPEC §3 canonical vocabulary) counted by the event metrics.
 EVENT_METRICS = {"unsubscribes": "unsubscribe", "complaints": "complaint"}
 
@@ -294,26 +269,6 @@ def kpi_series(
         )
     full = complete_series(counts, first, last, sorted(need), k_window=k_window)
     return full.loc[full["metric"].isin(wanted)].reset_index(drop=True)
-
-
-def select_segments(series: pd.DataFrame, min_daily: float = 5.0) -> pd.DataFrame:
-    """Keep the ``all`` series and the channel series with enough volume to monitor.
-
-    A channel series of metric m is kept when the mean daily value of its volume base (m
-    itself for counts, conversions for revenue, new users for K; :data:`VOLUME_BASE`) over the
-    whole range is at least ``min_daily``: below that, days are mostly zeros and ones, and a
-    "spike" of a few events is not worth an alert.
-    """
-    need = {"date", "metric", "segment", "value"}
-    if not need <= set(series.columns):
-        raise AnalysisInputError(f"select_segments: series needs columns {sorted(need)}")
-    vol = series.groupby(["metric", "segment"])["value"].mean()
-    base = series[["metric", "segment"]].drop_duplicates()
-    base["_base"] = base["metric"].map(lambda m: VOLUME_BASE.get(m, m))
-    idx = pd.MultiIndex.from_frame(base[["_base", "segment"]])
-    base["_vol"] = vol.reindex(idx).to_numpy()
-    keep = base.loc[(base["segment"] == ALL) | (base["_vol"] >= min_daily), ["metric", "segment"]]
-    return series.merge(keep, on=["metric", "segment"], how="inner")
 
 
 # --------------------------------------------------------------------------------------------

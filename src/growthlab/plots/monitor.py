@@ -1,6 +1,7 @@
 """Charts for monitoring and experiments (SPEC §4.5): KPI series with bands, A/B results.
 
-Layout only: every number comes from ``growthlab.monitor`` results.
+Layout only: every number comes from ``growthlab.monitor`` results; every word from
+``growthlab.i18n`` (``chart.monitor.*``, KPI names ``kpi.*``, channels ``channel.*``).
 """
 
 from __future__ import annotations
@@ -13,37 +14,21 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from growthlab.plots.theme import labeller
-
-_LABELS = {
-    "en": {
-        "observed": "observed",
-        "expected": "expected",
-        "band": "expected band",
-        "alert": "alert",
-        "date": "date",
-        "conversion": "conversion rate",
-        "diff": "difference vs control (pp)",
-        "rpu": "revenue per user",
-        "variant": "variant",
-        "nodata": "no data",
-    },
-    "zh": {
-        "observed": "观测值",
-        "expected": "期望值",
-        "band": "期望区间",
-        "alert": "告警",
-        "date": "日期",
-        "conversion": "转化率",
-        "diff": "相对对照组差异(百分点)",
-        "rpu": "人均收入",
-        "variant": "实验组",
-        "nodata": "无数据",
-    },
-}
+from growthlab import i18n
 
 
-_l = labeller(_LABELS)
+def _l(lang: str, key: str, **fields) -> str:
+    return i18n.t(f"chart.monitor.{key}", lang, **fields)
+
+
+def _kpi(metric: str, lang: str) -> str:
+    return i18n.maybe(f"kpi.{metric}", lang, str(metric))
+
+
+def _segment(segment: str, lang: str) -> str:
+    if segment == "all":
+        return i18n.t("group.all", lang)
+    return i18n.maybe(f"channel.{segment}", lang, str(segment))
 
 
 def series_ax(
@@ -57,7 +42,9 @@ def series_ax(
     """Draw one ``detect_anomalies`` series on ``ax``: band shaded, expected dashed, alerts marked."""
     r = result.sort_values("date")
     if r.empty:
-        ax.text(0.5, 0.5, _l(lang, "nodata"), ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, i18n.t("ui.no_data", lang), ha="center", va="center", transform=ax.transAxes
+        )
         return ax
     d = pd.to_datetime(r["date"])
     ax.fill_between(
@@ -83,27 +70,31 @@ def series_ax(
 
 def series_grid(
     result: pd.DataFrame,
-    metrics: Sequence[str],
+    metrics: Sequence[str | tuple[str, str]],
     *,
     segment: str = "all",
     titles: Mapping[str, str] | None = None,
     lang: str = "en",
     ncols: int = 2,
 ) -> Figure:
-    """Small multiples: one panel per metric of ``result`` (segment ``segment``)."""
-    metrics = list(metrics)
-    n = max(len(metrics), 1)
+    """Small multiples of a ``detect_anomalies`` result: one panel per metric (of segment
+    ``segment``) or per ``(metric, segment)`` pair, titled by the KPI (and channel) name in
+    ``lang`` unless ``titles`` gives one."""
+    panels = [(*m, True) if isinstance(m, tuple) else (m, segment, False) for m in metrics]
+    n = max(len(panels), 1)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows), squeeze=False)
-    for i, m in enumerate(metrics):
-        ax = axes.flat[i]
+    for i, (m, seg, pair) in enumerate(panels):
         sub = result
         if "metric" in sub.columns:
             sub = sub.loc[sub["metric"] == m]
         if "segment" in sub.columns:
-            sub = sub.loc[sub["segment"] == segment]
-        series_ax(sub, ax, title=(titles or {}).get(m, m), lang=lang, legend=(i == 0))
-    for ax in list(axes.flat)[len(metrics) :]:
+            sub = sub.loc[sub["segment"] == seg]
+        title = (titles or {}).get(m) or _kpi(m, lang)
+        if pair:
+            title = _l(lang, "series_title", metric=title, segment=_segment(seg, lang))
+        series_ax(sub, axes.flat[i], title=title, lang=lang, legend=(i == 0))
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -124,8 +115,8 @@ def ab_chart(ab: pd.DataFrame, *, lang: str = "en", title: str | None = None) ->
         colors = ["0.5" if c else "C0" for c in sub["is_control"]]
         ax.barh(y, 100 * p, color=colors, alpha=0.8)
         ax.errorbar(100 * p, y, xerr=100 * err, fmt="none", ecolor="0.1", capsize=4)
-        ax.set_yticks(y, sub["variant"].astype(str))
-        ax.set_xlabel(_l(lang, "conversion") + " (%)")
+        ax.set_yticks(y, [i18n.maybe(f"variant.{v}", lang, str(v)) for v in sub["variant"]])
+        ax.set_xlabel(_l(lang, "conversion"))
         ax.set_title(f"{e}")
         ax2 = axes[i, 1]
         t = sub.loc[~sub["is_control"].astype(bool)].reset_index(drop=True)
@@ -133,13 +124,13 @@ def ab_chart(ab: pd.DataFrame, *, lang: str = "en", title: str | None = None) ->
         d = 100 * t["diff"].to_numpy(float)
         lo = 100 * t["diff_low"].to_numpy(float)
         hi = 100 * t["diff_high"].to_numpy(float)
-        good = (lo > 0) & ~t.get("srm", pd.Series(False, index=t.index)).astype(bool).to_numpy()
-        col = np.where(good, "C2", np.where(hi < 0, "C3", "0.4"))
+        verdict = t["verdict"].to_numpy() if "verdict" in t else np.full(len(t), "")
+        col = np.where(verdict == "win", "C2", np.where(verdict == "loss", "C3", "0.4"))
         for j in range(len(t)):  # a handful of variants, not a hot path
             ax2.plot([lo[j], hi[j]], [yt[j], yt[j]], color=col[j], lw=3)
             ax2.plot(d[j], yt[j], "o", color=col[j], ms=8)
         ax2.axvline(0, color="0.3", lw=1)
-        ax2.set_yticks(yt, t["variant"].astype(str))
+        ax2.set_yticks(yt, [i18n.maybe(f"variant.{v}", lang, str(v)) for v in t["variant"]])
         ax2.set_xlabel(_l(lang, "diff"))
         ax2.set_ylim(-0.8, max(len(t), 1) - 0.2)
     if title:
@@ -160,7 +151,9 @@ def trend_chart(
     fig, ax = plt.subplots(figsize=figsize)
     s = series.sort_values("date")
     if s.empty or s["value"].notna().sum() == 0:
-        ax.text(0.5, 0.5, _l(lang, "nodata"), ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, i18n.t("ui.no_data", lang), ha="center", va="center", transform=ax.transAxes
+        )
     else:
         ax.plot(pd.to_datetime(s["date"]), s["value"], color="C0", lw=1.5)
         if s["value"].max() > 0.5:
@@ -170,3 +163,9 @@ def trend_chart(
     ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig
+
+
+def rolling_k_chart(series: pd.DataFrame, window_days: int, *, lang: str = "en") -> Figure:
+    """The overall rolling K-factor (``growthlab.monitor.rolling_k(...).series``) as a trend,
+    titled with its definition (invitees / new users over the last ``window_days`` days)."""
+    return trend_chart(series, title=_l(lang, "rolling_k", window_days=window_days), lang=lang)
