@@ -179,7 +179,7 @@ _ENTRIES = [
         "行数异常的表-日",
         "count",
         "Table-days whose row count has |robust z| > threshold against its weekday median "
-        "(growthlab.data.profile.volume_anomalies).",
+        "(growthlab.monitor.volume_anomalies on data.profile.daily_volume).",
         "down",
     ),
     _m(
@@ -187,7 +187,9 @@ _ENTRIES = [
         "Table-days with unusually few rows (possible missing data)",
         "行数异常偏少的表-日（可能缺数）",
         "count",
-        "Unusual table-days (volume_anomaly_days) whose robust z is below −threshold.",
+        "Table-days with robust z < −threshold (see volume_anomaly_days), or without any row "
+        "while the 15 days centred on them have a median ≥ 20 rows (an export gap; "
+        "growthlab.findings.quality.GAP_WINDOW_DAYS, GAP_MIN_MEDIAN_ROWS).",
         "down",
     ),
     _m(

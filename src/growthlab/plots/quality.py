@@ -1,7 +1,9 @@
 """Data-quality figures (SPEC §4.1): coverage per table, null rates, daily volume with anomalies.
 
-Inputs are the frames of :mod:`growthlab.data.profile`; every function returns a matplotlib
-Figure drawn with the growthlab theme (call :func:`growthlab.plots.apply` first).
+Inputs are frames: ``QualityReport.coverage`` (local times) and the frames of
+:mod:`growthlab.data.profile`; every function returns a matplotlib Figure drawn with the growthlab
+theme (call :func:`growthlab.plots.apply` first). Titles, axis labels and table names come from
+:mod:`growthlab.i18n` (``chart.quality.*``, ``table.*``).
 """
 
 from __future__ import annotations
@@ -11,34 +13,25 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from growthlab.report.notebook import text
-
-_TXT = {
-    "coverage": ("Date coverage per table", "各表时间覆盖范围"),
-    "nulls": ("Share of missing values", "缺失值比例"),
-    "no_nulls": ("No missing values", "无缺失值"),
-    "volume": ("Rows per day", "每日行数"),
-    "anomaly": ("anomaly", "异常"),
-    "rows": ("rows", "行数"),
-}
+from growthlab import i18n
 
 
-def _t(key: str, lang: str) -> str:
-    en, zh = _TXT[key]
-    return text(lang, en=en, zh=zh)
+def _table(name: str, lang: str) -> str:
+    return i18n.maybe(f"table.{name}", lang, str(name))
 
 
-def coverage(overview: pd.DataFrame, lang: str = "en") -> Figure:
-    """Horizontal bars from each table's first to last timestamp (``table, first, last``)."""
-    ov = overview.dropna(subset=["first", "last"]).reset_index(drop=True)
+def coverage(cov: pd.DataFrame, lang: str = "en", zone: str = "") -> Figure:
+    """Horizontal bars from each table's first to last row (``table, first, last``, local time
+    in ``zone``); tables without a time axis are left out."""
+    ov = cov.dropna(subset=["first", "last"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(ov), 1) + 1.2))
     if len(ov):
         start = mdates.date2num(pd.to_datetime(ov["first"]))
         end = mdates.date2num(pd.to_datetime(ov["last"]))
-        ax.barh(ov["table"], end - start, left=start, height=0.5)
+        ax.barh([_table(t, lang) for t in ov["table"]], end - start, left=start, height=0.5)
         ax.xaxis_date()
         ax.invert_yaxis()
-    ax.set_title(_t("coverage", lang))
+    ax.set_title(i18n.t("chart.quality.coverage", lang, zone=zone))
     fig.autofmt_xdate()
     return fig
 
@@ -48,19 +41,27 @@ def null_rates(nulls: pd.DataFrame, lang: str = "en", top: int = 25) -> Figure:
     nz = nulls[nulls["null_rate"] > 0].sort_values("null_rate", ascending=False).head(top)
     fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(nz), 1) + 1.2))
     if len(nz):
-        labels = nz["table"].astype(str) + "." + nz["column"].astype(str)
+        labels = nz["table"].astype(str) + "." + nz["column"].astype(str)  # contract names
         ax.barh(labels, nz["null_rate"] * 100)
         ax.invert_yaxis()
-        ax.set_xlabel("%")
+        ax.set_xlabel(i18n.t("chart.quality.nulls_axis", lang))
     else:
-        ax.text(0.5, 0.5, _t("no_nulls", lang), ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            i18n.t("chart.quality.no_nulls", lang),
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
-    ax.set_title(_t("nulls", lang))
+    ax.set_title(i18n.t("chart.quality.nulls", lang))
     return fig
 
 
-def daily_volume(daily: pd.DataFrame, lang: str = "en") -> Figure:
-    """One panel per table: rows per day, anomalies (``is_anomaly``) marked in red."""
+def daily_volume(daily: pd.DataFrame, lang: str = "en", zone: str = "") -> Figure:
+    """One panel per table: rows per local day (``table, date, rows``), unusual days
+    (``is_anomaly``) marked in red."""
     tables = list(dict.fromkeys(daily["table"]))
     n = max(len(tables), 1)
     fig, axes = plt.subplots(n, 1, figsize=(9, 1.9 * n + 0.6), sharex=True, squeeze=False)
@@ -75,11 +76,11 @@ def daily_volume(daily: pd.DataFrame, lang: str = "en") -> Figure:
                 color="#c62828",
                 zorder=3,
                 s=22,
-                label=_t("anomaly", lang),
+                label=i18n.t("chart.quality.anomaly", lang),
             )
             ax.legend(loc="upper left", fontsize="small")
-        ax.set_ylabel(name)
-    axes[0, 0].set_title(_t("volume", lang))
+        ax.set_ylabel(_table(name, lang))
+    axes[0, 0].set_title(i18n.t("chart.quality.volume", lang, zone=zone))
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
