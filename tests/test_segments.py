@@ -147,7 +147,7 @@ def test_cluster_on_synthetic_source_recovers_planted_segments():
     ds = synth.generate(6000, seed=0)
     truth = ds.truth["segments"]
     feats = F.user_features(ds)
-    cols = S.default_cluster_columns(feats)
+    cols = S.default_cluster_columns(feats, F.SYSTEM_EVENTS)
     assert "orders" in cols and "ev_signup" not in cols
     res = S.cluster(feats[cols], k_range=range(2, 9), n_init=3, stability_seeds=(1,), n_threads=1)
     planted_labels = feats.index.map(truth["user_segment"])
@@ -255,7 +255,7 @@ def test_summary_tables_and_charts():
     view, ratio = S.pca_view(res, sample_size=200)
     for lang in ("en", "zh"):
         figs = [
-            splots.rfm_heatmap(grid, lang=lang, min_group_size=10),
+            splots.rfm_heatmap(S.rfm_grid(sc, min_group_size=10), lang=lang),
             splots.share_bars(tiers, lang=lang),
             splots.stage_bars(S.group_summary(pd.Series(["new", "active", "active"])), lang=lang),
             splots.silhouette_curve(res.scores, res.k, lang=lang),
@@ -264,3 +264,139 @@ def test_summary_tables_and_charts():
         ]
         assert all(len(f.axes) >= 1 for f in figs)
         matplotlib.pyplot.close("all")
+
+
+# ------------------------------------------------------------------- section results (03)
+def test_segments_module_does_not_import_the_data_layer():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(S))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    banned = ("growthlab.data", "growthlab.plots", "growthlab.report")
+    assert not [m for m in imported if m and m.startswith(banned)]
+
+
+def test_rfm_grid_suppresses_small_cells():
+    sc = pd.DataFrame(
+        {"r_score": [5] * 12 + [1] * 3, "f_score": [5] * 12 + [1] * 3, "monetary": 10.0}
+    )
+    full = S.rfm_grid(sc)
+    assert full["users"].tolist() == [3.0, 12.0]
+    g = S.rfm_grid(sc, min_group_size=10).set_index(["r_score", "f_score"])
+    assert np.isnan(g.loc[(1, 1), "users"]) and np.isnan(g.loc[(1, 1), "mean_monetary"])
+    assert g.loc[(5, 5), "users"] == 12 and g.loc[(5, 5), "mean_monetary"] == 10.0
+
+
+def rfm_frame(n=400, seed=5):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "recency_days": rng.exponential(40, n),
+            "frequency": rng.geometric(0.4, n),
+            "monetary": rng.gamma(2, 100, n),
+        },
+        index=pd.Index([f"u{i}" for i in range(n)], name="user_id"),
+    )
+
+
+def test_rfm_summary_and_segment_table():
+    rfm = rfm_frame()
+    summary = S.rfm_summary(rfm, users=1000, min_group_size=10)
+    assert summary.buyers == 400 and summary.buyer_share == pytest.approx(0.4)
+    assert summary.segments["users"].is_monotonic_decreasing
+    assert summary.largest_segment == summary.segments["group"].iloc[0]
+    champ = summary.scored["segment"] == "champions"
+    assert summary.champions_share == pytest.approx(champ.mean())
+    rev = summary.scored["monetary"]
+    assert summary.champions_value_share == pytest.approx(rev[champ].sum() / rev.sum())
+    high = summary.scored["tier"] == "high"
+    assert summary.tier_share("high") == pytest.approx(high.mean())
+    assert summary.tier_value_share("high") == pytest.approx(rev[high].sum() / rev.sum())
+    zh = S.segment_table(summary, "zh", min_group_size=10)
+    assert list(zh.columns) == [
+        "rfm_segment",
+        "buyers",
+        "buyer_share",
+        "mean_revenue",
+        "revenue_share",
+    ]
+    assert (zh["buyers"] >= 10).all() and zh["buyers"].sum() <= 400
+    assert not zh["rfm_segment"].isin(list(S.RFM_SEGMENTS)).any()  # names, not keys
+    assert "核心客户" in set(zh["rfm_segment"]) or "champions" not in set(summary.segments.group)
+
+
+def test_group_label_uses_i18n_and_keeps_data_names():
+    assert S.group_label("champions", "en") == "Champions"
+    assert S.group_label("at_risk", "zh", "stage") == "流失预警"
+    assert S.group_label("at_risk", "zh", "rfm") == "流失风险客户"
+    assert S.group_label("high", "zh", "tier") == "高价值"
+    assert S.group_label("referred", "zh", "referral") == "受邀用户"
+    assert S.group_label(S.SUPPRESSED, "zh") == "（已合并小组）"
+    assert S.group_label("<b>my channel</b>", "en", "channel") == "<b>my channel</b>"
+    assert S.feature_label("ev_add_to_cart") == "add to cart events"
+    assert S.feature_label("orders", "zh") == "订单数"
+
+
+def test_lifecycle_summary_and_at_risk_by_tier():
+    as_of = pd.Timestamp("2024-06-30")
+    d = pd.Timestamp
+    act = pd.DataFrame(
+        {
+            "signup_at": [d("2024-01-01")] * 6,
+            "last_active": [d("2024-06-25"), d("2024-04-20"), d("2024-04-15"), d("2024-04-10")]
+            + [d("2024-06-29"), d("2024-01-02")],
+            "previous_active": [pd.NaT] * 6,
+        },
+        index=list("abcdef"),
+    )
+    life = S.lifecycle_summary(act, as_of)
+    assert life.stages.tolist() == ["active", "at_risk", "at_risk", "at_risk", "active", "churned"]
+    assert life.share("active", "returned") == pytest.approx(2 / 6)
+    assert life.count("at_risk") == 3 and life.count("new") == 0
+    small = S.lifecycle_summary(act, as_of, min_group_size=3)
+    assert small.table["group"].tolist() == ["at_risk"]  # stages under 3 users left out
+    assert small.share("active") == 0.0 and small.share("at_risk") == pytest.approx(0.5)
+    tiers = pd.Series(["high", "high", "low", "medium"], index=list("abcz"))
+    revenue = pd.Series([100.0, 50.0, 10.0, 40.0], index=list("abcz"))
+    t = S.at_risk_by_tier(life.stages, tiers, revenue).set_index("tier")
+    assert t.index.tolist() == list(S.TIERS)
+    assert t.loc["high", "buyers"] == 2 and t.loc["high", "at_risk"] == 1
+    assert t.loc["high", "at_risk_share"] == 0.5
+    assert t.loc["high", "at_risk_revenue"] == 50 and t.loc["high", "at_risk_revenue_share"] == 0.25
+    assert t.loc["medium", "at_risk"] == 0  # z has no stage: not at risk
+    assert t.loc["potential", "buyers"] == 0
+
+
+def test_cluster_users_skips_when_nothing_to_cluster():
+    system = ("signup", "reach")
+    users_only = pd.DataFrame({"invitees": [0.0, 1, 2] * 10}, index=[f"u{i}" for i in range(30)])
+    assert S.cluster_users(users_only, system) is None  # no events and no orders
+    only_system = users_only.assign(ev_signup=1.0)
+    assert S.cluster_users(only_system, system) is None
+    constant = users_only.assign(orders=1.0)
+    assert S.cluster_users(constant, system) is None
+    frame, _ = planted(n=12, k=2)
+    assert S.cluster_users(frame, system, k_range=range(2, 13)) is None  # n <= max k
+    frame, _ = planted(n=600, k=3, seed=1)
+    res = S.cluster_users(frame, system, k_range=range(2, 5), stability_runs=2, n_init=2)
+    assert res is not None and res.k == 3
+    assert res.stability_min <= res.stability <= res.stability_max
+    assert res.silhouette_users == 600
+    table = S.persona_table(res, frame, "zh", min_group_size=10)
+    assert list(table.columns[:4]) == ["cluster", "users", "share", "persona"]
+    assert "订单数" in table.columns and "ev_visit" not in table.columns
+    assert table["users"].sum() == 600
+
+
+def test_buyer_groups():
+    users = pd.DataFrame(
+        {"user_id": [1, 2, 3], "channel": ["wecom", None, "sms"], "referred": [True, False, None]}
+    )
+    g = S.buyer_groups(users, pd.Series(["high", "low"], index=["1", "3"]))
+    assert g.index.tolist() == ["1", "2", "3"]
+    assert g["channel"].tolist() == ["wecom", "unknown", "sms"]
+    assert g["referral"].tolist() == ["referred", "organic", "organic"]
+    assert g.loc["1", "tier"] == "high" and pd.isna(g.loc["2", "tier"])

@@ -1,8 +1,10 @@
 """User segments: RFM scores and named segments, value tiers, lifecycle stages, clustering.
 
 SPEC §4.3. Pure functions on the small per-user frames built in the engine by
-:mod:`growthlab.data.features` (no I/O, no plotting, no printing). All thresholds are
-parameters.
+``growthlab.data.features`` (the notebook calls it and passes the frames in; this module
+imports nothing from ``growthlab.data``, ``growthlab.plots`` or ``growthlab.report``). No I/O,
+no plotting, no printing; all thresholds are parameters. Display words (segment, tier, stage and
+feature names) come from :mod:`growthlab.i18n`.
 
 References
 ----------
@@ -24,8 +26,9 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from growthlab.data.features import SYSTEM_EVENTS
+from growthlab import i18n
 from growthlab.errors import AnalysisInputError, require_columns
+from growthlab.privacy import suppress_small_groups
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -45,41 +48,50 @@ __all__ = [
     "stability",
     "personas",
     "pca_view",
-    "segment_label",
     "feature_label",
     "rfm_grid",
     "group_summary",
     "profile_z",
+    "group_label",
+    "RfmSummary",
+    "rfm_summary",
+    "segment_table",
+    "LifecycleSummary",
+    "lifecycle_summary",
+    "at_risk_by_tier",
+    "cluster_users",
+    "persona_table",
+    "buyer_groups",
+    "SEGMENT_TABLE_FORMATS",
+    "SUPPRESSED",
 ]
 
-#: Named RFM segments on the recency × frequency score grid (labels in en / zh).
-RFM_SEGMENTS: dict[str, dict[str, str]] = {
-    "champions": {"en": "Champions", "zh": "核心客户"},
-    "loyal": {"en": "Loyal", "zh": "忠诚客户"},
-    "potential_loyalist": {"en": "Potential loyalists", "zh": "潜力客户"},
-    "new_customers": {"en": "New customers", "zh": "新客户"},
-    "promising": {"en": "Promising", "zh": "有希望客户"},
-    "need_attention": {"en": "Need attention", "zh": "需要关注"},
-    "about_to_sleep": {"en": "About to sleep", "zh": "即将沉睡"},
-    "at_risk": {"en": "At risk", "zh": "流失风险"},
-    "cant_lose": {"en": "Can't lose them", "zh": "不能失去"},
-    "hibernating": {"en": "Hibernating", "zh": "休眠客户"},
-}
-#: Value tiers, best first.
-TIERS: dict[str, dict[str, str]] = {
-    "high": {"en": "High value", "zh": "高价值"},
-    "medium": {"en": "Medium value", "zh": "中价值"},
-    "potential": {"en": "Potential", "zh": "潜力"},
-    "low": {"en": "Low value", "zh": "低价值"},
-}
-#: Lifecycle stages in the order they are assigned.
-STAGES: dict[str, dict[str, str]] = {
-    "new": {"en": "New", "zh": "新用户"},
-    "returned": {"en": "Returned", "zh": "回流"},
-    "active": {"en": "Active", "zh": "活跃"},
-    "silent": {"en": "Silent", "zh": "沉默"},
-    "at_risk": {"en": "At risk", "zh": "流失预警"},
-    "churned": {"en": "Churned", "zh": "已流失"},
+#: Named RFM segments on the recency × frequency score grid (display names: i18n ``rfm.<key>``).
+RFM_SEGMENTS: tuple[str, ...] = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+)
+#: Value tiers, best first (display names: i18n ``tier.<key>``).
+TIERS: tuple[str, ...] = ("high", "medium", "potential", "low")
+#: Lifecycle stages in the order they are assigned (display names: i18n ``lifecycle.<key>``).
+STAGES: tuple[str, ...] = ("new", "returned", "active", "silent", "at_risk", "churned")
+#: Label of the pooled row of :func:`growthlab.privacy.suppress_small_groups`.
+SUPPRESSED = "(suppressed)"
+#: Group kinds of :func:`group_label` and their i18n prefixes.
+_GROUP_PREFIX = {
+    "rfm": "rfm",
+    "tier": "tier",
+    "stage": "lifecycle",
+    "referral": "group",
+    "channel": "channel",
 }
 
 # R score (rows 1..5) × F score (cols 1..5) -> segment key; the widely used RFM grid.
@@ -95,12 +107,22 @@ _GRID = np.array(
 )
 
 
-def segment_label(key: str, lang: str = "en") -> str:
-    """Display label of an RFM segment, value tier or lifecycle stage key."""
-    for table in (RFM_SEGMENTS, TIERS, STAGES):
-        if key in table:
-            return table[key].get(lang, table[key]["en"])
-    return str(key)
+def group_label(key, lang: str = "en", kind: str | None = None) -> str:
+    """Display name of a group key in ``lang``: an RFM segment (``kind="rfm"``), value tier
+    (``"tier"``), lifecycle stage (``"stage"``), ``"referral"`` (referred / organic) or
+    ``"channel"`` key, from :mod:`growthlab.i18n`. Without ``kind`` the RFM segments, tiers and
+    stages are tried in that order. The pooled small-group row gets the i18n "suppressed" text;
+    unknown keys are returned unchanged (e.g. channel names from the data).
+    """
+    key = str(key)
+    if key == SUPPRESSED:
+        return i18n.t("ui.suppressed", lang)
+    kinds = [kind] if kind is not None else ["rfm", "tier", "stage"]
+    for k in kinds:
+        name = f"{_GROUP_PREFIX[k]}.{key}"
+        if name in i18n.TEXT:
+            return i18n.t(name, lang)
+    return key
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -249,11 +271,10 @@ class PreparedFeatures:
     std: np.ndarray
 
 
-def default_cluster_columns(
-    features: pd.DataFrame, system_events: Sequence[str] = SYSTEM_EVENTS
-) -> list[str]:
+def default_cluster_columns(features: pd.DataFrame, system_events: Sequence[str]) -> list[str]:
     """Default clustering columns: engagement event counts (``ev_<type>`` for types not in
-    ``system_events``) and the paid ``orders`` count.
+    ``system_events``, e.g. ``growthlab.data.features.SYSTEM_EVENTS``) and the paid ``orders``
+    count.
 
     Left out on purpose (they stay in the persona profile): totals that duplicate the per-type
     counts (events, active_days), per-user channel shares (very noisy for users with few
@@ -401,7 +422,10 @@ def select_k(
 @dataclass(frozen=True)
 class ClusterResult:
     """K-Means segmentation: chosen ``k``, ``labels`` (Series by user), ``scores`` per k,
-    ``centers`` (standardised space), ``stability`` (mean ARI across seeds), ``prepared``."""
+    ``centers`` (standardised space), ``stability`` / ``stability_min`` / ``stability_max``
+    (mean, lowest and highest ARI between the reference run and the re-runs with other seeds;
+    nan without re-runs), ``prepared``, ``silhouette`` of the chosen k and the number of
+    sampled users it was computed on (``silhouette_users``)."""
 
     k: int
     labels: pd.Series
@@ -411,6 +435,8 @@ class ClusterResult:
     stability_min: float
     prepared: PreparedFeatures
     silhouette: float = float("nan")
+    stability_max: float = float("nan")
+    silhouette_users: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -421,9 +447,9 @@ def stability(
     sample_size: int | None = 20_000,
     n_init: int = 1,
     seed: int = 0,
-) -> tuple[float, float]:
-    """Stability of K-Means: mean and minimum adjusted Rand index between the labelling of a
-    reference run and runs with other seeds, on a random sample of users.
+) -> tuple[float, float, float]:
+    """Stability of K-Means: mean, minimum and maximum adjusted Rand index between the
+    labelling of a reference run and runs with other seeds, on a random sample of users.
 
     ARI = (RI − E[RI]) / (max RI − E[RI]) (Hubert & Arabie 1985); 1 = identical partitions.
     """
@@ -437,7 +463,7 @@ def stability(
         )
         for s in seeds
     ]
-    return float(np.mean(aris)), float(np.min(aris))
+    return float(np.mean(aris)), float(np.min(aris)), float(np.max(aris))
 
 
 def cluster(
@@ -482,11 +508,11 @@ def _cluster(features, k, k_range, silhouette_sample, fit_sample, n_init, stabil
     labels = remap[labels]
     centers = model.cluster_centers_[order]
     if stability_seeds:
-        stab, stab_min = stability(
+        stab, stab_min, stab_max = stability(
             X, kk, stability_seeds, min(fit_sample or 20_000, 20_000), 1, seed
         )
     else:
-        stab, stab_min = float("nan"), float("nan")
+        stab = stab_min = stab_max = float("nan")
     return ClusterResult(
         k=kk,
         labels=pd.Series(labels, index=prep.index, name="cluster"),
@@ -496,35 +522,40 @@ def _cluster(features, k, k_range, silhouette_sample, fit_sample, n_init, stabil
         stability_min=stab_min,
         prepared=prep,
         silhouette=float(best["silhouette"]),
+        stability_max=stab_max,
+        silhouette_users=min(silhouette_sample, min(fit_sample or X.shape[0], X.shape[0])),
     )
 
 
-_FEATURE_LABELS = {
-    "events": ("events", "事件数"),
-    "active_days": ("active days", "活跃天数"),
-    "channels_used": ("channels used", "触达渠道数"),
-    "orders": ("orders", "订单数"),
-    "revenue": ("revenue", "消费金额"),
-    "invitees": ("invitees", "邀请人数"),
-    "share_rate": ("share rate", "分享率"),
-    "recency_days": ("days since last order", "最近购买间隔"),
-    "frequency": ("purchase days", "购买天数"),
-    "monetary": ("spend", "消费金额"),
-}
-
-
 def feature_label(column: str, lang: str = "en") -> str:
-    """Readable label of a feature column (``ev_share`` -> "share events", ``ch_wecom`` ->
-    "wecom share of events")."""
-    zh = lang == "zh"
-    if column in _FEATURE_LABELS:
-        return _FEATURE_LABELS[column][1 if zh else 0]
-    name = column[3:].replace("_", " ")
+    """Readable label of a feature column from :mod:`growthlab.i18n`: ``feature.<column>``, or
+    ``ev_<type>`` -> "<type> events" (the type's funnel-step name when i18n has one),
+    ``ch_<channel>`` -> "<channel> share of events"."""
+    if f"feature.{column}" in i18n.TEXT:
+        return i18n.t(f"feature.{column}", lang)
+    name = column[3:]
     if column.startswith("ev_"):
-        return f"{name} 事件" if zh else f"{name} events"
+        shown = i18n.maybe(f"step.{name}", lang, name.replace("_", " "))
+        return i18n.t("feature.event_count", lang, name=shown)
     if column.startswith("ch_"):
-        return f"{name} 渠道占比" if zh else f"{name} channel share"
+        shown = i18n.maybe(f"channel.{name}", lang, name.replace("_", " "))
+        return i18n.t("feature.channel_share", lang, name=shown)
     return column.replace("_", " ")
+
+
+def _persona_text(row: pd.Series, lang: str, top: int, threshold: float) -> str:
+    """One cluster's description from its mean standardised features (see :func:`personas`)."""
+    ups = row[row > threshold].sort_values(ascending=False).head(top)
+    downs = row[row < -threshold].sort_values().head(top)
+    up = [i18n.t("persona.high", lang, feature=feature_label(f, lang), z=f"{v:+.1f}")
+          for f, v in ups.items()]  # fmt: skip
+    dn = [i18n.t("persona.low", lang, feature=feature_label(f, lang), z=f"{v:+.1f}")
+          for f, v in downs.items()]  # fmt: skip
+    if not up and not dn:
+        return i18n.t("persona.average", lang)
+    join = i18n.t("persona.join", lang)
+    text = i18n.t("persona.sep", lang).join(join.join(p) for p in (up, dn) if p)
+    return text[0].upper() + text[1:]
 
 
 def personas(
@@ -550,23 +581,8 @@ def personas(
     zmean = z.groupby(labels.to_numpy()).mean()
     raw = features[cols].groupby(labels.to_numpy()).mean()
     sizes = labels.value_counts().sort_index()
-    zh = lang == "zh"
-    hi_word, lo_word = ("高", "低") if zh else ("high", "low")
-    descriptions = []
-    for c in zmean.index:  # one row per cluster (k is small)
-        row = zmean.loc[c]
-        ups = row[row > threshold].sort_values(ascending=False).head(top)
-        downs = row[row < -threshold].sort_values().head(top)
-        up = [f"{hi_word} {feature_label(f, lang)} ({v:+.1f} sd)" for f, v in ups.items()]
-        dn = [f"{lo_word} {feature_label(f, lang)} ({v:+.1f} sd)" for f, v in downs.items()]
-        if not up and not dn:
-            text = "各项接近平均" if zh else "Close to average on every feature"
-        else:
-            sep = "；" if zh else "; "
-            text = sep.join(p for p in ("、".join(up) if zh else ", ".join(up),
-                                        "、".join(dn) if zh else ", ".join(dn)) if p)  # fmt: skip
-            text = text[0].upper() + text[1:]
-        descriptions.append(text)
+    # one description per cluster (k is small)
+    descriptions = [_persona_text(zmean.loc[c], lang, top, threshold) for c in zmean.index]
     out = pd.DataFrame(
         {
             "cluster": zmean.index.astype(int),
@@ -602,11 +618,20 @@ def pca_view(
 # --------------------------------------------------------------------------------------------
 # Small summary tables for charts and reports
 # --------------------------------------------------------------------------------------------
-def rfm_grid(scored: pd.DataFrame) -> pd.DataFrame:
-    """R × F grid: users and mean monetary value per (r_score, f_score) cell (long format)."""
+def rfm_grid(scored: pd.DataFrame, min_group_size: int = 0) -> pd.DataFrame:
+    """R × F grid: users and mean monetary value per (r_score, f_score) cell (long format).
+
+    Columns ``r_score, f_score, users, mean_monetary``. Cells with fewer than
+    ``min_group_size`` users are suppressed: both ``users`` and ``mean_monetary`` are missing
+    there (the small-group rule of the report; charts draw such cells blank).
+    """
     _require(scored, ["r_score", "f_score", "monetary"], "scored")
     g = scored.groupby(["r_score", "f_score"], observed=True)["monetary"]
-    return g.agg(users="size", mean_monetary="mean").reset_index()
+    out = g.agg(users="size", mean_monetary="mean").reset_index()
+    out["users"] = out["users"].astype(float)
+    small = out["users"] < min_group_size
+    out.loc[small, ["users", "mean_monetary"]] = np.nan
+    return out
 
 
 def group_summary(
@@ -641,3 +666,291 @@ def profile_z(result: ClusterResult) -> pd.DataFrame:
     """Mean standardised feature value per cluster (rows clusters, columns features)."""
     z = pd.DataFrame(result.prepared.matrix, columns=result.prepared.columns)
     return z.groupby(result.labels.to_numpy()).mean()
+
+
+def _suppressed(table: pd.DataFrame, count_column: str, min_group_size: int) -> pd.DataFrame:
+    """:func:`growthlab.privacy.suppress_small_groups` (no-op for ``min_group_size`` 0)."""
+    if min_group_size <= 0:
+        return table.copy()
+    return suppress_small_groups(table, count_column, min_group_size, label=SUPPRESSED)
+
+
+def _labelled(table: pd.DataFrame, column: str, lang: str, kind: str | None) -> pd.Series:
+    return table[column].map(lambda k: group_label(k, lang, kind))
+
+
+# --------------------------------------------------------------------------------------------
+# Section results for the report (frames in, dataclasses out)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RfmSummary:
+    """RFM scores, segments and value tiers of the buyers (see :func:`rfm_summary`).
+
+    - ``scored``: one row per buyer (index user_id): the RFM inputs, ``r_score``, ``f_score``,
+      ``m_score``, ``rfm``, ``rfm_total``, ``segment`` (RFM segment key) and ``tier``;
+    - ``segments``: :func:`group_summary` of the segments (value = monetary), largest first;
+    - ``tiers``: :func:`group_summary` of the tiers in tier order;
+    - ``grid``: :func:`rfm_grid` with the small cells suppressed;
+    - ``users``: all users; ``buyers``: users with a paid order.
+    """
+
+    scored: pd.DataFrame
+    segments: pd.DataFrame
+    tiers: pd.DataFrame
+    grid: pd.DataFrame
+    users: int
+    buyers: int
+
+    @property
+    def buyer_share(self) -> float:
+        """buyers / users (nan without users)."""
+        return self.buyers / self.users if self.users else float("nan")
+
+    def _segment(self, key: str, column: str) -> float:
+        row = self.segments.loc[self.segments["group"] == key, column]
+        return float(row.iloc[0]) if len(row) else 0.0
+
+    @property
+    def champions_share(self) -> float:
+        """Buyers in the Champions segment / buyers."""
+        return self._segment("champions", "user_share")
+
+    @property
+    def champions_value_share(self) -> float:
+        """Revenue of the Champions segment / revenue."""
+        return self._segment("champions", "value_share")
+
+    def tier_share(self, tier: str) -> float:
+        """Share of buyers in value tier ``tier``."""
+        row = self.tiers.loc[self.tiers["group"].astype(str) == tier, "user_share"]
+        return float(row.iloc[0]) if len(row) else 0.0
+
+    def tier_value_share(self, tier: str) -> float:
+        """Share of revenue (to date) of value tier ``tier``."""
+        row = self.tiers.loc[self.tiers["group"].astype(str) == tier, "value_share"]
+        return float(row.iloc[0]) if len(row) else 0.0
+
+    @property
+    def largest_segment(self) -> str:
+        """Key of the RFM segment with most buyers."""
+        return str(self.segments["group"].iloc[0])
+
+    @property
+    def largest_segment_share(self) -> float:
+        """Share of buyers in the largest RFM segment."""
+        return float(self.segments["user_share"].iloc[0])
+
+
+def rfm_summary(
+    rfm: pd.DataFrame,
+    users: int,
+    bins: int = 5,
+    high_score: int = 4,
+    medium_score: int = 3,
+    potential_recency_score: int = 4,
+    min_group_size: int = 0,
+) -> RfmSummary:
+    """RFM scores (:func:`rfm_scores`), value tiers (:func:`value_tiers`), segment and tier
+    summaries (:func:`group_summary`, value = monetary) and the R × F grid (:func:`rfm_grid`,
+    cells under ``min_group_size`` suppressed) of the purchasing users in ``rfm``
+    (``growthlab.data.features.rfm_inputs``); ``users`` is the number of all users.
+    """
+    scored = rfm_scores(rfm[["recency_days", "frequency", "monetary"]], bins=bins)
+    scored["tier"] = value_tiers(
+        scored,
+        high_score=high_score,
+        medium_score=medium_score,
+        potential_recency_score=potential_recency_score,
+    )
+    seg = group_summary(scored["segment"], scored["monetary"])
+    seg = seg.sort_values("users", ascending=False, kind="stable", ignore_index=True)
+    return RfmSummary(
+        scored=scored,
+        segments=seg,
+        tiers=group_summary(scored["tier"], scored["monetary"]),
+        grid=rfm_grid(scored, min_group_size),
+        users=int(users),
+        buyers=int(len(scored)),
+    )
+
+
+#: Column formats of :func:`segment_table` (for ``growthlab.report.show``).
+SEGMENT_TABLE_FORMATS = {
+    "buyer_share": "{:.1%}",
+    "mean_revenue": "{:,.1f}",
+    "revenue_share": "{:.1%}",
+}
+
+
+def segment_table(summary: RfmSummary, lang: str = "en", min_group_size: int = 0) -> pd.DataFrame:
+    """Display table of the RFM segments: ``rfm_segment`` (name in ``lang``), ``buyers``,
+    ``buyer_share``, ``mean_revenue``, ``revenue_share``; segments under ``min_group_size``
+    buyers pooled into one suppressed row."""
+    t = summary.segments.rename(
+        columns={
+            "users": "buyers",
+            "user_share": "buyer_share",
+            "mean_value": "mean_revenue",
+            "value_share": "revenue_share",
+        }
+    )
+    t = _suppressed(
+        t[["group", "buyers", "buyer_share", "mean_revenue", "revenue_share"]],
+        "buyers",
+        min_group_size,
+    )
+    t.insert(0, "rfm_segment", _labelled(t, "group", lang, "rfm"))
+    return t.drop(columns="group")
+
+
+@dataclass(frozen=True)
+class LifecycleSummary:
+    """Lifecycle stages of every user (see :func:`lifecycle_summary`).
+
+    ``stages`` (Series by user), ``table`` (:func:`group_summary` in stage order, stages under
+    ``min_group_size`` users left out; shares are of all users), ``users``.
+    """
+
+    stages: pd.Series
+    table: pd.DataFrame
+    users: int
+
+    def share(self, *stages: str) -> float:
+        """Share of all users in the given stages (stages left out of ``table`` count 0)."""
+        t = self.table.set_index("group")["user_share"]
+        return float(sum(t.get(k, 0.0) for k in stages))
+
+    def count(self, stage: str) -> int:
+        """Users in ``stage`` (0 when the stage is under the small-group size)."""
+        return int(self.table.set_index("group")["users"].get(stage, 0))
+
+
+def lifecycle_summary(
+    activity: pd.DataFrame,
+    as_of,
+    new_days: float = 30,
+    active_days: float = 30,
+    silent_days: float = 60,
+    churn_days: float = 90,
+    min_group_size: int = 0,
+) -> LifecycleSummary:
+    """:func:`lifecycle_stages` of every user of ``activity`` and the users per stage."""
+    stages = lifecycle_stages(activity, as_of, new_days, active_days, silent_days, churn_days)
+    table = group_summary(stages)
+    table = table.loc[table["users"] >= min_group_size].reset_index(drop=True)
+    return LifecycleSummary(stages=stages, table=table, users=int(len(stages)))
+
+
+def at_risk_by_tier(
+    stages: pd.Series,
+    tiers: pd.Series,
+    revenue: pd.Series,
+    at_risk: Sequence[str] = ("at_risk",),
+) -> pd.DataFrame:
+    """Buyers of each value tier whose lifecycle stage is in ``at_risk``, and their revenue.
+
+    Columns: ``tier``, ``buyers`` (buyers in the tier), ``at_risk`` (of them at risk),
+    ``at_risk_share`` = at_risk / buyers, ``at_risk_revenue`` (their revenue to date) and
+    ``at_risk_revenue_share`` = at_risk_revenue / revenue of all buyers. ``tiers`` and
+    ``revenue`` are indexed by buyer; ``stages`` by user (buyers missing from it count as not
+    at risk). Tiers in :data:`TIERS` order.
+    """
+    t = pd.Series(tiers).astype(str)
+    rev = pd.Series(revenue, dtype=float).reindex(t.index).fillna(0.0)
+    risky = pd.Series(stages).reindex(t.index).astype(object).isin(list(at_risk))
+    frame = pd.DataFrame({"tier": t.to_numpy(), "risky": risky.to_numpy(), "rev": rev.to_numpy()})
+    frame["risky_rev"] = frame["rev"].where(frame["risky"], 0.0)
+    out = frame.groupby("tier").agg(
+        buyers=("risky", "size"), at_risk=("risky", "sum"), at_risk_revenue=("risky_rev", "sum")
+    )
+    out = out.reindex(list(TIERS), fill_value=0)
+    out["at_risk"] = out["at_risk"].astype(int)
+    out["at_risk_share"] = out["at_risk"] / out["buyers"].where(out["buyers"] > 0)
+    total = float(rev.sum())
+    out["at_risk_revenue_share"] = out["at_risk_revenue"] / total if total > 0 else np.nan
+    return out.reset_index().rename(columns={"index": "tier"})
+
+
+def cluster_users(
+    features: pd.DataFrame,
+    system_events: Sequence[str],
+    columns: Sequence[str] | None = None,
+    k_range: Iterable[int] = range(2, 9),
+    stability_runs: int = 3,
+    seed: int = 0,
+    **options,
+) -> ClusterResult | None:
+    """:func:`cluster` on ``columns`` of ``features`` (default :func:`default_cluster_columns`
+    with ``system_events``), with ``stability_runs`` re-runs (seeds seed+1 ...) for the ARI.
+
+    Returns None when there is nothing to cluster: no engagement event or order column (e.g.
+    a source without ``events`` and ``orders``), no user, every column constant, or no more
+    users than the largest k. ``options`` go to :func:`cluster` (silhouette_sample,
+    fit_sample, n_init, n_threads).
+    """
+    skip = set(system_events)
+    has_any = any(
+        (c.startswith("ev_") and c[3:] not in skip) or c == "orders" for c in features.columns
+    )
+    if columns is None and not has_any:
+        return None
+    cols = list(columns) if columns else default_cluster_columns(features, system_events)
+    ks = sorted({int(k) for k in k_range})
+    if len(features) <= (ks[-1] if ks else 0):
+        return None
+    data = features[cols].apply(pd.to_numeric, errors="coerce")
+    if not (data.std(ddof=0) > 1e-12).any():
+        return None
+    seeds = tuple(range(seed + 1, seed + 1 + stability_runs))
+    return cluster(features[cols], k_range=ks, stability_seeds=seeds, seed=seed, **options)
+
+
+def persona_table(
+    result: ClusterResult,
+    features: pd.DataFrame,
+    lang: str = "en",
+    min_group_size: int = 0,
+    extra: Sequence[str] = ("orders", "revenue", "invitees", "active_days"),
+) -> pd.DataFrame:
+    """Display table of :func:`personas`: ``cluster``, ``users``, ``share``, ``persona``
+    (description), then the mean of each clustering column and of the ``extra`` profile
+    columns present, headed by their names in ``lang`` (:func:`feature_label`); clusters under
+    ``min_group_size`` users pooled into one suppressed row."""
+    persona = personas(result, features, lang=lang)
+    cols = list(result.prepared.columns)
+    cols += [c for c in extra if c in features.columns and c not in cols]
+    extra_means = features.reindex(result.labels.index)[
+        [c for c in cols if c not in persona.columns]
+    ]
+    if not extra_means.empty:
+        means = extra_means.groupby(result.labels.to_numpy()).mean().reset_index(drop=True)
+        persona = pd.concat([persona, means], axis=1)
+    t = persona[["cluster", "users", "share", "description", *cols]].rename(
+        columns={"description": "persona"}
+    )
+    t["cluster"] = t["cluster"].astype(str)
+    t = _suppressed(t, "users", min_group_size)
+    t["cluster"] = _labelled(t, "cluster", lang, None)
+    return t.rename(columns={c: feature_label(c, lang) for c in cols})
+
+
+def buyer_groups(users: pd.DataFrame, tiers: pd.Series | None = None) -> pd.DataFrame:
+    """Groups of each user for value breakdowns (index user_id as text):
+
+    ``channel`` (acquisition channel, "unknown" when missing), ``referral`` ("referred" when
+    the user has an accepted inviter, else "organic") and, with ``tiers``, ``tier``.
+    ``users`` needs ``user_id``, ``channel`` and ``referred``.
+    """
+    _require(users, ["user_id", "channel", "referred"], "users")
+    idx = pd.Index(users["user_id"].astype(str), name="user_id")
+    referred = users["referred"].fillna(False).astype(bool).to_numpy()
+    out = pd.DataFrame(
+        {
+            "channel": users["channel"].astype(object).fillna("unknown").to_numpy(),
+            "referral": np.where(referred, "referred", "organic"),
+        },
+        index=idx,
+    )
+    if tiers is not None:
+        out["tier"] = pd.Series(tiers).astype(str).reindex(idx)
+    return out

@@ -1,6 +1,7 @@
 """Charts for lifetime value (SPEC §4.3): CLV distribution, holdout check, value by group.
 
-Layout only: every number comes from ``growthlab.value`` results.
+Layout only: every number comes from ``growthlab.value`` results; every word from
+:mod:`growthlab.i18n` (``chart.value.*``).
 """
 
 from __future__ import annotations
@@ -10,39 +11,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from growthlab.plots.theme import labeller
-
-_LABELS = {
-    "en": {
-        "clv": "expected value over the horizon",
-        "customers": "customers",
-        "dist_title": "Distribution of predicted customer value",
-        "freq": "repeat purchases in calibration period",
-        "mean_hold": "mean repeat purchases in holdout",
-        "actual": "actual",
-        "predicted": "BG/NBD prediction",
-        "hold_title": "Holdout check: predicted vs actual by calibration frequency",
-        "mean_clv": "mean predicted value (95 % CI)",
-        "median": "median",
-        "mean": "mean",
-    },
-    "zh": {
-        "clv": "预测期内期望价值",
-        "customers": "客户数",
-        "dist_title": "客户预测价值分布",
-        "freq": "校准期重复购买次数",
-        "mean_hold": "验证期平均重复购买次数",
-        "actual": "实际",
-        "predicted": "BG/NBD 预测",
-        "hold_title": "验证期检验：按校准期频次的预测与实际",
-        "mean_clv": "平均预测价值（95% 置信区间）",
-        "median": "中位数",
-        "mean": "均值",
-    },
-}
+from growthlab import i18n
+from growthlab.segments import group_label
 
 
-_l = labeller(_LABELS)
+def _l(lang: str, key: str) -> str:
+    return i18n.t(f"chart.value.{key}", lang)
 
 
 def clv_distribution(clv: pd.Series, lang: str = "en", currency: str = "") -> Figure:
@@ -87,16 +61,16 @@ def holdout_chart(
     return fig
 
 
-def value_by_group_chart(
-    table: pd.DataFrame, title: str, lang: str = "en", labels: dict | None = None
-) -> Figure:
-    """Horizontal bars of mean value per group with interval whiskers (``value.value_by_group``)."""
-    t = table.sort_values("mean")
-    names = [(labels or {}).get(g, g) for g in t["group"]]
+def value_by_group_chart(table: pd.DataFrame, kind: str, lang: str = "en") -> Figure:
+    """Horizontal bars of mean value per group with interval whiskers
+    (``value.clv_by_group`` table; ``kind`` = tier / channel / referral names the groups and
+    the title). Rows without a mean (the pooled small groups) are not drawn."""
+    t = table.dropna(subset=["mean"]).sort_values("mean")
+    names = [group_label(g, lang, kind) for g in t["group"]]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(t) + 1.5))
     err = np.vstack([t["mean"] - t["low"], t["high"] - t["mean"]])
     err = np.where(np.isfinite(err), err, 0.0)
     ax.barh(names, t["mean"], xerr=err, color="C0", alpha=0.85, capsize=3)
     ax.set_xlabel(_l(lang, "mean_clv"))
-    ax.set_title(title)
+    ax.set_title(_l(lang, f"by_{kind}"))
     return fig
