@@ -223,17 +223,17 @@ def main(argv: list[str] | None = None) -> dict:
                 "seconds": dt,
                 "peak_mb": peak,
                 "peak_kind": "tracemalloc",
-                "states": res.attrs["n_states"],
+                "states": res.n_states,
             }
         )
     res, dt, peak = timed(A.shapley, paths)
     rows.append(
         {"stage": "shapley (exact)", "n": len(paths), "seconds": dt, "peak_mb": peak,
-         "peak_kind": "tracemalloc", "channels": res.attrs["n_channels"]}
+         "peak_kind": "tracemalloc", "channels": int(res["channel"].nunique())}
     )  # fmt: skip
     ca = channel_attribution(paths[paths["path"] != ""], order=1)
     if ca is not None:
-        ours = A.markov(paths, order=1).set_index("channel")["conversions"]
+        ours = A.markov(paths, order=1).credits.set_index("channel")["conversions"]
         diff = (ours - ca[0].reindex(ours.index)).abs()
         # the simulation's own noise: the same call with another seed
         ca2 = channel_attribution(paths[paths["path"] != ""], order=1, seed=1)
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows.append(ours_row)
     ca = channel_attribution(big, order=1)
     if ca is not None:
-        ours = res.set_index("channel")["conversions"]
+        ours = res.credits.set_index("channel")["conversions"]
         diff = (ours - ca[0].reindex(ours.index)).abs()
         rows.append(
             {

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from growthlab import attribution as A
+from growthlab.data import journeys as J
 from growthlab.errors import AnalysisInputError
 
 CHANNELS = ["wecom", "sms", "live", "app_push", "search"]
@@ -43,7 +44,7 @@ def path_sets(draw, max_channels: int = 5):
 
 def _all_models(paths):
     out = {m: A.heuristic(paths, m) for m in ("first", "last", "linear", "position")}
-    out.update({f"markov_{k}": A.markov(paths, order=k) for k in (1, 2, 3)})
+    out.update({f"markov_{k}": A.markov(paths, order=k).credits for k in (1, 2, 3)})
     out["shapley"] = A.shapley(paths)
     return out
 
@@ -116,7 +117,7 @@ def test_markov_equals_brute_force_fixed(order):
             "value": [30, 20, 10, 40, 0, 5],
         }
     )
-    res = A.markov(paths, order=order).set_index("channel")["conversions"]
+    res = A.markov(paths, order=order).credits.set_index("channel")["conversions"]
     brute = _brute_markov(paths, order)
     for c, v in brute.items():
         assert res[c] == pytest.approx(v, rel=1e-8)
@@ -125,7 +126,7 @@ def test_markov_equals_brute_force_fixed(order):
 @settings(max_examples=25, deadline=None)
 @given(path_sets(max_channels=4))
 def test_markov_order1_equals_brute_force_random(paths):
-    res = A.markov(paths, order=1).set_index("channel")["conversions"]
+    res = A.markov(paths, order=1).credits.set_index("channel")["conversions"]
     brute = _brute_markov(paths, 1)
     for c, v in brute.items():
         assert res[c] == pytest.approx(v, rel=1e-6, abs=1e-9)
@@ -135,12 +136,14 @@ def test_markov_removal_effect_and_probability():
     # one channel only: removing it kills every conversion -> RE = 1
     paths = pd.DataFrame({"path": ["a", "a>a"], "conversions": [2, 1], "nulls": [2, 5]})
     res = A.markov(paths)
-    assert res["removal_effect"].iloc[0] == pytest.approx(1.0)
+    assert isinstance(res, A.MarkovResult) and res.order == 1 and res.n_channels == 1
+    assert res.credits["removal_effect"].iloc[0] == pytest.approx(1.0)
     # P(conv) of the chain: from a, P(a->CONV) = 3/(4+... ) computed by hand
     # transitions: START->a 10, a->a 6, a->CONV 3, a->NULL 7 => P = 3/10 / (1 - 6/16) ...
     out_a = 6 + 3 + 7
     p = (3 / out_a) / (1 - 6 / out_a)
-    assert res.attrs["conversion_probability"] == pytest.approx(p)
+    assert res.conversion_probability == pytest.approx(p)
+    assert not res.credits.attrs  # results travel in the dataclass, not in attrs
 
 
 # ------------------------------------------------------------ Shapley
@@ -260,7 +263,8 @@ def test_parsing_rules_and_errors():
     paths = pd.DataFrame({"path": [" a >b ", "a>b", "", ">"], "conversions": [1, 2, 3, 1]})
     res = A.heuristic(paths, "last")
     assert res.set_index("channel")["conversions"].to_dict() == {"b": 3, "a": 0}
-    assert res.attrs["unattributed_conversions"] == 4
+    assert A.parse_paths(paths).unattributed_conversions == 4
+    assert not res.attrs
     with pytest.raises(AnalysisInputError, match="conversions"):
         A.markov(pd.DataFrame({"path": ["a"], "conversions": [-1]}))
     with pytest.raises(AnalysisInputError, match="'path'"):
@@ -280,7 +284,8 @@ def test_compare_and_cpa_roas():
             "value": [40, 20, 20],
         }
     )
-    cmp = A.compare(paths, markov_orders=(1, 2))
+    comparison = A.compare(paths, markov_orders=(1, 2))
+    cmp = comparison.credits
     assert set(cmp["model"]) == {
         "first",
         "last",
@@ -340,7 +345,7 @@ def _events_orders():
 
 def test_journeys_exact_on_fixture():
     ev, od = _events_orders()
-    got = A.journeys(ev, od, lookback_days=30).set_index("path")
+    got = J.memtable_paths(ev, od, lookback_days=30).set_index("path")
     expected = {
         "wecom>live": (1, 0, 10.0),
         "sms": (1, 1, 20.0),  # a's second journey; d's trailing touch is a null journey
@@ -357,16 +362,16 @@ def test_journeys_exact_on_fixture():
 
 def test_journeys_lookback_and_touchpoints():
     ev, od = _events_orders()
-    short = A.journeys(ev, od, lookback_days=5).set_index("path")
+    short = J.memtable_paths(ev, od, lookback_days=5).set_index("path")
     assert "live" in short.index and short.loc["live", "conversions"] == 1
-    tp = A.touchpoints(ev, od, lookback_days=30)
+    tp = J.memtable_touchpoints(ev, od, lookback_days=30)
     assert tp["converted"].sum() == 5
     res = A.time_decay(tp, half_life_days=7)
     assert res["conversions"].sum() == pytest.approx(3)  # d's conversion has no touch
     with pytest.raises(AnalysisInputError, match="lookback_days"):
-        A.journeys(ev, od, lookback_days=0)
+        J.memtable_paths(ev, od, lookback_days=0)
     with pytest.raises(AnalysisInputError, match="channel"):
-        A.journeys(ev.drop(columns="channel"), od)
+        J.memtable_paths(ev.drop(columns="channel"), od)
 
 
 # ------------------------------------------------------------ planted truth
@@ -376,18 +381,20 @@ def test_markov_and_shapley_recover_planted_channel_ranking():
     synth = pytest.importorskip("growthlab.data.synth")
     from scipy.stats import spearmanr
 
-    from growthlab.data import journeys as J
-
     ds = synth.generate(20000, seed=0)
     effects = ds.truth["channels"]["conversion_effect"]
     touch = ds.truth["channels"].get("touch_events")
     paths = J.paths(ds, lookback_days=30, touch_events=touch)
-    for model in (A.markov(paths, order=1), A.markov(paths, order=2), A.shapley(paths)):
+    for model in (
+        A.markov(paths, order=1).credits,
+        A.markov(paths, order=2).credits,
+        A.shapley(paths),
+    ):
         got = model.set_index("channel")["conversions"]
         common = [c for c in effects if c in got.index]
         assert len(common) >= 3
         rho = spearmanr([effects[c] for c in common], [got[c] for c in common]).statistic
-        assert rho >= 0.9, (model.attrs, rho)
+        assert rho >= 0.9, rho
         assert got.idxmax() == max(effects, key=effects.get)
 
 
@@ -399,11 +406,104 @@ def test_markov_iterative_solver_matches_direct_lu(monkeypatch):
         {"path": toks, "conversions": rng.integers(0, 5, 3000), "nulls": rng.integers(0, 9, 3000)}
     )
     iterative = A.markov(paths, order=3)
-    assert iterative.attrs["n_states"] > A._DIRECT_MAX
+    assert iterative.n_states > A._DIRECT_MAX
     monkeypatch.setattr(A, "_DIRECT_MAX", 10**9)
     direct = A.markov(paths, order=3)
     np.testing.assert_allclose(
-        iterative.set_index("channel")["conversions"],
-        direct.set_index("channel")["conversions"].reindex(iterative["channel"]),
+        iterative.credits.set_index("channel")["conversions"],
+        direct.credits.set_index("channel")["conversions"].reindex(iterative.credits["channel"]),
         rtol=1e-9,
     )
+
+
+# ------------------------------------------------------------ summaries, comparison, economics
+
+SMALL = pd.DataFrame(
+    {
+        "path": ["a>b", "b", "a", "", "b>a>a"],
+        "conversions": [4, 2, 2, 3, 0],
+        "nulls": [4, 6, 6, 0, 5],
+        "value": [40.0, 20, 20, 30, 0],
+    }
+)
+
+
+def test_journey_summary_by_hand():
+    s = A.journey_summary(SMALL)
+    assert (s.conversions, s.nulls, s.paths, s.channels) == (11, 21, 5, 2)
+    assert s.attributable_conversions == 8
+    assert s.attributable_share == pytest.approx(8 / 11)
+    assert s.mean_path_length == pytest.approx((4 * 2 + 2 + 2) / 8)
+    empty = A.journey_summary(pd.DataFrame({"path": [""], "conversions": [2]}))
+    assert empty.attributable_share == 0 and math.isnan(empty.mean_path_length)
+
+
+def test_path_summary_orders_drops_empty_paths_and_rates():
+    out = A.path_summary(SMALL, top=3)
+    assert out["path"].tolist() == ["a>b", "a", "b"]  # ties on conversions: more nulls first
+    assert out.columns.tolist() == ["path", "conversions", "nulls", "value", "conversion_rate"]
+    assert out["conversion_rate"].tolist() == pytest.approx([0.5, 0.25, 0.25])
+    no_value = A.path_summary(SMALL.drop(columns=["value", "nulls"]))
+    assert "value" not in no_value and (no_value["nulls"] == 0).all()
+    assert no_value["conversion_rate"].iloc[0] == 1.0
+
+
+def test_touch_share_counts_each_journey_once():
+    share = A.touch_share(SMALL)
+    # a: paths a>b (4) and a (2) of 8 attributable conversions; b: a>b (4) and b (2)
+    assert share.to_dict() == pytest.approx({"a": 6 / 8, "b": 6 / 8})
+
+
+def test_compare_fits_markov_once_and_names_its_reference():
+    cmp = A.compare(SMALL, markov_orders=(2, 1))
+    assert [m.order for m in cmp.markov] == [2, 1]
+    again = A.markov(SMALL, order=2)
+    pd.testing.assert_frame_equal(cmp.markov[0].credits, again.credits)
+    assert cmp.markov[0].conversion_probability == pytest.approx(again.conversion_probability)
+    assert cmp.reference == "shapley" and cmp.skipped == {"time_decay": "no_timestamps"}
+    wide = cmp.shares()
+    assert wide.columns.tolist() == ["channel", *cmp.models]
+    assert wide["shapley"].is_monotonic_decreasing
+    assert cmp.top() == (wide["channel"].iloc[0], pytest.approx(wide["shapley"].iloc[0]))
+    assert not cmp.credits.attrs
+
+
+def test_compare_skips_shapley_beyond_max_channels():
+    paths = pd.DataFrame({"path": ["a", "b", "c", "a>b"], "conversions": [1, 2, 3, 1]})
+    cmp = A.compare(paths, models=("last", "markov", "shapley"), max_channels=2)
+    assert cmp.skipped == {"shapley": "too_many_channels"} and cmp.n_channels == 3
+    assert cmp.reference == "markov_1" and "shapley" not in cmp.models
+
+
+def test_channel_economics_ranks_by_reference_roas():
+    cmp = A.compare(SMALL, models=("last", "markov", "shapley"))
+    costs = pd.DataFrame({"channel": ["a", "b", "zz"], "spend": [10.0, 40.0, 5.0]})
+    econ = A.channel_economics(cmp, costs)
+    assert econ.model == "shapley"
+    assert set(econ.table["model"]) == {"last", "markov_1", "shapley"}
+    assert set(econ.table["channel"]) == {"a", "b"}  # zz: spend but no attributed conversion
+    r = econ.ranking
+    assert r["roas"].is_monotonic_decreasing
+    assert r["spend_share"].tolist() == pytest.approx((r["spend"] / r["spend"].sum()).tolist())
+    assert (r["roas_min"] <= r["roas"]).all() and (r["roas"] <= r["roas_max"]).all()
+    assert econ.best["channel"] == r["channel"].iloc[0]
+    assert econ.worst["channel"] == r["channel"].iloc[-1]
+    assert A.channel_economics(cmp, pd.DataFrame({"channel": ["zz"], "spend": [5.0]})) is None
+
+
+def test_display_tables_are_text_in_the_page_language():
+    from growthlab.plots import attribution as P
+
+    cmp = A.compare(SMALL, models=("last", "markov", "shapley"))
+    shares = P.shares_table(cmp, "zh")
+    assert shares.columns.tolist() == ["channel", "末次触点", "1 阶马尔可夫", "Shapley 值"]
+    assert shares.iloc[0, 1].endswith(" %")
+    paths = A.path_summary(SMALL).assign(path=lambda d: d["path"].replace("a", "(suppressed)"))
+    table = P.paths_table(paths, "zh", "CNY")
+    assert table["path"].tolist()[0] == "a → b"
+    assert "（已合并小组）" in table["path"].tolist()
+    assert table["journey_value"].iloc[0] == "40.00 CNY"
+    costs = pd.DataFrame({"channel": ["a", "b"], "spend": [10.0, 40.0]})
+    econ = P.economics_table(A.channel_economics(cmp, costs), "en", "CNY")
+    assert econ.columns.tolist()[:3] == ["channel", "spend", "CPA, last touch"]
+    assert "ROAS, Shapley" in econ.columns and econ["spend"].str.endswith("CNY").all()

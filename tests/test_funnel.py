@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from growthlab import funnel as F
+from growthlab.data import funnel as dfun
 from growthlab.errors import AnalysisInputError
 from growthlab.stats import wilson_interval
 
@@ -46,7 +47,7 @@ def test_funnel_counts_exact_on_hand_fixture():
             ("f", 24 * 7 + 2, "add_to_cart"),
         ]
     )
-    times = F.step_times(ev, STEPS, window_days=7)
+    times = dfun.step_times_frame(ev, STEPS, window_days=7)
     assert list(times["user_id"]) == ["a", "b", "c", "e", "f"]
     res = F.funnel(times, STEPS)
     assert res["users"].tolist() == [5, 3, 2]
@@ -59,24 +60,35 @@ def test_funnel_counts_exact_on_hand_fixture():
     assert res["median_hours_from_previous"].iloc[1] == pytest.approx(2.0)
     assert res["median_hours_from_previous"].iloc[2] == pytest.approx((4 + 10) / 2)
     drop = F.largest_drop_off(res)
-    assert drop == {
-        "from_step": "visit",
-        "to_step": "add_to_cart",
-        "drop_off": pytest.approx(0.4),
-        "lost_users": 2,
-    }
+    assert (drop.from_step, drop.to_step, drop.lost_users) == ("visit", "add_to_cart", 2)
+    assert (drop.from_users, drop.first_users) == (5, 5)
+    assert drop.drop_off == pytest.approx(0.4)
+    lo, hi = wilson_interval(3, 5)
+    assert (drop.low, drop.high) == pytest.approx((1 - float(hi), 1 - float(lo)))
+    lo2, hi2 = wilson_interval(2, 3)  # runner-up: cart -> purchase, 1 - 2/3
+    assert (drop.runner_up_low, drop.runner_up_high) == pytest.approx(
+        (1 - float(hi2), 1 - float(lo2))
+    )
+    done = F.overall_completion(res)
+    assert (done.first_step, done.last_step, done.started, done.completed) == (
+        "visit",
+        "purchase",
+        5,
+        2,
+    )
+    assert done.rate == pytest.approx(0.4)
 
 
 def test_funnel_breakdown_and_validation():
     ev = _ev([("a", 0, "visit"), ("a", 1, "add_to_cart"), ("b", 0, "visit")])
-    times = F.step_times(ev, STEPS[:2], window_days=1).assign(channel=["sms", "live"])
+    times = dfun.step_times_frame(ev, STEPS[:2], window_days=1).assign(channel=["sms", "live"])
     res = F.funnel(times, STEPS[:2], by="channel").set_index(["channel", "step"])
     assert res.loc[("sms", "add_to_cart"), "users"] == 1
     assert res.loc[("live", "add_to_cart"), "users"] == 0
     with pytest.raises(AnalysisInputError, match="at least two"):
-        F.step_times(ev, ["visit"])
+        dfun.step_times_frame(ev, ["visit"])
     with pytest.raises(AnalysisInputError, match="window_days"):
-        F.step_times(ev, STEPS, window_days=0)
+        dfun.step_times_frame(ev, STEPS, window_days=0)
     with pytest.raises(AnalysisInputError, match="missing"):
         F.funnel(times, ["visit", "purchase"])
 
@@ -109,7 +121,7 @@ def test_funnel_matches_bruteforce_definition(rows):
                 break
             prev = ok["ts"].min()
             expected[k] += 1
-    times = F.step_times(ev, STEPS, window_days=7)
+    times = dfun.step_times_frame(ev, STEPS, window_days=7)
     if expected[0] == 0:
         assert len(times) == 0
         return
@@ -153,7 +165,7 @@ def test_retention_matrix_exact_on_fixture():
             ),
         }
     )
-    sizes, act = F.cohort_activity(users, ev, "W")
+    sizes, act = dfun.cohort_activity_frames(users, ev, "W")
     m = F.retention_matrix(sizes, act, "W", as_of="2024-06-03")
     assert list(m.index) == list(pd.to_datetime(["2024-05-06", "2024-05-13", "2024-05-20"]))
     expected = np.array(
@@ -164,18 +176,21 @@ def test_retention_matrix_exact_on_fixture():
         ]
     )
     np.testing.assert_allclose(m.to_numpy(), expected, equal_nan=True)
-    assert m.attrs["sizes"] == {
+    assert not m.attrs
+    assert F.cohort_sizes(sizes, "W", as_of="2024-06-03").to_dict() == {
         pd.Timestamp("2024-05-06"): 3,
         pd.Timestamp("2024-05-13"): 1,
         pd.Timestamp("2024-05-20"): 1,
     }
-    sizes_b, act_b = F.cohort_activity(users, ev, "W", by="referred")
+    sizes_b, act_b = dfun.cohort_activity_frames(users, ev, "W", by="referred")
     curves = F.retention_curve(sizes_b, act_b, "W", as_of="2024-06-03", by="referred")
     ref = curves[curves["referred"] == "True"].set_index("period")
     # referred: a, c (cohort 05-06), e (05-20); week 1 active: a, c; at risk 3
     assert ref.loc[1, "users"] == 3 and ref.loc[1, "active"] == 2
     assert ref.loc[2, "users"] == 2 and ref.loc[2, "active"] == 0
-    monthly = F.retention_matrix(*F.cohort_activity(users, ev, "M"), "M", as_of="2024-06-03")
+    monthly = F.retention_matrix(
+        *dfun.cohort_activity_frames(users, ev, "M"), "M", as_of="2024-06-03"
+    )
     assert monthly.shape == (1, 1) and monthly.iloc[0, 0] == 1.0
     # the period containing as_of (week of 05-27) is incomplete: censored
     partial = F.retention_matrix(sizes, act, "W", as_of="2024-05-29")
@@ -212,8 +227,6 @@ def test_weekday_hour_and_fatigue():
 
 
 def test_engine_contact_response_and_hourly():
-    from growthlab.data import funnel as dfun
-
     ev = pd.DataFrame(
         {
             "user_id": ["a", "a", "a", "b", "b", "b"],
@@ -248,8 +261,6 @@ def test_engine_contact_response_and_hourly():
 
 def test_fatigue_curve_recovers_planted_click_fatigue():
     synth = pytest.importorskip("growthlab.data.synth")
-    from growthlab.data import funnel as dfun
-
     ds = synth.generate(5000, seed=2)
     click = ds.truth["channels"].get("click")
     if click is None:
@@ -288,3 +299,131 @@ def test_fatigue_curve_pooled_over_channels_keeps_every_channel():
     assert pooled.loc[1, "response_rate"] == pytest.approx(35 / 150)
     per_channel = F.fatigue_curve(counts, max_contacts=10)
     assert per_channel["user_weeks"].sum() == pooled["user_weeks"].sum()
+
+
+# ------------------------------------------------------------------ breakdowns and contrasts
+
+
+def test_completion_by_joins_groups_and_names_their_weakest_step():
+    ev = _ev(
+        [
+            ("a", 0, "visit"),
+            ("a", 1, "add_to_cart"),
+            ("a", 2, "purchase"),
+            ("b", 0, "visit"),
+            ("b", 1, "add_to_cart"),
+            ("c", 0, "visit"),
+            ("d", 0, "visit"),  # d has no users row: group (none)
+        ]
+    )
+    times = dfun.step_times_frame(ev, STEPS, window_days=7)
+    users = pd.DataFrame({"user_id": ["a", "b", "c"], "channel": ["sms", "sms", "live"]})
+    out = F.completion_by(times, users, STEPS, "channel").set_index("channel")
+    assert out.index.tolist() == ["sms", "(none)", "live"]  # by completion, then name
+    assert out.loc["sms", ["started", "completed"]].tolist() == [2, 1]
+    assert out.loc["sms", "completion"] == pytest.approx(0.5)
+    lo, hi = wilson_interval(1, 2)
+    assert out.loc["sms", ["low", "high"]].tolist() == pytest.approx([float(lo), float(hi)])
+    # sms: visit -> cart keeps 2/2, cart -> purchase keeps 1/2: the weakest step
+    assert out.loc["sms", ["weakest_from", "weakest_to"]].tolist() == ["add_to_cart", "purchase"]
+    assert out.loc["live", "weakest_drop_off"] == 1.0
+    with pytest.raises(AnalysisInputError, match="channel"):
+        F.completion_by(times, users.drop(columns="channel"), STEPS, "channel")
+
+
+def _curve_frames():
+    sizes = pd.DataFrame(
+        {
+            "channel": ["referral", "sms", None],
+            "cohort": pd.to_datetime(["2024-05-06"] * 3),
+            "users": [10, 6, 4],
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "channel": ["referral", "sms", None, "referral", "sms"],
+            "cohort": pd.to_datetime(["2024-05-06"] * 5),
+            "period_start": pd.to_datetime(["2024-05-06"] * 3 + ["2024-05-13"] * 2),
+            "active_users": [10, 6, 4, 8, 2],
+        }
+    )
+    return sizes, activity
+
+
+def test_acquisition_retention_pools_other_channels():
+    sizes, activity = _curve_frames()
+    curves = F.acquisition_retention(sizes, activity, "W", as_of="2024-06-03")
+    at1 = curves[curves["period"] == 1].set_index("acquisition")
+    assert set(curves["acquisition"]) == set(F.ACQUISITION_GROUPS)
+    assert at1.loc["referral_channel", ["users", "active"]].tolist() == [10, 8]
+    assert at1.loc["other_channels", ["users", "active"]].tolist() == [10, 2]  # sms + missing
+    c = F.retention_contrast(curves, period=4)  # beyond the curves: the last observed period
+    assert c.period == int(curves["period"].max())
+    c1 = F.retention_contrast(curves, period=1)
+    assert (c1.group, c1.other, c1.retention, c1.other_retention) == (
+        "referral_channel",
+        "other_channels",
+        pytest.approx(0.8),
+        pytest.approx(0.2),
+    )
+    assert c1.low < 0.8 < c1.high and (c1.users, c1.other_users) == (10, 10)
+    only_sms = F.acquisition_retention(
+        sizes[sizes["channel"] == "sms"], activity[activity["channel"] == "sms"], "W", "2024-06-03"
+    )
+    assert F.retention_contrast(only_sms) is None
+
+
+def test_weekday_hour_converts_utc_to_local_and_peak_time():
+    hourly = pd.DataFrame(
+        {"hour": pd.to_datetime(["2024-05-05 16:00", "2024-05-06 01:00"]), "events": [30, 10]}
+    )
+    grid = F.weekday_hour(hourly, timezone="Asia/Shanghai")  # UTC+8
+    assert grid.loc[0, 0] == 30 and grid.loc[0, 9] == 10  # Sunday 16:00 UTC = Monday 00:00
+    peak = F.peak_time(grid)
+    assert (peak.weekday, peak.hour, peak.busiest_hour, peak.events) == (0, 0, 0, 40)
+    assert peak.share == pytest.approx(0.75) and peak.low < 0.75 < peak.high
+    assert F.peak_time(grid * 0) is None
+
+
+def test_rate_interval_is_the_exact_poisson_interval():
+    lo, hi = F.rate_interval(np.array([0, 10]), np.array([100, 100]))
+    # Garwood: x=0 -> [0, 3.689/n]; x=10 -> [4.795, 18.39] / n
+    assert lo.tolist() == pytest.approx([0.0, 0.04795], abs=1e-4)
+    assert hi.tolist() == pytest.approx([0.03689, 0.18390], abs=1e-4)
+    assert np.isnan(F.rate_interval(1, 0)[0])
+
+
+def test_fatigue_contrast_and_min_user_weeks():
+    counts = pd.DataFrame(
+        {
+            "channel": ["sms", "sms", "sms", "wecom"],
+            "contacts": [1, 2, 5, 1],
+            "user_weeks": [100, 50, 4, 100],
+            "responders": [40, 30, 2, 50],
+            "responses": [40, 30, 2, 50],
+        }
+    )
+    curve = F.fatigue_curve(counts, max_contacts=4, by=None, min_user_weeks=10)
+    assert curve["contacts"].tolist() == [1, 2]  # the pooled 4+ bucket has 4 user-weeks
+    assert (curve["per_contact_low"] < curve["responses_per_contact"]).all()
+    fc = F.fatigue_contrast(counts, 4, min_user_weeks=10)
+    assert (fc.low_contacts, fc.high_contacts) == (1, 2)
+    assert fc.low_rate == pytest.approx(90 / 200) and fc.high_rate == pytest.approx(30 / 100)
+    assert set(fc.by_channel["channel"]) == {"sms", "wecom"}
+    assert F.fatigue_contrast(counts, 4, min_user_weeks=1000) is None
+    assert F.fatigue_contrast(None) is None and F.fatigue_contrast(counts.iloc[:0]) is None
+
+
+def test_display_tables_are_text_in_the_page_language():
+    from growthlab.plots import funnel as P
+
+    ev = _ev([("a", 0, "visit"), ("a", 1, "add_to_cart"), ("b", 0, "visit")])
+    times = dfun.step_times_frame(ev, STEPS, window_days=7)
+    steps = P.steps_table(F.funnel(times, STEPS), "zh")
+    assert steps["funnel_step"].tolist() == ["访问", "加购", "购买"]
+    assert steps["step_conversion"].isna().tolist() == [True, False, False]  # first step: empty
+    assert steps["step_users"].tolist() == ["2", "1", "0"]
+    users = pd.DataFrame({"user_id": ["a", "b"], "channel": ["sms", "(suppressed)"]})
+    by = P.completion_table(F.completion_by(times, users, STEPS, "channel"), "channel", "zh")
+    assert "（已合并小组）" in by["channel"].tolist()
+    assert by["weakest_step"].iloc[0].startswith("访问 → 加购（")

@@ -306,3 +306,91 @@ def test_edge_split_k_adds_up_to_overall_k(rows):
                 assert sums.get(row[by], 0.0) == pytest.approx(row["k"])
         assert (total["k_low"] <= total["k"] + 1e-12).all()
         assert (total["k"] <= total["k_high"].fillna(np.inf) + 1e-12).all()
+
+
+# ------------------------------------------------------------------ the page's breakdowns
+def _page_data():
+    # seeds a (campaign A, 3 invitees), x (campaign B, 1 invitee); o organic, never invites
+    pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "e"), ("x", "y")]
+    ref = _ref(pairs, share_channel=["wechat_group", "moments", "wechat_group", "sms", "sms"])
+    users = pd.DataFrame(
+        {
+            "user_id": list("abcdexyo"),
+            "signup_at": T0,
+            "campaign_id": ["A", "A", "A", "A", "A", "B", "B", None],
+        }
+    )
+    return ref, users
+
+
+def test_forest_summary_adds_the_loaders_quarantine():
+    ref, users = _page_data()
+    f = r.forest(ref, users)
+    q = pd.DataFrame(
+        {
+            "table": ["referrals", "referrals", "events"],
+            "rule": ["cycle", "self_referral", "orphan"],
+            "rows": [3, 2, 9],
+        }
+    )
+    fs = r.forest_summary(f, users, q)
+    assert (fs.users, fs.referred_users, fs.cascades, fs.max_generation) == (8, 5, 2, 2)
+    assert fs.referred_share == pytest.approx(5 / 8)
+    assert fs.excluded == {"duplicate": 0, "self_referral": 2, "inviter_conflict": 0, "cycle": 3}
+
+
+def test_k_by_campaign_verdicts_and_absent_campaigns():
+    ref, users = _page_data()
+    f = r.forest(ref, users)
+    as_of = T0 + pd.Timedelta(days=60)
+    k = r.k_by_campaign(users, f, 30, as_of, min_users=1)
+    assert k["campaign_id"].tolist() == ["A", "B"]  # largest K first
+    assert k["k"].tolist() == pytest.approx([4 / 5, 1 / 2])
+    assert set(k["verdict"]) <= {"above", "below", "includes"}
+    assert r.k_by_campaign(users, f, 30, as_of, min_users=3)["campaign_id"].tolist() == ["A"]
+    assert r.k_by_campaign(users.drop(columns="campaign_id"), f, 30, as_of) is None
+    assert r.k_by_share_channel(users, r.forest(ref.drop(columns="share_channel")), 30) is None
+    share = r.k_by_share_channel(users, f, 30, as_of)
+    assert share.iloc[0]["share_channel"] in {"wechat_group", "sms"}
+    assert share["k"].sum() == pytest.approx(5 / 8)  # channels add up to the overall K
+
+
+def test_generation_summary_uses_the_campaign_users():
+    ref, users = _page_data()
+    f = r.forest(ref, users)
+    gs = r.generation_summary(f, users, 30, T0 + pd.Timedelta(days=60))
+    assert gs.generations["users"].tolist() == [2, 4, 1]  # a, x | b, c, d, y | e (o left out)
+    assert gs.amplification == pytest.approx(7 / 2)
+    assert gs.by_campaign.set_index("campaign_id")["amplification"].to_dict() == {
+        "A": 5.0,
+        "B": 2.0,
+    }
+    assert gs.k["generation"].tolist() == [0, 1, 2]
+    none = r.generation_summary(f, users.drop(columns="campaign_id"), 30)
+    assert none.by_campaign is None and none.amplification == pytest.approx(8 / 3)
+
+
+def test_cascade_stats_and_cycle_time_summary():
+    ref, users = _page_data()
+    cas = r.cascades(r.forest(ref, users))
+    st_ = r.cascade_stats(cas).set_index("measure")
+    assert st_.loc["size", "max"] == 5 and st_.loc["size", "mean"] == pytest.approx(3.5)
+    assert st_.loc["depth", "median"] == pytest.approx(1.5)
+    ct = r.cycle_time(users, r.forest(ref, users))
+    s = r.cycle_time_summary(ct, within_days=7)
+    assert s["inviters"] == 3 and s["within_share"] == 1.0
+    assert np.isnan(r.cycle_time_summary(ct.iloc[:0])["median_days"])
+
+
+def test_k_decomposition_needs_invitations_and_keeps_no_attrs():
+    ref, users = _page_data()
+    f = r.forest(ref, users)
+    as_of = T0 + pd.Timedelta(days=60)
+    assert r.k_decomposition(users, f, None, 30, as_of=as_of) is None
+    zero = pd.DataFrame({"user_id": ["a"], "invites": [0]})
+    assert r.k_decomposition(users, f, zero, 30, as_of=as_of) is None
+    kd = r.k_decomposition(
+        users, f, pd.DataFrame({"user_id": ["a"], "invites": [10]}), 30, as_of=as_of
+    )
+    assert kd["k"].iloc[0] == pytest.approx(5 / 8) and kd["c"].iloc[0] == pytest.approx(0.5)
+    assert not r.k_factor(users, f, 30, as_of=as_of).attrs

@@ -70,6 +70,90 @@ def test_invite_funnel_rates():
     assert f["overall_rate"].tolist() == pytest.approx([1, 0.4, 0.1, 0.025])
     assert np.isnan(f.loc[0, "step_rate"])
     assert (f["step_low"].iloc[1:] < f["step_rate"].iloc[1:]).all()
+    assert f["note"].tolist() == [""] * 4
+
+
+def _counts(click_by_referred):
+    return pd.DataFrame(
+        {
+            "step": ["invite_sent", "invite_click", "signup", "first_paid_order"],
+            "count": [300, 80, 80, 30],
+            "by_referred": [np.nan, click_by_referred, np.nan, np.nan],
+        }
+    )
+
+
+def test_click_to_signup_is_not_measurable_when_only_signed_up_users_click():
+    """The "100.0 %" of invite_click -> signup: clicks logged on the invitee at signup, so no
+    click of a person who never signed up is in the data; the rate is marked, not shown."""
+    f = ro.invite_funnel(_counts(80)).set_index("step")
+    assert np.isnan(f.loc["signup", "step_rate"]) and np.isnan(f.loc["signup", "step_low"])
+    assert f.loc["signup", "note"] == "clicks_of_signups_only"
+    assert f.loc["signup", "overall_rate"] == pytest.approx(80 / 300)  # same unit: kept
+    assert f.loc["invite_click", "step_rate"] == pytest.approx(80 / 300)
+    assert f.loc["first_paid_order", "step_rate"] == pytest.approx(30 / 80)
+    # clicks logged on the inviter's link (not on referred users): the step is measured
+    g = ro.invite_funnel(_counts(0)).set_index("step")
+    assert g.loc["signup", "step_rate"] == 1.0 and g.loc["signup", "note"] == ""
+
+
+def test_a_step_larger_than_the_previous_one_is_not_a_rate():
+    f = ro.invite_funnel({"invite_click": 10, "signup": 12})
+    assert np.isnan(f.loc[1, "step_rate"]) and f.loc[1, "note"] == "more_than_previous"
+
+
+def test_engine_counts_clicks_of_referred_users():
+    # b and c accept a's invitations and click at their signup; x clicks without an invitation
+    users = pd.DataFrame({"user_id": list("abcx"), "signup_at": T0})
+    ref = pd.DataFrame(
+        {
+            "inviter_id": ["a", "a"],
+            "invitee_id": ["b", "c"],
+            "invited_at": T0 + pd.Timedelta(hours=1),
+        }
+    )
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "c"],
+            "ts": T0 + pd.Timedelta(hours=1),
+            "event": ["invite_sent"] * 3 + ["invite_click"] * 2,
+            "channel": "wecom",
+        }
+    )
+    ds = {"users": users, "referrals": ref, "events": ev}
+    counts = dr.invite_funnel_counts(ds).set_index("step")
+    assert counts.loc["invite_click", "by_referred"] == 2 == counts.loc["invite_click", "count"]
+    assert ro.invite_funnel(counts.reset_index()).set_index("step").loc["signup", "note"] == (
+        "clicks_of_signups_only"
+    )
+    ds["events"] = pd.concat([ev, ev.iloc[[-1]].assign(user_id="x")], ignore_index=True)
+    counts = dr.invite_funnel_counts(ds).set_index("step")
+    assert (
+        counts.loc["invite_click", "by_referred"] == 2 and counts.loc["invite_click", "count"] == 3
+    )
+    funnel = ro.invite_funnel(counts.reset_index()).set_index("step")
+    assert funnel.loc["signup", "step_rate"] == pytest.approx(2 / 3)
+
+
+def test_one_burst_rule_and_default():
+    assert ra.BURST_MINUTES == 30 and ra.BURST_SIZE == 5
+    ref = pd.DataFrame(
+        {
+            "inviter_id": ["a"] * 3,
+            "invitee_id": list("xyz"),
+            "invited_at": [T0 + pd.Timedelta(minutes=m) for m in (0, 20, 29)],
+        }
+    )
+    assert ra.max_burst(ref).loc["a"] == 3  # default window 30 min
+    table = ra.suspicious_inviters(ref, only_flagged=False)
+    assert table.loc[0, "max_burst"] == 3
+
+
+def test_reasons_follow_the_language():
+    ref, persons, activity = _fixture()
+    zh = ra.suspicious_inviters(ref, persons, activity, lang="zh").set_index("inviter_id")
+    assert zh.loc["ring", "reasons"].startswith("短时集中邀请（30 分钟内 6 人）；")
+    assert "自己邀请自己（1 条）" in zh.loc["solo", "reasons"]
 
 
 def test_engine_aggregations_and_referred_vs_organic():
@@ -100,8 +184,14 @@ def test_engine_aggregations_and_referred_vs_organic():
         }
     )
     ds = {"users": users, "referrals": ref, "events": ev, "orders": od}
-    counts = dr.invite_funnel_counts(ds).set_index("step")["count"].to_dict()
-    assert counts == {"invite_sent": 2, "invite_click": 1, "signup": 2, "first_paid_order": 1}
+    counts = dr.invite_funnel_counts(ds).set_index("step")
+    assert counts["count"].to_dict() == {
+        "invite_sent": 2,
+        "invite_click": 1,
+        "signup": 2,
+        "first_paid_order": 1,
+    }
+    assert counts.loc["invite_click", "by_referred"] == 0  # a clicked, a is not referred
     inv = dr.invites_sent(ds, window_days=30)
     assert inv.set_index("user_id")["invites"].to_dict() == {"a": 1}
     act = dr.user_activity(ds).set_index("user_id")

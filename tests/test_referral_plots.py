@@ -54,3 +54,26 @@ def test_cascade_tree_layout_is_hierarchical(forest):
     assert len(offsets) == 4  # truncated to max_nodes, first generations kept
     assert sorted(set(-offsets[:, 1])) == [0, 1, 2]
     plt.close("all")
+
+
+def test_labels_come_from_i18n_and_weeks_stay_in_time_order(forest):
+    users = pd.DataFrame(
+        {
+            "user_id": list("abcdefxy"),
+            "signup_at": [T0 + pd.Timedelta(days=7 * i) for i in range(8)],
+        }
+    )
+    k = r.k_factor(users, forest, by="signup_week", as_of=T0 + pd.Timedelta(days=200))
+    fig = rp.k_by_group(k, "signup_week", lang="zh", order="given")
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == sorted(ticks, reverse=True)  # y grows upwards: oldest week on top
+    assert ax.get_title() == "按注册周的 K 因子（95 % 区间）"
+    fun = rp.invite_funnel(
+        ro.invite_funnel({"invite_sent": 10, "invite_click": 4, "signup": 4}), lang="en"
+    )
+    assert fun.axes[0].get_xlabel() == "invitations"
+    assert [t.get_text() for t in fun.axes[0].get_yticklabels()][-1] == "invitations sent"
+    trees = rp.cascade_trees(forest.nodes, ["a"], labels=lambda s: "p_" + s, max_nodes=10)
+    assert trees.axes[0].get_title().startswith("seed p_a")
+    plt.close("all")

@@ -3,8 +3,12 @@
 Input is a ``paths`` frame (SPEC §3): ``path`` = channels joined by ``>`` (whitespace around names
 ignored), ``conversions``, optional ``nulls`` (non-converting journeys) and ``value``. Paths with no
 channel (conversions without any touchpoint) cannot be credited to a channel: they are left out
-and reported in ``result.attrs["unattributed_conversions"]``. Every model distributes exactly
-the conversions and the value of the remaining paths over channels.
+(:attr:`ParsedPaths.unattributed_conversions`, :attr:`JourneySummary.attributable_share`). Every
+model distributes exactly the conversions and the value of the remaining paths over channels.
+
+Results are frames with documented columns or frozen dataclasses (:class:`MarkovResult`,
+:class:`Comparison`, :class:`Economics`); nothing travels in ``DataFrame.attrs``. Journeys are
+built in the engine by :mod:`growthlab.data.journeys` (the notebook passes the frames in).
 
 Pure functions: no I/O, no plotting. Heavy work is vectorised over tokens (numpy / pyarrow) and
 the Markov removal effects are solved exactly with sparse LU factorisations (no simulation).
@@ -12,8 +16,8 @@ the Markov removal effects are solved exactly with sparse LU factorisations (no 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -121,29 +125,11 @@ def parse_paths(paths: pd.DataFrame) -> ParsedPaths:
     )
 
 
-def _frame(
-    channels: np.ndarray,
-    conv: np.ndarray,
-    value: np.ndarray,
-    totals: tuple[float, float, float, float],
-    **extra,
-) -> pd.DataFrame:
+def _frame(channels: np.ndarray, conv: np.ndarray, value: np.ndarray, **extra) -> pd.DataFrame:
+    """Credits frame: channel, conversions, value (+ extra columns), most conversions first."""
     out = pd.DataFrame({"channel": channels, "conversions": conv, "value": value, **extra})
     out = out.sort_values(["conversions", "channel"], ascending=[False, True], kind="stable")
-    out = out.reset_index(drop=True)
-    keys = ("total_conversions", "total_value", "unattributed_conversions", "unattributed_value")
-    out.attrs.update({k: float(v) for k, v in zip(keys, totals, strict=True)})
-    return out
-
-
-def _result(pp: ParsedPaths, conv: np.ndarray, value: np.ndarray, **extra) -> pd.DataFrame:
-    totals = (
-        pp.conversions.sum(),
-        pp.value.sum(),
-        pp.unattributed_conversions,
-        pp.unattributed_value,
-    )
-    return _frame(pp.channels, conv, value, totals, **extra)
+    return out.reset_index(drop=True)
 
 
 def _positions(pp: ParsedPaths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,9 +183,9 @@ def heuristic(
     - ``first``: w_1 = 1; ``last``: w_L = 1; ``linear``: w_j = 1/L;
     - ``position``: 40/20/40 U-shape, see :func:`position_weights` (weights are parameters);
     - ``time_decay``: w_j ∝ 2^(-(t_conv - t_j) / half_life) — needs timestamps, so ``paths``
-      must then be a *touchpoints* frame (``attribution.touchpoints`` /
-      ``growthlab.data.journeys.touchpoints``: user_id, conv_seq, channel, ts, conversion_ts,
-      value, converted); each converting journey is one conversion.
+      must then be a *touchpoints* frame (``growthlab.data.journeys.touchpoints``: user_id,
+      conv_seq, channel, ts, conversion_ts, value, converted); each converting journey is one
+      conversion.
 
     Reference: Kannan, Reinartz & Verhoef (2016), "The path to purchase and attribution
     modeling", IJRM 33(3); Google Analytics attribution model definitions.
@@ -221,7 +207,7 @@ def heuristic(
     n = pp.channels.size
     conv = np.bincount(pp.codes, weights=w * pp.conversions[parent], minlength=n)
     val = np.bincount(pp.codes, weights=w * pp.value[parent], minlength=n)
-    return _result(pp, conv, val)
+    return _frame(pp.channels, conv, val)
 
 
 def time_decay(touchpoints: pd.DataFrame, half_life_days: float = 7.0) -> pd.DataFrame:
@@ -236,7 +222,7 @@ def time_decay(touchpoints: pd.DataFrame, half_life_days: float = 7.0) -> pd.Dat
     if not isinstance(touchpoints, pd.DataFrame) or any(c not in touchpoints.columns for c in need):
         raise AnalysisInputError(
             f"touchpoints: time decay needs timestamped touchpoints with columns {need} "
-            "(attribution.touchpoints(events, orders)); a pre-aggregated paths table has no times"
+            "(growthlab.data.journeys.touchpoints); a pre-aggregated paths table has no times"
         )
     if not half_life_days > 0:
         raise AnalysisInputError("half_life_days: must be > 0")
@@ -263,9 +249,7 @@ def time_decay(touchpoints: pd.DataFrame, half_life_days: float = 7.0) -> pd.Dat
     n = channels.size
     conv = np.bincount(codes, weights=w, minlength=n)
     val = np.bincount(codes, weights=w * value, minlength=n)
-    n_journeys = int(jid.max()) + 1 if jid.size else 0
-    journey_value = np.bincount(jid, weights=w * value, minlength=n_journeys).sum()
-    return _frame(channels, conv, val, (n_journeys, journey_value, 0.0, 0.0))
+    return _frame(channels, conv, val)
 
 
 # --------------------------------------------------------------------------- Markov
@@ -306,8 +290,96 @@ def _linear_solve(A: sp.csc_matrix, B: np.ndarray, rtol: float = 1e-13) -> np.nd
     return X
 
 
-def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
-    """Markov-chain attribution with exact removal effects; channel, conversions, value, removal_effect.
+@dataclass(frozen=True)
+class MarkovResult:
+    """A fitted Markov attribution (:func:`markov`).
+
+    ``credits``: channel, conversions, value, removal_effect (most conversions first);
+    ``conversion_probability``: P(START reaches CONV) of the fitted chain; ``n_states``: states of
+    the chain besides START/CONV/NULL.
+    """
+
+    credits: pd.DataFrame
+    order: int
+    conversion_probability: float
+    n_states: int
+    n_channels: int
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """Absorbing chain of :func:`markov`: transient block ``Q`` (states + START last), rewards
+    ``R`` (P(s -> CONV), P(s -> CONV) · mean value), current channel of each state (START -1)."""
+
+    Q: sp.csr_matrix
+    R: np.ndarray
+    current: np.ndarray
+    start: int
+
+
+def _compact_states(pp: ParsedPaths, order: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(state id per token in 0..S-1, raw id of each state) for the order-k states."""
+    sid_raw = _state_ids(pp, order, pos)
+    space = (pp.channels.size + 1) ** order
+    if space <= 1 << 24:  # compact the id space by counting, O(n) instead of a sort
+        present = np.zeros(space, dtype=bool)
+        present[sid_raw] = True
+        uniq = np.flatnonzero(present)
+        return (np.cumsum(present) - 1)[sid_raw], uniq
+    uniq, sid = np.unique(sid_raw, return_inverse=True)
+    return sid, uniq
+
+
+def _chain(pp: ParsedPaths, order: int) -> _Chain:
+    """Path-weighted transition probabilities of the order-k chain (see :func:`markov`)."""
+    weight = pp.conversions + pp.nulls
+    parent, pos, length = _positions(pp)
+    sid, uniq = _compact_states(pp, order, pos)
+    n_s = uniq.size
+    start = n_s  # transient index of START
+    n_t = n_s + 1
+    w_tok = weight[parent]
+    # from-state of each token: previous token's state, or START at position 0
+    src = np.where(pos == 0, start, np.concatenate([[start], sid[:-1]]))
+    last = pos == length - 1
+    out_total = np.bincount(src, weights=w_tok, minlength=n_t)
+    out_total += np.bincount(sid[last], weights=weight[parent[last]], minlength=n_t)
+    conv_end = np.bincount(sid[last], weights=pp.conversions[parent[last]], minlength=n_t)
+    val_end = np.bincount(sid[last], weights=pp.value[parent[last]], minlength=n_t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(out_total > 0, 1.0 / out_total, 0.0)
+    if n_t * n_t <= 1 << 22:  # aggregate transition counts densely, then sparsify
+        dense = np.bincount(src * n_t + sid, weights=w_tok, minlength=n_t * n_t)
+        Q = sp.csr_matrix(dense.reshape(n_t, n_t) * inv[:, None])
+    else:
+        Q = sp.coo_matrix((w_tok * inv[src], (src, sid)), shape=(n_t, n_t)).tocsr()
+        Q.sum_duplicates()
+    # rewards: P(s -> CONV) and P(s -> CONV) * mean value of conversions ending in s
+    R = np.column_stack([conv_end * inv, val_end * inv])
+    current = np.append(uniq % (pp.channels.size + 1) - 1, -1)
+    return _Chain(Q=Q, R=R, current=current, start=start)
+
+
+def _absorption(chain: _Chain, keep: np.ndarray) -> np.ndarray:
+    """h_START of (I - Q) h = R restricted to the ``keep`` states (conversion, value)."""
+    A = (sp.identity(chain.Q.shape[0], format="csr") - chain.Q)[keep][:, keep].tocsc()
+    h = _linear_solve(A, chain.R[keep])
+    return h[np.flatnonzero(keep) == chain.start][0]
+
+
+def _removal_effects(chain: _Chain, n_channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h_START of the full chain, removal effects per channel: conversion and value columns)."""
+    base = _absorption(chain, np.ones(chain.Q.shape[0], dtype=bool))
+    removal = np.zeros((n_channels, 2))
+    for c in range(n_channels):
+        h = _absorption(chain, chain.current != c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            removal[c] = np.where(base > 0, 1.0 - h / base, 0.0)
+    return base, np.clip(removal, 0.0, None)
+
+
+def markov(paths: pd.DataFrame, order: int = 1) -> MarkovResult:
+    """Markov-chain attribution with exact removal effects, fitted once: a :class:`MarkovResult`.
 
     States are the last ``order`` channels (shorter at the start of a path), plus START and the
     absorbing CONV and NULL. Transition probabilities are the path-weighted transition counts
@@ -331,70 +403,23 @@ def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     if order not in (1, 2, 3):
         raise AnalysisInputError(f"order: must be 1, 2 or 3, got {order!r}")
     pp = parse_paths(paths)
-    weight = pp.conversions + pp.nulls
     total_conv = pp.conversions.sum()
     if total_conv <= 0:
         raise AnalysisInputError("paths.conversions: no conversion on any non-empty path")
     n_ch = pp.channels.size
-    parent, pos, length = _positions(pp)
-    sid_raw = _state_ids(pp, order, pos)
-    space = (n_ch + 1) ** order
-    if space <= 1 << 24:  # compact the id space by counting, O(n) instead of a sort
-        present = np.zeros(space, dtype=bool)
-        present[sid_raw] = True
-        uniq = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        sid = remap[sid_raw]
-    else:
-        uniq, sid = np.unique(sid_raw, return_inverse=True)
-    n_s = uniq.size
-    start = n_s  # transient index of START
-    n_t = n_s + 1
-    w_tok = weight[parent]
-    # from-state of each token: previous token's state, or START at position 0
-    prev = np.where(pos == 0, start, np.concatenate([[start], sid[:-1]]))
-    src = prev
-    dst = sid
-    last = pos == length - 1
-    out_total = np.bincount(src, weights=w_tok, minlength=n_t)
-    out_total += np.bincount(sid[last], weights=weight[parent[last]], minlength=n_t)
-    conv_end = np.bincount(sid[last], weights=pp.conversions[parent[last]], minlength=n_t)
-    val_end = np.bincount(sid[last], weights=pp.value[parent[last]], minlength=n_t)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = np.where(out_total > 0, 1.0 / out_total, 0.0)
-    if n_t * n_t <= 1 << 22:  # aggregate transition counts densely, then sparsify
-        dense = np.bincount(src * n_t + dst, weights=w_tok, minlength=n_t * n_t)
-        Q = sp.csr_matrix(dense.reshape(n_t, n_t) * inv[:, None])
-    else:
-        Q = sp.coo_matrix((w_tok * inv[src], (src, dst)), shape=(n_t, n_t)).tocsr()
-        Q.sum_duplicates()
-    r_conv = conv_end * inv
-    r_val = val_end * inv  # = P(s -> CONV) * mean value of conversions ending in s
-    R = np.column_stack([r_conv, r_val])
-    eye = sp.identity(n_t, format="csr")
-
-    def solve(keep: np.ndarray) -> np.ndarray:
-        A = (eye - Q)[keep][:, keep].tocsc()
-        h = _linear_solve(A, R[keep])
-        return h[np.flatnonzero(keep) == start][0]
-
-    base = solve(np.ones(n_t, dtype=bool))
-    current = np.append(uniq % (n_ch + 1) - 1, -1)  # current channel of each state; START = -1
-    removal = np.zeros((n_ch, 2))
-    for c in range(n_ch):
-        h = solve(current != c)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            removal[c] = np.where(base > 0, 1.0 - h / base, 0.0)
-    removal = np.clip(removal, 0.0, None)
+    chain = _chain(pp, order)
+    base, removal = _removal_effects(chain, n_ch)
     tot = removal.sum(axis=0)
     conv = total_conv * removal[:, 0] / tot[0]
     total_val = pp.value.sum()
     val = total_val * removal[:, 1] / tot[1] if tot[1] > 0 and total_val != 0 else np.zeros(n_ch)
-    out = _result(pp, conv, val, removal_effect=removal[:, 0])
-    out.attrs.update(
-        order=order, conversion_probability=float(base[0]), n_states=int(n_s), n_channels=n_ch
+    return MarkovResult(
+        credits=_frame(pp.channels, conv, val, removal_effect=removal[:, 0]),
+        order=order,
+        conversion_probability=float(base[0]),
+        n_states=int(chain.start),
+        n_channels=int(n_ch),
     )
-    return out
 
 
 # --------------------------------------------------------------------------- Shapley
@@ -492,42 +517,131 @@ def shapley(paths: pd.DataFrame, *, max_channels: int = 15) -> pd.DataFrame:
         phi = _zeta(np.where((m >> c) & 1 == 1, base, 0.0), n)[observed]
         conv[c] = (scale_c * phi).sum()
         val[c] = (scale_v * phi).sum()
-    out = _result(pp, conv, val)
-    out.attrs.update(n_channels=n, n_coalitions=int(observed.size))
-    return out
+    return _frame(pp.channels, conv, val)
 
 
-# --------------------------------------------------------------------------- API helpers
+# --------------------------------------------------------------------------- journeys
 
 
-def journeys(
-    events: pd.DataFrame,
-    orders: pd.DataFrame,
-    lookback_days: float = 30,
-    touch_events: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Paths frame (path, conversions, nulls, value) from pandas events and orders.
+@dataclass(frozen=True)
+class JourneySummary:
+    """What a ``paths`` frame holds (:func:`journey_summary`).
 
-    Runs the one engine-side definition :func:`growthlab.data.journeys.paths_expr` on an
-    in-memory DuckDB table: for each paid order, the user's channels within ``lookback_days``
-    before it and after the previous conversion; trailing touches without a conversion form
-    null journeys.
+    conversions = Σ conversions (every path, with or without a touchpoint); nulls = Σ nulls;
+    paths = rows (distinct paths); channels = distinct channels; attributable_share =
+    conversions on paths with at least one channel / conversions (nan without conversions);
+    mean_path_length = Σ_p conversions_p · length_p / Σ_p conversions_p over those paths.
     """
-    from growthlab.data.journeys import memtable_paths
 
-    return memtable_paths(events, orders, lookback_days, touch_events)
+    conversions: float
+    nulls: float
+    paths: int
+    channels: int
+    attributable_conversions: float
+    attributable_share: float
+    mean_path_length: float
 
 
-def touchpoints(
-    events: pd.DataFrame,
-    orders: pd.DataFrame,
-    lookback_days: float = 30,
-    touch_events: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Timestamped touchpoints of every journey (input of the time-decay model)."""
-    from growthlab.data.journeys import memtable_touchpoints
+def journey_summary(paths: pd.DataFrame) -> JourneySummary:
+    """Counts of a ``paths`` frame (see :class:`JourneySummary` for the formulas)."""
+    pp = parse_paths(paths)
+    conversions = float(pp.conversions.sum() + pp.unattributed_conversions)
+    attributable = float(pp.conversions.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_len = float((pp.lengths * pp.conversions).sum() / attributable)
+    return JourneySummary(
+        conversions=conversions,
+        nulls=float(_numeric(paths, "nulls", 0.0, True).sum()),
+        paths=len(paths),
+        channels=int(pp.channels.size),
+        attributable_conversions=attributable,
+        attributable_share=attributable / conversions if conversions else float("nan"),
+        mean_path_length=mean_len if attributable else float("nan"),
+    )
 
-    return memtable_touchpoints(events, orders, lookback_days, touch_events)
+
+def path_summary(paths: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The ``top`` converting paths: path, conversions, nulls, value, conversion_rate.
+
+    Paths without a channel are left out; order: conversions, then nulls (both descending),
+    then path. conversion_rate = conversions / (conversions + nulls) of journeys with exactly
+    that path. ``value`` only when the input has it.
+    """
+    parse_paths(paths)  # validates the columns
+    cols = ["path", "conversions", "nulls"] + (["value"] if "value" in paths.columns else [])
+    out = paths.reindex(columns=cols).copy()
+    out["nulls"] = out["nulls"].fillna(0)
+    out = out[out["path"].fillna("").astype(str).str.replace(">", "").str.strip() != ""]
+    out = out.sort_values(
+        ["conversions", "nulls", "path"], ascending=[False, False, True], kind="stable"
+    ).head(top)
+    total = out["conversions"] + out["nulls"]
+    out["conversion_rate"] = (out["conversions"] / total.where(total > 0)).astype(float)
+    return out.reset_index(drop=True)
+
+
+def touch_share(paths: pd.DataFrame) -> pd.Series:
+    """Per channel: conversions whose journey touches the channel / attributable conversions.
+
+    Index channel (sorted), values in [0, 1]; a journey touching a channel twice counts once.
+    """
+    pp = parse_paths(paths)
+    pairs = np.unique(np.column_stack([pp.parent, pp.codes]), axis=0)
+    if not pairs.size:
+        return pd.Series(dtype=float, name="touch_share")
+    conv = np.bincount(pairs[:, 1], weights=pp.conversions[pairs[:, 0]], minlength=pp.channels.size)
+    total = pp.conversions.sum()
+    share = conv / total if total else np.full(pp.channels.size, np.nan)
+    return pd.Series(share, index=pd.Index(pp.channels, name="channel"), name="touch_share")
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every model fitted once (:func:`compare`).
+
+    ``credits``: long frame model, channel, conversions, value, share (the channel's share of the
+    model's attributed conversions), models in the order run; ``markov``: the fitted
+    :class:`MarkovResult` per order (removal effects, conversion probability), in
+    ``markov_orders`` order; ``skipped``: model -> reason (``too_many_channels``: Shapley beyond
+    ``max_channels``; ``no_timestamps``: time decay without touchpoints); ``touch_share``:
+    :func:`touch_share`.
+    """
+
+    credits: pd.DataFrame
+    markov: tuple[MarkovResult, ...]
+    n_channels: int
+    touch_share: pd.Series
+    skipped: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def models(self) -> list[str]:
+        """Model names in the order run (``first`` ... ``markov_1`` ... ``shapley``)."""
+        return list(dict.fromkeys(self.credits["model"]))
+
+    @property
+    def reference(self) -> str:
+        """The model a verdict is based on: Shapley when computed, else the first Markov order,
+        else the last model run."""
+        if "shapley" in self.models:
+            return "shapley"
+        return f"markov_{self.markov[0].order}" if self.markov else self.models[-1]
+
+    def shares(self) -> pd.DataFrame:
+        """Wide shares: one row per channel (column ``channel``), one column per model, rows
+        sorted by the reference model's share (descending)."""
+        wide = self.credits.pivot(index="channel", columns="model", values="share")
+        wide = wide[self.models].sort_values(self.reference, ascending=False, kind="stable")
+        wide.columns.name = None
+        return wide.reset_index()
+
+    def top(self) -> tuple[str, float]:
+        """(channel, share) with the largest share of conversions under the reference model."""
+        ref = self.credits[self.credits["model"] == self.reference]
+        row = ref.sort_values(["share", "channel"], ascending=[False, True]).iloc[0]
+        return str(row["channel"]), float(row["share"])
 
 
 def compare(
@@ -540,25 +654,33 @@ def compare(
     last_weight: float = 0.4,
     half_life_days: float = 7.0,
     max_channels: int = 15,
-) -> pd.DataFrame:
-    """All models side by side, long format: model, channel, conversions, value, share.
+) -> Comparison:
+    """All models side by side, each fitted once: a :class:`Comparison`.
 
-    ``share`` = the channel's share of the model's attributed conversions. ``time_decay`` is
-    included only when ``touchpoints`` is given; ``markov`` runs once per order in
-    ``markov_orders`` (model names ``markov_1`` ...).
+    ``share`` = the channel's share of the model's attributed conversions. ``time_decay`` runs
+    only when ``touchpoints`` is given; ``markov`` runs once per order in ``markov_orders``
+    (model names ``markov_1`` ...); ``shapley`` is skipped (``skipped["shapley"]``) when the
+    paths have more than ``max_channels`` channels (exact Shapley needs 2^channels coalitions).
     """
-    frames = []
+    n_channels = int(parse_paths(paths).channels.size)
+    frames, fitted, skipped = [], [], {}
     for model in models:
+        if model == "time_decay" and touchpoints is None:
+            skipped[model] = "no_timestamps"
+            continue
+        if model == "shapley" and n_channels > max_channels:
+            skipped[model] = "too_many_channels"
+            continue
         if model == "time_decay":
-            if touchpoints is None:
-                continue
             res = {"time_decay": time_decay(touchpoints, half_life_days)}
         elif model in HEURISTIC_MODELS:
             res = {
                 model: heuristic(paths, model, first_weight=first_weight, last_weight=last_weight)
             }
         elif model == "markov":
-            res = {f"markov_{k}": markov(paths, order=k) for k in markov_orders}
+            mk = [markov(paths, order=k) for k in markov_orders]
+            fitted.extend(mk)
+            res = {f"markov_{m.order}": m.credits for m in mk}
         elif model == "shapley":
             res = {"shapley": shapley(paths, max_channels=max_channels)}
         else:
@@ -571,7 +693,16 @@ def compare(
             frames.append(part)
     if not frames:
         raise AnalysisInputError("models: nothing to compare")
-    return pd.concat(frames, ignore_index=True)
+    return Comparison(
+        credits=pd.concat(frames, ignore_index=True),
+        markov=tuple(fitted),
+        n_channels=n_channels,
+        touch_share=touch_share(paths),
+        skipped=skipped,
+    )
+
+
+# --------------------------------------------------------------------------- cost
 
 
 def cpa_roas(attributed: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
@@ -594,3 +725,53 @@ def cpa_roas(attributed: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
         out["cpa"] = np.where(out["conversions"] > 0, out["spend"] / out["conversions"], np.nan)
         out["roas"] = np.where(out["spend"] > 0, out["value"] / out["spend"], np.nan)
     return out
+
+
+@dataclass(frozen=True)
+class Economics:
+    """CPA and ROAS of the channels with spend (:func:`channel_economics`).
+
+    ``table``: :func:`cpa_roas` rows (model, channel, conversions, value, spend, cpa, roas) for
+    the compared models, channels with spend > 0 only; ``model``: the model the ranking uses;
+    ``ranking``: that model's rows sorted by ROAS (descending, channels without a ROAS last)
+    with ``spend_share`` = spend / Σ spend and ``roas_min``/``roas_max`` = the channel's ROAS
+    range over the compared models.
+    """
+
+    table: pd.DataFrame
+    model: str
+    ranking: pd.DataFrame
+
+    @property
+    def best(self) -> pd.Series:
+        """Ranking row of the channel with the highest ROAS."""
+        return self.ranking.iloc[0]
+
+    @property
+    def worst(self) -> pd.Series:
+        """Ranking row of the channel with the lowest ROAS (the best one when alone)."""
+        return self.ranking.dropna(subset=["roas"]).iloc[-1]
+
+
+def channel_economics(comparison: Comparison, costs: pd.DataFrame) -> Economics | None:
+    """CPA / ROAS under last touch, the first Markov order and the reference model.
+
+    :func:`cpa_roas` on ``comparison.credits`` of those models (each once), keeping channels
+    with spend > 0; ranked under ``comparison.reference``. None when no attributed channel has
+    spend (or none has a finite ROAS under the reference model).
+    """
+    markov_first = f"markov_{comparison.markov[0].order}" if comparison.markov else None
+    wanted = dict.fromkeys(m for m in ("last", markov_first, comparison.reference) if m)
+    models = [m for m in wanted if m in comparison.models]
+    credits = comparison.credits[comparison.credits["model"].isin(models)]
+    table = cpa_roas(credits, costs)
+    table = table[table["spend"] > 0].reset_index(drop=True)
+    ref = table[table["model"] == comparison.reference].copy()
+    if ref["roas"].notna().sum() == 0:
+        return None
+    ranges = table.groupby("channel")["roas"].agg(roas_min="min", roas_max="max")
+    ref["spend_share"] = ref["spend"] / ref["spend"].sum()
+    ref = ref.join(ranges, on="channel").sort_values(
+        ["roas", "channel"], ascending=[False, True], na_position="last", kind="stable"
+    )
+    return Economics(table=table, model=comparison.reference, ranking=ref.reset_index(drop=True))

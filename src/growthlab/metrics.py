@@ -217,10 +217,11 @@ _ENTRIES = [
     # --- referral (02) --------------------------------------------------------------------
     _m(
         "referred_users",
-        "Referred users",
-        "受邀用户数",
+        "Referred users (accepted invitation)",
+        "受邀用户（接受邀请注册）",
         "count",
-        "Users with an accepted inviter (one inviter per invitee, the earliest).",
+        "Users with an accepted inviter: referrals after the graph rules of "
+        "growthlab.referral_rules (one inviter per invitee, the earliest).",
         "up",
     ),
     _m(
@@ -250,7 +251,9 @@ _ENTRIES = [
         "K-factor ({window_days}-day window)",
         "K 因子（{window_days} 天窗口）",
         "ratio",
-        "Mean number of invitees a user brings within window_days of signup, over users whose window is complete: K = invitees / eligible users.",
+        "K = Σ_u x_u / n over the n users who signed up at least window_days before as_of, "
+        "x_u = accepted invitees of u invited within window_days of u's signup "
+        "(referral.k_factor). Not the rolling K of the monitoring page (k_factor_latest).",
         "up",
     ),
     _m(
@@ -258,51 +261,52 @@ _ENTRIES = [
         "K-factor, lower 95 % bound",
         "K 因子 95 % 区间下限",
         "ratio",
-        "Lower bound of the 95 % interval of k_factor (normal approximation of the mean).",
+        "Lower bound of the 95 % interval of k_factor: K − t·s/√n (at least 0).",
     ),
     _m(
         "k_factor_high",
         "K-factor, upper 95 % bound",
         "K 因子 95 % 区间上限",
         "ratio",
-        "Upper bound of the 95 % interval of k_factor.",
+        "Upper bound of the 95 % interval of k_factor: K + t·s/√n.",
     ),
     _m(
         "campaigns_viral",
-        "Campaigns with K above 1 (whole interval)",
-        "K 大于 1 的活动数（整个区间）",
+        "Self-sustaining campaigns (K interval above 1)",
+        "可自我裂变的活动数（K 区间高于 1）",
         "count",
-        "Campaigns whose K-factor interval lies above 1 (self-sustaining).",
+        "Campaigns with at least min_group_size eligible users whose K interval lies above 1: "
+        "stats.interval_verdict(k_low, k_high, 1) == 'above' (referral.k_by_campaign).",
     ),
     _m(
         "k_by_campaign",
         "K-factor by campaign",
         "各活动 K 因子",
         "records",
-        "k_factor computed per campaign_id.",
+        "k_factor per users.campaign_id (the campaign that acquired the user).",
     ),
     _m(
         "invites_per_user",
-        "Invitations sent per user (window)",
-        "人均发出邀请数（窗口内）",
+        "Invitations sent per user within {window_days} days of signup (i)",
+        "注册后 {window_days} 天内人均发出邀请数（i）",
         "ratio",
-        "i of K = i × c: invite_sent events within the window per eligible user.",
+        "i of K = i × c: invite_sent events within window_days of signup / eligible users.",
         "up",
     ),
     _m(
         "invite_conversion",
-        "Accepted invitees per invitation",
-        "每次邀请带来的受邀用户",
+        "Accepted invitees per invitation sent (c)",
+        "每次邀请带来的受邀用户（c）",
         "fraction",
-        "c of K = i × c: accepted invitees / invitations sent.",
+        "c of K = i × c: accepted invitees / invite_sent events, same users and window.",
         "up",
     ),
     _m(
         "amplification",
-        "Amplification (cascade users per seed)",
-        "放大倍数（每名种子用户的传播规模）",
+        "Amplification: users per seed user (campaign cascades)",
+        "放大倍数：每名种子用户最终带来的用户（活动传播树）",
         "ratio",
-        "Users in campaign cascades / seed users.",
+        "Users of the campaigns' cascades / their seed users (generation 0).",
         "up",
     ),
     _m(
@@ -316,7 +320,7 @@ _ENTRIES = [
     _m(
         "mean_structural_virality",
         "Mean structural virality",
-        "平均结构病毒性",
+        "平均结构传播度",
         "ratio",
         "Mean over cascades of the mean shortest-path distance between nodes (Goel et al. 2016).",
     ),
@@ -325,7 +329,7 @@ _ENTRIES = [
         "Median days to first successful invite",
         "首次成功邀请的中位天数",
         "days",
-        "Median over inviters of (first accepted invite − signup).",
+        "Median over inviters of (first accepted invitation − signup), in days.",
         "down",
     ),
     _m(
@@ -351,10 +355,11 @@ _ENTRIES = [
     ),
     _m(
         "invite_to_paid",
-        "Invite funnel: first step to last",
-        "邀请漏斗：首步到末步",
+        "Invitations sent that led to a paying invitee",
+        "发出的邀请中最终带来付费受邀人的占比",
         "fraction",
-        "Users (or events) at the last invite-funnel step / at the first step.",
+        "Accepted invitations whose invitee has a paid order / invite_sent events, both "
+        "counted in invitations (recorded only when invite_sent events exist).",
         "up",
     ),
     _m(
@@ -362,7 +367,9 @@ _ENTRIES = [
         "Suspicious inviters",
         "可疑邀请人",
         "count",
-        "Inviters with at least one abuse signal (burst, shared identity, inactive invitees).",
+        "Inviters that are fraud-like or have a self-referral or cycle row left in the "
+        "analysed referrals (referral_abuse.suspicious_inviters; rows the loader quarantined "
+        "are counted on the data-quality page).",
         "down",
     ),
     _m(
@@ -370,7 +377,8 @@ _ENTRIES = [
         "Fraud-like inviters",
         "疑似作弊邀请人",
         "count",
-        "Inviters with two or more abuse signals.",
+        "Inviters with two or more behavioural abuse signals (burst, shared identity, "
+        "inactive invitees).",
         "down",
     ),
     _m(
@@ -378,30 +386,50 @@ _ENTRIES = [
         "Share of referred users from fraud-like inviters",
         "来自疑似作弊邀请人的受邀用户占比",
         "fraction",
-        "Invitees of fraud-like inviters / referred users.",
+        "Accepted invitees of fraud-like inviters / referred_users.",
         "down",
     ),
     _m(
         "conversion_referred",
-        "Conversion of referred users (ever paid)",
-        "受邀用户转化率（曾付费）",
+        "Referred users who paid at least once (to date)",
+        "受邀用户中至今付费过的占比",
         "fraction",
-        "Referred users with at least one paid order / referred users.",
+        "Users with an accepted inviter and a paid order up to as_of / users with an accepted "
+        "inviter. Referred = has an accepted inviter, not users.channel == referral.",
         "up",
     ),
     _m(
         "conversion_organic",
-        "Conversion of organic users (ever paid)",
-        "自然用户转化率（曾付费）",
+        "Users not referred who paid at least once (to date)",
+        "非受邀用户中至今付费过的占比",
         "fraction",
-        "Users without an inviter with at least one paid order / those users.",
+        "Users without an accepted inviter (every other acquisition channel) with a paid "
+        "order up to as_of / those users.",
+    ),
+    _m(
+        "still_active_day30_referred",
+        "Referred users still active on or after day 30 after signup",
+        "注册 30 天后仍有活跃的受邀用户占比",
+        "fraction",
+        "Users with an accepted inviter, signed up at least 30 days before as_of, with an "
+        "event or order at or after signup + 30 days / those users. Not the cohort retention "
+        "of the attribution page (active within one period).",
+        "up",
+    ),
+    _m(
+        "still_active_day30_organic",
+        "Users not referred still active on or after day 30 after signup",
+        "注册 30 天后仍有活跃的非受邀用户占比",
+        "fraction",
+        "As still_active_day30_referred, for users without an accepted inviter.",
     ),
     _m(
         "value_diff_referred_minus_organic",
-        "Value per user, referred − organic",
-        "人均价值差（受邀 − 自然）",
+        "Paid revenue per user to date, referred − not referred",
+        "人均累计付费金额差（受邀 − 非受邀）",
         "currency",
-        "Mean paid revenue per referred user − mean per organic user.",
+        "Mean paid revenue up to as_of per user with an accepted inviter − the same mean for "
+        "users without one.",
     ),
     # --- segments and value (03) ----------------------------------------------------------
     _m(

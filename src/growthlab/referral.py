@@ -31,7 +31,13 @@ import pandas as pd
 
 from growthlab import referral_rules
 from growthlab.errors import AnalysisInputError, require_columns
-from growthlab.stats import gini, grouped_mean_interval, top_share
+from growthlab.stats import (
+    gini,
+    grouped_mean_interval,
+    interval_verdict,
+    top_share,
+    wilson_interval,
+)
 
 REFERRAL_COLUMNS = ("inviter_id", "invitee_id", "invited_at")
 USER_COLUMNS = ("user_id", "signup_at")
@@ -386,6 +392,16 @@ def _default_as_of(u: pd.DataFrame, edges: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(max(c for c in cands if pd.notna(c)))
 
 
+def _eligible(u: pd.DataFrame, edges: pd.DataFrame, window_days: float, as_of) -> pd.DataFrame:
+    """Users whose window is complete: signup_at ≤ as_of − window_days (as_of defaults to the
+    latest signup or invitation seen; aware timestamps are converted to naive UTC)."""
+    as_of = _default_as_of(u, edges) if as_of is None else pd.Timestamp(as_of)
+    if as_of.tzinfo is not None:
+        as_of = as_of.tz_convert("UTC").tz_localize(None)
+    window = pd.Timedelta(days=float(window_days))
+    return u.loc[u["signup_at"].notna() & (u["signup_at"] <= as_of - window)]
+
+
 def k_factor(
     users: pd.DataFrame,
     referrals: pd.DataFrame | CleanReferrals | Forest,
@@ -432,12 +448,8 @@ def k_factor(
     if bad:
         raise AnalysisInputError(f"k_factor: by column(s) {bad} are in neither users nor referrals")
 
-    as_of = _default_as_of(u, edges) if as_of is None else pd.Timestamp(as_of)
-    if as_of.tzinfo is not None:
-        as_of = as_of.tz_convert("UTC").tz_localize(None)
+    elig = _eligible(u, edges, window_days, as_of)[["user_id", "signup_at", *user_by]]
     window = pd.Timedelta(days=float(window_days))
-    elig = u.loc[u["signup_at"].notna() & (u["signup_at"] <= as_of - window)]
-    elig = elig[["user_id", "signup_at", *user_by]]
 
     e = edges[["inviter_id", "invited_at", *edge_by]].merge(
         elig, left_on="inviter_id", right_on="user_id", how="inner"
@@ -469,7 +481,6 @@ def k_factor(
     res["k"] = k
     res["k_low"] = np.clip(lo, 0, None)  # counts are >= 0
     res["k_high"] = hi
-    res.attrs.update(as_of=as_of, window_days=window_days)
     if by_cols:
         res = res.sort_values(by_cols, kind="mergesort")
     return res.reset_index(drop=True)
@@ -478,12 +489,12 @@ def k_factor(
 def k_decomposition(
     users: pd.DataFrame,
     referrals: pd.DataFrame | CleanReferrals | Forest,
-    invites: pd.DataFrame,
+    invites: pd.DataFrame | None,
     window_days: float = 30,
     by: str | Sequence[str] | None = None,
     as_of=None,
     alpha: float = 0.05,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
     """``K = i × c``: invitations sent per eligible user × invitee conversion per invitation.
 
     ``invites``: columns ``user_id`` and ``invites`` = invite_sent events of that user within
@@ -491,16 +502,18 @@ def k_decomposition(
     engine). Over the eligible users of :func:`k_factor` (same window and censoring):
     i = Σ invites / users (t interval), c = Σ invitees / Σ invites (Wilson interval),
     k = i·c (equals K of :func:`k_factor`). ``by`` must be columns of ``users``.
+    Returns None when there is no invitation to split K by (``invites`` None or all zero).
     """
-    from growthlab.stats import wilson_interval
-
+    if invites is None or not len(invites):
+        return None
     _require(invites, ("user_id", "invites"), "invites")
+    if not invites["invites"].sum() > 0:
+        return None
     by_cols = _as_list(by)
-    kf = k_factor(users, referrals, window_days, by=by_cols or None, as_of=as_of, alpha=alpha)
+    f = referrals if isinstance(referrals, Forest) else forest(referrals)
+    kf = k_factor(users, f, window_days, by=by_cols or None, as_of=as_of, alpha=alpha)
     u = _users_frame(users)
-    as_of_ts = kf.attrs["as_of"]
-    window = pd.Timedelta(days=float(window_days))
-    elig = u.loc[u["signup_at"].notna() & (u["signup_at"] <= as_of_ts - window)]
+    elig = _eligible(u, f.edges, window_days, as_of)
     missing = [c for c in by_cols if c not in elig.columns]
     if missing:
         raise AnalysisInputError(f"k_decomposition: by column(s) {missing} not in users")
@@ -641,18 +654,193 @@ def concentration_curve(values) -> pd.DataFrame:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# the breakdowns the referral page shows (02_referral), each a frame or a small dataclass
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ForestSummary:
+    """Size of the referral forest and what the graph rules excluded.
+
+    ``users``: rows of ``users``; ``referred_users``: forest nodes with generation > 0 (an
+    accepted inviter); ``cascades``: trees with at least one accepted invitation;
+    ``max_generation``: deepest generation; ``excluded``: rows per rule of
+    :data:`QUARANTINE_RULES`, quarantined at load time plus excluded by :func:`clean_referrals`.
+    """
+
+    users: int
+    referred_users: int
+    cascades: int
+    max_generation: int
+    excluded: dict[str, int]
+
+    @property
+    def referred_share(self) -> float:
+        """referred_users / users (nan without users)."""
+        return self.referred_users / self.users if self.users else float("nan")
+
+
+def forest_summary(
+    f: Forest, users: pd.DataFrame, quarantine: pd.DataFrame | None = None
+) -> ForestSummary:
+    """:class:`ForestSummary` of ``f``; ``quarantine``: the loader's quarantine counts (columns
+    ``table, rule, rows``, e.g. ``Dataset.quality.quarantine``), of which the ``referrals``
+    rows are added to the forest's own counts."""
+    excluded = dict(f.counts)
+    if quarantine is not None and len(quarantine):
+        q = quarantine.loc[quarantine["table"] == "referrals"].groupby("rule")["rows"].sum()
+        for rule in QUARANTINE_RULES:
+            excluded[rule] = int(excluded.get(rule, 0) + q.get(rule, 0))
+    gen = f.nodes["generation"]
+    trees = int(np.count_nonzero((f.parent < 0) & (f.size > 1)))
+    return ForestSummary(len(users), int((gen > 0).sum()), trees, int(gen.max()), excluded)
+
+
+def _with_user_campaign(users: pd.DataFrame) -> pd.DataFrame | None:
+    """Users with a campaign_id (the campaign that acquired them), or None when there are none."""
+    if "campaign_id" not in users.columns or not users["campaign_id"].notna().any():
+        return None
+    return users.loc[users["campaign_id"].notna()]
+
+
+def k_by_campaign(
+    users: pd.DataFrame,
+    f: Forest,
+    window_days: float = 30,
+    as_of=None,
+    min_users: int = 1,
+) -> pd.DataFrame | None:
+    """K per campaign (``users.campaign_id``, the campaign that acquired the user) over the
+    campaigns with at least ``min_users`` eligible users, largest K first.
+
+    Columns of :func:`k_factor` plus ``verdict`` = ``stats.interval_verdict(k_low, k_high, 1)``:
+    ``above`` (self-sustaining), ``below`` (each generation smaller), ``includes``.
+    None when users carry no campaign.
+    """
+    camp = _with_user_campaign(users)
+    if camp is None:
+        return None
+    k = k_factor(camp, f, window_days=window_days, by="campaign_id", as_of=as_of)
+    k = k.loc[k["users"] >= min_users].sort_values("k", ascending=False, kind="mergesort")
+    verdicts = [
+        interval_verdict(lo, hi, 1.0) for lo, hi in zip(k["k_low"], k["k_high"], strict=True)
+    ]
+    return k.assign(verdict=verdicts).reset_index(drop=True)
+
+
+def k_by_share_channel(
+    users: pd.DataFrame, f: Forest, window_days: float = 30, as_of=None
+) -> pd.DataFrame | None:
+    """K split by the channel each accepted invitation travelled through (``share_channel``;
+    the denominator is every eligible user, so the channels add up to the overall K), largest
+    K first. None when referrals have no share_channel."""
+    if "share_channel" not in f.edges.columns:
+        return None
+    k = k_factor(users, f, window_days=window_days, by="share_channel", as_of=as_of)
+    return k.sort_values("k", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def k_by_signup_week(
+    users: pd.DataFrame, f: Forest, window_days: float = 30, as_of=None, min_users: int = 1
+) -> pd.DataFrame:
+    """K per signup week (Monday of the week, ``signup_week``) with at least ``min_users``
+    eligible users, in time order."""
+    k = k_factor(users, f, window_days=window_days, by="signup_week", as_of=as_of)
+    return k.loc[k["users"] >= min_users].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """Generations of the campaigns' users (all users when none carries a campaign).
+
+    ``generations``: :func:`generations` (generations with users); ``k``: K per generation
+    (censored, groups with at least ``min_users`` eligible users); ``amplification``: users of
+    the cascades / seed users; ``by_campaign``: :func:`amplification` per campaign or None.
+    """
+
+    generations: pd.DataFrame
+    k: pd.DataFrame
+    amplification: float
+    by_campaign: pd.DataFrame | None
+
+
+def generation_summary(
+    f: Forest,
+    users: pd.DataFrame,
+    window_days: float = 30,
+    as_of=None,
+    min_users: int = 1,
+) -> GenerationSummary:
+    """:class:`GenerationSummary`; the users' own ``campaign_id`` selects the campaign users
+    (whole trees: a campaign's invitees carry its id), so R_g and amplification describe the
+    campaigns rather than the organic base."""
+    camp = _with_user_campaign(users)
+    nodes = f.nodes.drop(columns=["campaign_id"], errors="ignore")
+    if camp is not None:
+        nodes = nodes.merge(camp[["user_id", "campaign_id"]], on="user_id", how="inner")
+        chosen = camp
+    else:
+        chosen = users
+    gen = generations(nodes)
+    k = k_factor(chosen, f, window_days=window_days, by="generation", as_of=as_of)
+    amp = float(amplification(nodes)["amplification"].iloc[0])
+    by_camp = amplification(nodes, "campaign_id") if camp is not None else None
+    return GenerationSummary(
+        gen.loc[gen["users"] > 0].reset_index(drop=True),
+        k.loc[k["users"] >= min_users].reset_index(drop=True),
+        amp,
+        by_camp,
+    )
+
+
+def cascade_stats(cas: pd.DataFrame) -> pd.DataFrame:
+    """Distribution of the cascade measures of :func:`cascades`: one row per ``measure``
+    (size, depth, max_breadth, structural_virality) with mean, median, p90, p99, max."""
+    cols = ["size", "depth", "max_breadth", "structural_virality"]
+    d = cas[cols].astype(float)
+    return pd.DataFrame(
+        {
+            "measure": cols,
+            "mean": d.mean().to_numpy(),
+            "median": d.median().to_numpy(),
+            "p90": d.quantile(0.9).to_numpy(),
+            "p99": d.quantile(0.99).to_numpy(),
+            "max": d.max().to_numpy(),
+        }
+    )
+
+
+def cycle_time_summary(ct: pd.DataFrame, within_days: float = 7) -> dict[str, float]:
+    """From :func:`cycle_time`: ``inviters``, ``median_days`` and ``within_share`` (share of
+    inviters whose first successful invitation came within ``within_days`` of signup)."""
+    d = ct["days"].to_numpy(dtype=float)
+    return {
+        "inviters": int(d.size),
+        "median_days": float(np.median(d)) if d.size else float("nan"),
+        "within_share": float((d <= within_days).mean()) if d.size else float("nan"),
+    }
+
+
 __all__ = [
     "QUARANTINE_RULES",
     "CleanReferrals",
     "Forest",
+    "ForestSummary",
+    "GenerationSummary",
     "amplification",
+    "cascade_stats",
     "cascades",
     "clean_referrals",
     "concentration",
     "concentration_curve",
     "cycle_time",
+    "cycle_time_summary",
     "forest",
+    "forest_summary",
+    "generation_summary",
     "generations",
+    "k_by_campaign",
+    "k_by_share_channel",
+    "k_by_signup_week",
     "k_decomposition",
     "k_factor",
     "spreaders",

@@ -19,30 +19,52 @@ FUNNEL_STEPS = ("invite_sent", "invite_click", "signup", "first_paid_order")
 
 
 def invite_funnel(counts: Mapping[str, float] | pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Invite funnel invite_sent → invite_click → signup → first paid order.
+    """Invite funnel invite_sent → invite_click → signup → first paid order, in invitations.
 
-    ``counts``: {step: count} or a frame with ``step, count`` in funnel order. For each step
-    k > 0: step_rate = n_k / n_{k−1} with a Wilson interval (n_k capped at n_{k−1} for the
-    interval, as the steps are counted on different units: events then users) and
-    overall_rate = n_k / n_0. Reference: Wilson (1927).
+    ``counts``: {step: count} or a frame with ``step, count`` (and optionally ``by_referred``,
+    see ``growthlab.data.referral.invite_funnel_counts``) in funnel order. For each step k > 0:
+    step_rate = n_k / n_{k−1} with a Wilson interval, overall_rate = n_k / n_0. A step rate is
+    a conversion only when step k counts a subset of step k−1, so it is left missing, with the
+    reason in ``note``, when
+
+    - ``clicks_of_signups_only``: the signup step after invite_click while every recorded click
+      belongs to a referred user (``by_referred == clicks``): clicks of people who never signed
+      up are not in the data, so the rate would be 100 % by construction;
+    - ``more_than_previous``: n_k > n_{k−1}, the two steps do not count the same units.
+
+    Columns: ``step, count, step_rate, step_low, step_high, overall_rate, note`` (note '' when
+    the rate is measured). Reference: Wilson (1927).
     """
     if isinstance(counts, pd.DataFrame):
         if not {"step", "count"} <= set(counts.columns):
             raise AnalysisInputError("invite_funnel: frame needs columns step and count")
-        df = counts[["step", "count"]].reset_index(drop=True).copy()
+        keep = [c for c in ("step", "count", "by_referred") if c in counts.columns]
+        df = counts[keep].reset_index(drop=True).copy()
     else:
         df = pd.DataFrame({"step": list(counts.keys()), "count": list(counts.values())})
     if (df["count"] < 0).any():
         raise AnalysisInputError("invite_funnel: count must be >= 0")
     n = df["count"].to_numpy(dtype=float)
     prev = np.concatenate([[np.nan], n[:-1]])
+    note = np.full(len(df), "", dtype=object)
+    note[n > prev] = "more_than_previous"
+    if "by_referred" in df.columns:
+        by_ref = df["by_referred"].to_numpy(dtype=float)
+        steps = df["step"].to_numpy(dtype=object)
+        after_click = np.concatenate([[False], steps[:-1] == "invite_click"])
+        prev_by_ref = np.concatenate([[np.nan], by_ref[:-1]])
+        only_signups = after_click & (steps == "signup") & (prev_by_ref >= prev) & (prev > 0)
+        note[only_signups] = "clicks_of_signups_only"
+    measured = (note == "") & (prev > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        df["step_rate"] = np.where(prev > 0, n / prev, np.nan)
+        df["step_rate"] = np.where(measured, n / prev, np.nan)
         df["overall_rate"] = np.where(n[0] > 0, n / n[0], np.nan) if len(n) else []
     lo, hi = wilson_interval(np.minimum(n, np.nan_to_num(prev)), np.nan_to_num(prev), alpha)
-    df["step_low"], df["step_high"] = lo, hi
-    df.loc[0, ["step_rate", "step_low", "step_high"]] = np.nan
-    return df
+    df["step_low"] = np.where(measured, lo, np.nan)
+    df["step_high"] = np.where(measured, hi, np.nan)
+    df["note"] = note
+    df = df.drop(columns=["by_referred"], errors="ignore")
+    return df[["step", "count", "step_rate", "step_low", "step_high", "overall_rate", "note"]]
 
 
 def referred_vs_organic(

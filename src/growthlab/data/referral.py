@@ -2,8 +2,9 @@
 
 They run unchanged on DuckDB, Spark or any Ibis backend and return small pandas frames:
 
-- :func:`invite_funnel_counts` — invite_sent / invite_click events, referred signups, referred
-  users with a paid order (input of ``referral_outcomes.invite_funnel``);
+- :func:`invite_funnel_counts` — the invite funnel counted in invitations: invite_sent /
+  invite_click events, accepted invitations (referred users), accepted invitations whose
+  invitee paid (input of ``referral_outcomes.invite_funnel``);
 - :func:`invites_sent` — invite_sent events per user within ``window_days`` after signup (the
   ``i`` of ``K = i × c``, ``referral.k_decomposition``);
 - :func:`user_activity` — per user: activity (events other than ``signup`` and orders) after
@@ -49,29 +50,37 @@ def _referred_ids(ds: Any, referrals: ir.Table | None) -> ir.Table:
 
 
 def invite_funnel_counts(ds: Any) -> pd.DataFrame:
-    """Counts per funnel step: ``step, count``.
+    """Counts per funnel step, every step in invitations: ``step, count, by_referred``.
 
-    invite_sent, invite_click = number of such events; signup = referred users (accepted
-    inviter); first_paid_order = referred users with at least one paid order. Steps whose
-    table is absent are omitted (events absent -> only signup and first_paid_order).
+    invite_sent, invite_click = number of such events (one per invitation sent / clicked);
+    signup = accepted invitations = referred users (one accepted inviter each);
+    first_paid_order = accepted invitations whose invitee has a paid order. ``by_referred`` (for
+    invite_click only, else missing): clicks whose user is a referred user. It equals the
+    clicks when clicks are logged on the invitee at signup (the sample's convention): a person
+    who clicks and never signs up then leaves no click, so the click → signup step cannot show
+    a loss (``referral_outcomes.invite_funnel`` marks it not measurable). Steps whose table is
+    absent are omitted (events absent -> only signup and first_paid_order).
     """
-    rows: list[tuple[str, int]] = []
+    rows: list[tuple[str, int, float]] = []
+    referred = _referred_ids(ds, _table(ds, "referrals"))
     events = _table(ds, "events")
     if events is not None:
-        ev = _need(events, "events", ("event",))
+        ev = _need(events, "events", ("user_id", "event"))
         ev = ev.filter(ev.event.isin(["invite_sent", "invite_click"]))
         agg = ev.group_by("event").aggregate(n=ev.count()).to_pandas()
         got = dict(zip(agg["event"], agg["n"], strict=True))
-        rows += [(s, int(got.get(s, 0))) for s in ("invite_sent", "invite_click")]
-    referred = _referred_ids(ds, _table(ds, "referrals"))
-    rows.append(("signup", int(referred.count().to_pandas())))
+        clicks = ev.filter(ev.event == "invite_click").select(user_id=ev.user_id.cast("string"))
+        by_ref = int(clicks.semi_join(referred, "user_id").count().to_pandas())
+        rows.append(("invite_sent", int(got.get("invite_sent", 0)), float("nan")))
+        rows.append(("invite_click", int(got.get("invite_click", 0)), float(by_ref)))
+    rows.append(("signup", int(referred.count().to_pandas()), float("nan")))
     orders = _table(ds, "orders")
     if orders is not None:
         od = paid_orders(_need(orders, "orders", ("user_id",)))
         buyers = od.select(user_id=od.user_id.cast("string")).distinct()
         n = referred.join(buyers, "user_id").count().to_pandas()
-        rows.append(("first_paid_order", int(n)))
-    return pd.DataFrame(rows, columns=["step", "count"])
+        rows.append(("first_paid_order", int(n), float("nan")))
+    return pd.DataFrame(rows, columns=["step", "count", "by_referred"])
 
 
 def invites_sent(ds: Any, window_days: float = 30) -> pd.DataFrame:

@@ -1,10 +1,11 @@
 """Charts for the referral analysis (SPEC §4.2). Layout only: numbers come from
-``growthlab.referral`` / ``referral_outcomes`` results.
+``growthlab.referral`` / ``referral_outcomes`` results; every word from :mod:`growthlab.i18n`
+(``chart.referral.*``, ``step.invite.*``, ``outcome.*``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -13,74 +14,42 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from growthlab.plots.theme import labeller
-
-_LABELS = {
-    "en": {
-        "k": "K-factor (invitees per user in the window)",
-        "viral": "K = 1 (self-sustaining)",
-        "generation": "generation",
-        "users": "users",
-        "r": "R_g = users in g+1 / users in g",
-        "ccdf": "share of cascades ≥ x",
-        "size": "cascade size (users)",
-        "depth": "depth (generations)",
-        "max_breadth": "max breadth (users in one generation)",
-        "structural_virality": "structural virality",
-        "share_units": "share of spreaders (largest first)",
-        "share_total": "share of invitees",
-        "equal": "equal spread",
-        "days": "days from signup to first successful invite",
-        "count": "inviters",
-        "rate": "share of the first step",
-        "referred": "referred",
-        "organic": "organic",
-        "value": "value",
-        "tree": "seed {root}: {n} users, depth {d}",
-        "truncated": " (first {m} shown)",
-        "nodata": "no data",
-    },
-    "zh": {
-        "k": "K 因子（窗口内人均成功邀请数）",
-        "viral": "K = 1（自我维持）",
-        "generation": "代数",
-        "users": "用户数",
-        "r": "R_g = 第 g+1 代 / 第 g 代",
-        "ccdf": "≥ x 的传播树占比",
-        "size": "传播树规模（用户）",
-        "depth": "深度（代）",
-        "max_breadth": "最大宽度（单代用户数）",
-        "structural_virality": "结构病毒性",
-        "share_units": "传播者占比（从大到小）",
-        "share_total": "受邀用户占比",
-        "equal": "均匀分布",
-        "days": "注册到首次成功邀请的天数",
-        "count": "邀请人数",
-        "rate": "相对第一步的比例",
-        "referred": "受邀用户",
-        "organic": "自然用户",
-        "value": "数值",
-        "tree": "种子 {root}：{n} 人，深度 {d}",
-        "truncated": "（显示前 {m} 人）",
-        "nodata": "无数据",
-    },
-}
+from growthlab import i18n
 
 
-_l = labeller(_LABELS)
+def _l(lang: str, key: str) -> str:
+    """Chart text ``chart.referral.<key>`` of :mod:`growthlab.i18n`."""
+    return i18n.t(f"chart.referral.{key}", lang)
 
 
 def k_by_group(
-    k: pd.DataFrame, group: str, *, title: str | None = None, lang: str = "en"
+    k: pd.DataFrame,
+    group: str,
+    *,
+    title: str | None = None,
+    lang: str = "en",
+    order: str = "k",
 ) -> Figure:
-    """Horizontal K with its interval per group (``k_factor`` output), K = 1 marked."""
-    d = k.dropna(subset=["k"]).sort_values("k")
+    """Horizontal K with its interval per group (``k_factor`` output), K = 1 marked.
+
+    ``order="k"`` puts the largest K on top; ``order="given"`` keeps the frame's order from
+    top to bottom (e.g. signup weeks in time order). ``group`` values are shown as text
+    (timestamps as dates). The title defaults to ``chart.referral.k_by_<group>`` when defined.
+    """
+    if title is None:
+        key = f"chart.referral.k_by_{group}"
+        title = i18n.t(key, lang) if key in i18n.TEXT else None
+    d = k.dropna(subset=["k"])
+    d = d.sort_values("k") if order == "k" else d.iloc[::-1]
+    labels = d[group]
+    if pd.api.types.is_datetime64_any_dtype(labels):
+        labels = labels.dt.strftime("%Y-%m-%d")
     fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 2) + 1.2))
     y = np.arange(len(d))
     err = np.vstack([d["k"] - d["k_low"].fillna(d["k"]), d["k_high"].fillna(d["k"]) - d["k"]])
     ax.errorbar(d["k"], y, xerr=np.clip(err, 0, None), fmt="o", capsize=4)
     ax.axvline(1.0, color="crimson", ls="--", lw=1, label=_l(lang, "viral"))
-    ax.set_yticks(y, d[group].astype(str))
+    ax.set_yticks(y, labels.astype(str))
     ax.set_xlabel(_l(lang, "k"))
     ax.set_xlim(left=0)
     ax.legend(loc="lower right")
@@ -103,6 +72,7 @@ def generation_decay(gen: pd.DataFrame, *, lang: str = "en") -> Figure:
     a2.set_xlabel(_l(lang, "generation"))
     a2.set_ylabel(_l(lang, "r"))
     a2.set_ylim(bottom=0)
+    fig.suptitle(_l(lang, "generations"))
     fig.tight_layout()
     return fig
 
@@ -128,6 +98,7 @@ def ccdf(
         ax.set_yscale("log")
         ax.set_xlabel(_l(lang, col))
         ax.set_ylabel(_l(lang, "ccdf"))
+    fig.suptitle(_l(lang, "ccdf_title"))
     fig.tight_layout()
     return fig
 
@@ -148,6 +119,7 @@ def concentration_curve(curve: pd.DataFrame, *, lang: str = "en") -> Figure:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower right")
+    ax.set_title(_l(lang, "concentration"))
     return fig
 
 
@@ -161,27 +133,31 @@ def cycle_time_hist(ct: pd.DataFrame, *, window_days: float = 30, lang: str = "e
         ax.axvline(float(np.median(d)), color="crimson", ls="--", lw=1.2)
     ax.set_xlabel(_l(lang, "days"))
     ax.set_ylabel(_l(lang, "count"))
+    ax.set_title(_l(lang, "cycle_time"))
     return fig
 
 
-def invite_funnel(funnel: pd.DataFrame, *, labels=None, lang: str = "en") -> Figure:
-    """Horizontal funnel bars with counts and the share of the first step."""
+def invite_funnel(funnel: pd.DataFrame, *, lang: str = "en") -> Figure:
+    """Horizontal funnel bars (``referral_outcomes.invite_funnel``): each step's count of
+    invitations and its share of the first step; step names from ``step.invite.<step>``."""
     f = funnel.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.7 * len(f) + 1.2))
-    names = [(labels or {}).get(s, s) for s in f["step"]]
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(f) + 1.6))
+    names = [i18n.maybe(f"step.invite.{s}", lang, str(s)) for s in f["step"]]
     ax.barh(names, f["count"], color="C0")
     for y, (n, r) in enumerate(zip(f["count"], f["overall_rate"], strict=True)):
         ax.text(n, y, f"  {n:,.0f} ({r:.1%})", va="center")
-    ax.set_xlabel(_l(lang, "users"))
+    ax.set_xlabel(_l(lang, "invitations"))
     ax.set_xlim(0, float(f["count"].max()) * 1.35 if len(f) else 1)
+    ax.set_title(_l(lang, "funnel"))
     return fig
 
 
-def referred_vs_organic(res: pd.DataFrame, *, labels=None, lang: str = "en") -> Figure:
-    """Referred vs organic per metric with intervals (``referred_vs_organic`` output)."""
+def referred_vs_organic(res: pd.DataFrame, *, currency: str = "", lang: str = "en") -> Figure:
+    """Referred users vs users not referred per metric with intervals (``referred_vs_organic``
+    output); panel titles from ``outcome.<metric>``."""
     d = res.loc[res["group"].isin(["referred", "organic"])]
     metrics = list(dict.fromkeys(d["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.6))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.9))
     axes = np.atleast_1d(axes)
     for ax, m in zip(axes, metrics, strict=True):
         x = d.loc[d["metric"] == m].set_index("group").reindex(["referred", "organic"])
@@ -190,8 +166,12 @@ def referred_vs_organic(res: pd.DataFrame, *, labels=None, lang: str = "en") -> 
         )
         ax.bar([0, 1], x["value"], color=["C1", "C0"])
         ax.errorbar([0, 1], x["value"], yerr=np.clip(err, 0, None), fmt="none", ecolor="k")
-        ax.set_xticks([0, 1], [_l(lang, "referred"), _l(lang, "organic")])
-        ax.set_title((labels or {}).get(m, m), fontsize=10)
+        ax.set_xticks([0, 1], [_l(lang, "referred"), _l(lang, "not_referred")])
+        title = (
+            i18n.t(f"outcome.{m}", lang, currency=currency) if f"outcome.{m}" in i18n.TEXT else m
+        )
+        ax.set_title(title, fontsize=9, wrap=True)
+    fig.suptitle(_l(lang, "outcomes"))
     fig.tight_layout()
     return fig
 
@@ -215,14 +195,18 @@ def cascade_trees(
     nodes: pd.DataFrame,
     roots: Sequence[str],
     *,
-    labels: dict | None = None,
+    labels: dict | Callable[[pd.Series], pd.Series] | None = None,
     max_nodes: int = 400,
     lang: str = "en",
 ) -> Figure:
     """Draw the cascades of ``roots`` as trees (hierarchical layout, nodes coloured by
     generation). ``nodes``: ``Forest.nodes``; ``labels`` maps a root to its displayed
-    (pseudonymised) name. Trees larger than ``max_nodes`` show their first generations.
+    (pseudonymised) name, or is a function of the roots (e.g. ``privacy.pseudonymise``).
+    Trees larger than ``max_nodes`` show their first generations.
     """
+    roots = list(roots)
+    if callable(labels):
+        labels = dict(zip(roots, labels(pd.Series(roots, dtype=object)), strict=True))
     k = len(roots)
     fig, axes = plt.subplots(1, max(k, 1), figsize=(6 * max(k, 1), 5.2), squeeze=False)
     cmap = plt.get_cmap("viridis")
@@ -252,5 +236,6 @@ def cascade_trees(
             title += _l(lang, "truncated").format(m=len(sub))
         ax.set_title(title, fontsize=10)
         ax.autoscale()
+    fig.suptitle(_l(lang, "trees"))
     fig.tight_layout()
     return fig
