@@ -612,14 +612,16 @@ _ENTRIES = [
         "Conversions (paid orders)",
         "转化数（付费订单）",
         "count",
-        "Paid orders (status paid or missing) in the analysis period.",
+        "Σ paths.conversions: paid orders (status paid or missing) up to as_of, one journey each "
+        "(the source's own paths table when it has one).",
     ),
     _m(
         "attributable_share",
         "Conversions with a touchpoint",
         "有触点的转化占比",
         "fraction",
-        "Conversions with at least one touchpoint in the lookback window / conversions.",
+        "Conversions with ≥ 1 touchpoint (touch_events) in the lookback_days before them / "
+        "conversions.",
         "up",
     ),
     _m(
@@ -627,37 +629,49 @@ _ENTRIES = [
         "Touches per converting journey",
         "每条转化路径的触点数",
         "ratio",
-        "Mean number of touchpoints on converting journeys.",
+        "Σ conversions × path length / Σ conversions, over converting journeys with a touchpoint.",
     ),
     _m(
         "top_channel_share",
-        "Top channel share",
-        "第一渠道份额",
+        "Largest channel share of conversions ({model})",
+        "第一渠道的转化份额（{model_zh}）",
         "fraction",
-        "Largest channel share of attributed conversions under the reference model.",
+        "max over channels of the channel's share of attributed conversions under the named "
+        "model (the reference model: Shapley when computed, else Markov of the first order).",
     ),
     _m(
         "markov_conversion_probability",
-        "Journey conversion probability (Markov)",
-        "路径转化概率（马尔可夫）",
+        "Journey conversion probability (Markov, order {order})",
+        "路径转化概率（{order} 阶马尔可夫）",
         "fraction",
-        "Probability of reaching conversion from the start state of the fitted Markov chain.",
+        "h_START of the fitted absorbing chain, (I − Q) h = r: the probability that a journey "
+        "from START ends in conversion.",
         "up",
     ),
     _m(
         "best_roas",
-        "Best ROAS ({model})",
-        "最高 ROAS（{model}）",
+        "Best channel ROAS ({model})",
+        "最高渠道 ROAS（{model_zh}）",
         "ratio",
-        "max over channels of attributed value / spend under the named model.",
+        "max over channels with spend of attributed value / spend under the named model.",
+        "up",
+    ),
+    _m(
+        "worst_roas",
+        "Worst channel ROAS ({model})",
+        "最低渠道 ROAS（{model_zh}）",
+        "ratio",
+        "min over channels with spend of attributed value / spend under the named model "
+        "(below 1: the channel's attributed revenue does not cover its spend).",
         "up",
     ),
     _m(
         "funnel_conversion",
-        "Funnel conversion (first to last step)",
-        "漏斗转化率（首步到末步）",
+        "Funnel completion, first to last step within {window_days} days",
+        "漏斗完成率（{window_days} 天内从第一步到最后一步）",
         "fraction",
-        "Users reaching the last step within the window / users at the first step.",
+        "Users reaching every step in order within window_days of their first step / users at "
+        "the first step (not the referral page's 'ever paid' conversion).",
         "up",
     ),
     _m(
@@ -665,38 +679,42 @@ _ENTRIES = [
         "Largest funnel drop-off",
         "漏斗最大流失",
         "fraction",
-        "max over steps of 1 − step conversion.",
+        "max over steps k ≥ 1 of 1 − users_k / users_{k−1}.",
         "down",
     ),
     _m(
-        "retention_referred",
-        "Cohort retention in period {period}, referral channel",
-        "第 {period} 期队列留存（邀请渠道）",
+        "cohort_retention_referral_channel",
+        "Cohort retention in {period} after signup, users acquired through the referral channel",
+        "注册后{period_zh}的同期群留存（邀请渠道获客用户）",
         "fraction",
-        "Users acquired through the referral channel active in period `period` after signup / cohort size.",
+        "Σ active / Σ users over signup cohorts (ISO weeks or months) that completed that period, "
+        "users whose acquisition channel (users.channel) is referral. Not the referral page's "
+        "'referred users' (accepted inviter) nor its 'active in days 28–30'.",
         "up",
     ),
     _m(
-        "retention_organic",
-        "Cohort retention in period {period}, other channels",
-        "第 {period} 期队列留存（其他渠道）",
+        "cohort_retention_other_channels",
+        "Cohort retention in {period} after signup, users acquired through other channels",
+        "注册后{period_zh}的同期群留存（其他渠道获客用户）",
         "fraction",
-        "Users acquired through other channels active in period `period` after signup / cohort size.",
+        "As cohort_retention_referral_channel, for users whose acquisition channel is not "
+        "referral.",
         "up",
     ),
     _m(
         "peak_hour",
-        "Busiest local hour",
-        "最活跃的本地时段",
+        "Busiest local hour of engagement",
+        "互动最多的本地时段",
         "count",
-        "Local hour with most events.",
+        "Hour of day (0–23, in the run's timezone) with the most engagement events "
+        "(engagement_events) over all weeks.",
     ),
     _m(
         "responses_per_contact_low_frequency",
         "Responses per contact at the lowest weekly frequency",
         "最低周频次的每次触达响应",
         "fraction",
-        "Responses / contacts for users in the lowest weekly contact-frequency bucket.",
+        "Σ responses / Σ contacts over user-weeks in the lowest contacts-per-week bucket.",
         "up",
     ),
     _m(
@@ -704,7 +722,8 @@ _ENTRIES = [
         "Responses per contact at the highest weekly frequency",
         "最高周频次的每次触达响应",
         "fraction",
-        "Responses / contacts for users in the highest weekly contact-frequency bucket.",
+        "Σ responses / Σ contacts over user-weeks in the highest contacts-per-week bucket "
+        "(max_contacts and more pooled; buckets under min_group_size user-weeks dropped).",
         "up",
     ),
     # --- monitoring and experiments (05) --------------------------------------------------

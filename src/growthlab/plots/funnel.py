@@ -1,6 +1,10 @@
-"""Funnel, retention and reach-timing charts (SPEC §4.4).
+"""Funnel, retention and reach-timing charts and display tables (SPEC §4.4).
 
-Layout only: every number comes from ``growthlab.funnel`` results.
+Layout only: every number comes from ``growthlab.funnel`` results; every word from
+:mod:`growthlab.i18n` (``chart.funnel.*``, ``step.*``, ``group.*``, ``weekday_short.*``,
+``column.*``). The ``*_table`` functions return frames ready for
+``report.show(table, lang=lang)``: values written as text (catalogue formatting), missing values
+left empty for the report's dash.
 """
 
 from __future__ import annotations
@@ -12,54 +16,43 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from growthlab.plots.theme import labeller
+from growthlab import i18n, metrics
 
-_LABELS = {
-    "en": {
-        "funnel": "Funnel: share of step-1 users reaching each step",
-        "overall": "overall conversion",
-        "retention": "Cohort retention",
-        "cohort": "signup cohort",
-        "period_W": "weeks since signup",
-        "period_M": "months since signup",
-        "curves": "Retention curves",
-        "retained": "active users (share of cohort)",
-        "weekday_hour": "Activity by weekday and hour (local time)",
-        "hour": "hour of day",
-        "weekday": "weekday",
-        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-        "fatigue": "Response rate vs contacts per week",
-        "contacts": "contacts per user and week",
-        "response": "share of user-weeks with a response",
-        "per_contact": "responses per contact",
-    },
-    "zh": {
-        "funnel": "漏斗：到达各步骤的用户占第一步的比例",
-        "overall": "整体转化率",
-        "retention": "同期群留存",
-        "cohort": "注册同期群",
-        "period_W": "注册后周数",
-        "period_M": "注册后月数",
-        "curves": "留存曲线",
-        "retained": "活跃用户（占同期群比例）",
-        "weekday_hour": "按星期与小时的活跃度（当地时间）",
-        "hour": "小时",
-        "weekday": "星期",
-        "days": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
-        "fatigue": "触达频次与响应率",
-        "contacts": "每用户每周触达次数",
-        "response": "有响应的用户周占比",
-        "per_contact": "每次触达的响应数",
-    },
-}
+#: Label of the pooled row of ``privacy.suppress_small_groups`` (its default).
+SUPPRESSED = "(suppressed)"
 
 
-_l = labeller(_LABELS)
+def _t(key: str, lang: str, **fields) -> str:
+    return i18n.t(f"chart.funnel.{key}", lang, **fields)
+
+
+def _step(step: str, lang: str) -> str:
+    return i18n.maybe(f"step.{step}", lang, str(step))
 
 
 def _pct(ax, axis: str = "x") -> None:
     fmt = plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%")
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def _fmt(values: pd.Series, unit: str, lang: str) -> pd.Series:
+    """Catalogue formatting of a numeric column; missing values stay missing (shown as a dash)."""
+    out = pd.Series(
+        [metrics.format_value(v, unit, lang=lang) for v in values], index=values.index, dtype=object
+    )
+    return out.where(pd.to_numeric(values, errors="coerce").notna())
+
+
+def _suppressed(labels: pd.Series, lang: str) -> pd.Series:
+    """Group labels with the pooled small-groups row (``privacy.suppress_small_groups``) named
+    in ``lang``."""
+    return labels.replace({SUPPRESSED: i18n.t("ui.suppressed", lang)})
+
+
+def _interval(low: pd.Series, high: pd.Series, lang: str) -> pd.Series:
+    """ "74.5 % – 75.7 %" from two fraction columns (missing when either bound is)."""
+    lo, hi = _fmt(low, "fraction", lang), _fmt(high, "fraction", lang)
+    return (lo + " – " + hi).where(lo.notna() & hi.notna())
 
 
 def funnel(result: pd.DataFrame, lang: str = "en") -> Figure:
@@ -73,12 +66,12 @@ def funnel(result: pd.DataFrame, lang: str = "en") -> Figure:
     ax.barh(y, conv, color="C0", xerr=err, capsize=4)
     for yi, c, n in zip(y, conv, r["users"], strict=True):
         ax.text(min(c, 1) + 0.02, yi, f"{100 * c:.1f}%  (n={n:,})", va="center")
-    ax.set_yticks(y, r["step"])
+    ax.set_yticks(y, [_step(s, lang) for s in r["step"]])
     ax.set_xlim(0, 1.3)
     ax.set_xticks(np.linspace(0, 1, 6))
     _pct(ax)
-    ax.set_xlabel(_l(lang, "overall"))
-    ax.set_title(_l(lang, "funnel"))
+    ax.set_xlabel(_t("overall", lang))
+    ax.set_title(_t("funnel", lang))
     return fig
 
 
@@ -99,36 +92,41 @@ def retention_heatmap(matrix: pd.DataFrame, period: str = "W", lang: str = "en")
         annot_kws={"size": 7},
         cbar_kws={"format": plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%")},
     )
-    ax.set_xlabel(_l(lang, f"period_{period}"))
-    ax.set_ylabel(_l(lang, "cohort"))
-    ax.set_title(_l(lang, "retention"))
+    ax.set_xlabel(_t(f"period_{period}", lang))
+    ax.set_ylabel(_t("cohort", lang))
+    ax.set_title(_t("retention", lang))
     return fig
 
 
-def retention_curves(curves: pd.DataFrame, by: str, period: str = "W", lang: str = "en") -> Figure:
-    """Pooled retention curves per group with Wilson bands (``funnel.retention_curve``)."""
+def retention_curves(
+    curves: pd.DataFrame, by: str = "acquisition", period: str = "W", lang: str = "en"
+) -> Figure:
+    """Pooled retention curves per group with Wilson bands (``funnel.retention_curve`` /
+    ``funnel.acquisition_retention``); group names through ``group.<name>``."""
     fig, ax = plt.subplots()
     for i, (g, d) in enumerate(curves.groupby(by, sort=True)):
-        d = d.sort_values("period")
-        ax.plot(d["period"], d["retention"], marker="o", ms=3, color=f"C{i}", label=str(g))
+        d = d[d["users"] > 0].sort_values("period")
+        label = i18n.maybe(f"group.{g}", lang, str(g))
+        ax.plot(d["period"], d["retention"], marker="o", ms=3, color=f"C{i}", label=label)
         ax.fill_between(d["period"], d["low"], d["high"], color=f"C{i}", alpha=0.2, lw=0)
     _pct(ax, "y")
-    ax.set_xlabel(_l(lang, f"period_{period}"))
-    ax.set_ylabel(_l(lang, "retained"))
-    ax.set_title(_l(lang, "curves"))
-    ax.legend(title=by, frameon=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(_t(f"period_{period}", lang))
+    ax.set_ylabel(_t("retained", lang))
+    ax.set_title(_t("curves", lang))
+    ax.legend(title=i18n.maybe(f"chart.funnel.{by}", lang, by), frameon=False)
     return fig
 
 
-def weekday_hour(grid: pd.DataFrame, lang: str = "en") -> Figure:
-    """7 x 24 heatmap of ``funnel.weekday_hour``."""
+def weekday_hour(grid: pd.DataFrame, lang: str = "en", timezone: str = "") -> Figure:
+    """7 x 24 heatmap of ``funnel.weekday_hour`` (local time of ``timezone``)."""
     g = grid.copy()
-    g.index = _l(lang, "days")[: len(g)]
+    g.index = [i18n.t(f"weekday_short.{int(d)}", lang) for d in g.index]
     fig, ax = plt.subplots(figsize=(11, 3.6))
-    sns.heatmap(g, ax=ax, cmap="rocket_r", cbar_kws={"shrink": 0.8})
-    ax.set_xlabel(_l(lang, "hour"))
-    ax.set_ylabel(_l(lang, "weekday"))
-    ax.set_title(_l(lang, "weekday_hour"))
+    sns.heatmap(g, ax=ax, cmap="rocket_r", cbar_kws={"shrink": 0.8, "label": _t("events", lang)})
+    ax.set_xlabel(_t("hour", lang))
+    ax.set_ylabel(_t("weekday", lang))
+    ax.set_title(_t("weekday_hour", lang, zone=timezone))
     return fig
 
 
@@ -136,7 +134,7 @@ def fatigue(curve: pd.DataFrame, lang: str = "en", metric: str = "response_rate"
     """Response vs contacts per week, one line per channel (``funnel.fatigue_curve``).
 
     ``metric``: "response_rate" (share of user-weeks with a response, Wilson band) or
-    "responses_per_contact".
+    "responses_per_contact" (no band: with many channels the bands hide the lines).
     """
     fig, ax = plt.subplots()
     for i, (ch, d) in enumerate(curve.groupby("channel", sort=True)):
@@ -147,8 +145,58 @@ def fatigue(curve: pd.DataFrame, lang: str = "en", metric: str = "response_rate"
             ax.fill_between(d["contacts"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
     _pct(ax, "y")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(_l(lang, "contacts"))
-    ax.set_ylabel(_l(lang, "response" if metric == "response_rate" else "per_contact"))
-    ax.set_title(_l(lang, "fatigue"))
+    ax.set_xlabel(_t("contacts", lang))
+    ax.set_ylabel(_t("response" if metric == "response_rate" else "per_contact", lang))
+    ax.set_title(_t("fatigue", lang))
     ax.legend(frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
+
+
+# ------------------------------------------------------------------ display tables
+
+
+def steps_table(result: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Display frame of one :func:`growthlab.funnel.funnel` (no ``by``): step, users, conversion
+    from the previous step with its 95 % interval (empty for the first step), from the first
+    step, median hours from the previous step."""
+    r = result.sort_values("step_index")
+    later = r["step_index"] > 0  # the first step has no previous step: left empty
+    return pd.DataFrame(
+        {
+            "funnel_step": [_step(s, lang) for s in r["step"]],
+            "step_users": _fmt(r["users"], "count", lang),
+            "step_conversion": _fmt(r["step_conversion"].where(later), "fraction", lang),
+            "step_interval": _interval(r["step_low"].where(later), r["step_high"], lang),
+            "overall_conversion": _fmt(r["overall_conversion"], "fraction", lang),
+            "median_hours_from_previous": _fmt(r["median_hours_from_previous"], "hours", lang),
+        }
+    ).reset_index(drop=True)
+
+
+def completion_table(table: pd.DataFrame, by: str, lang: str = "en") -> pd.DataFrame:
+    """Display frame of :func:`growthlab.funnel.completion_by` (after suppression): group,
+    started, completed, completion with its 95 % interval, and the group's largest drop-off."""
+    weakest = [
+        i18n.t(
+            "column.weakest_step_value",
+            lang,
+            a=_step(a, lang),
+            b=_step(b, lang),
+            d=metrics.format_value(d, "fraction", lang=lang),
+        )
+        if isinstance(a, str) and isinstance(b, str) and pd.notna(d)
+        else None
+        for a, b, d in zip(
+            table["weakest_from"], table["weakest_to"], table["weakest_drop_off"], strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {
+            by: _suppressed(table[by], lang),
+            "started": _fmt(table["started"], "count", lang),
+            "completed": _fmt(table["completed"], "count", lang),
+            "completion": _fmt(table["completion"], "fraction", lang),
+            "completion_interval": _interval(table["low"], table["high"], lang),
+            "weakest_step": weakest,
+        }
+    ).reset_index(drop=True)
