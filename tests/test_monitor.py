@@ -728,10 +728,6 @@ def test_volume_anomalies_uses_the_one_robust_z():
     wd_median = daily_.groupby(dates.day_of_week)["rows"].transform("median")
     resid = (daily_["rows"] - wd_median).to_numpy()
     assert out["score"].to_numpy() == pytest.approx(stats.robust_z(resid))
-    # the data layer's old name gives the same answer
-    from growthlab.data import profile
-
-    pd.testing.assert_frame_equal(profile.volume_anomalies(daily_), out)
     assert monitor.volume_anomalies(daily_.iloc[:10])["score"].isna().all()  # < min_days
 
 

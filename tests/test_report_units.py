@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from growthlab import report
+from growthlab import monitor, report
 from growthlab.errors import ConfigError
 from growthlab.report import html as rhtml
 from growthlab.report import strip, summary
@@ -302,7 +302,7 @@ def test_profile_counts_nulls_uniqueness_and_spike():
     daily = profile.daily_volume(tables, offset_minutes=480)
     ev_daily = daily[daily["table"] == "events"]
     assert ev_daily["rows"].sum() == int(tables["events"].count().execute())
-    flagged = profile.volume_anomalies(daily)
+    flagged = monitor.volume_anomalies(daily)
     hits = flagged[flagged["is_anomaly"] & (flagged["table"] == "events")]
     assert list(hits["date"]) == [spike_day]
 
@@ -310,12 +310,12 @@ def test_profile_counts_nulls_uniqueness_and_spike():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 1000), min_size=1, max_size=60))
 def test_volume_anomalies_scores_are_finite(counts):
-    from growthlab.data import profile
+    from growthlab import monitor
 
     daily = pd.DataFrame(
         {"table": "t", "date": pd.date_range("2025-01-01", periods=len(counts)), "rows": counts}
     )
-    out = profile.volume_anomalies(daily)
+    out = monitor.volume_anomalies(daily)
     assert len(out) == len(counts)
     assert np.isfinite(out["score"].dropna()).all()
     if len(set(counts)) == 1:

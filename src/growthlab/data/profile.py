@@ -194,18 +194,3 @@ def daily_volume(
             }
         )
     return pd.concat(parts, ignore_index=True)
-
-
-def volume_anomalies(
-    daily: pd.DataFrame, threshold: float = 3.5, min_days: int = 14
-) -> pd.DataFrame:
-    """Deprecated here: the detection is analysis, now :func:`growthlab.monitor.volume_anomalies`
-    (weekday-median residuals scored with the one robust z-score, ``growthlab.stats.robust_z``).
-
-    Kept only so notebook 01 and its tests keep running until they call
-    ``growthlab.monitor.volume_anomalies(profile.daily_volume(ds), ...)``; then delete it (it
-    is the data layer's only import of an analysis module).
-    """
-    from growthlab import monitor
-
-    return monitor.volume_anomalies(daily, threshold=threshold, min_days=min_days)
