@@ -164,6 +164,10 @@ def _masked_labels(labels: pd.Index) -> pd.Index:
     return labels
 
 
+#: Columns holding canonical channel keys, shown with their display names.
+_CHANNEL_COLUMNS = frozenset({"channel", "share_channel", "first_channel", "last_channel"})
+
+
 def table_html(
     table: pd.DataFrame,
     formats: str | Mapping[str, Any] | None = None,
@@ -179,9 +183,13 @@ def table_html(
     or column -> format string/callable); the rest use ``precision`` decimals. Text cells go
     through :func:`growthlab.privacy.mask_personal` and are HTML-escaped (``escape="html"``),
     like column and index labels; the index is hidden unless ``index=True``. With ``lang``,
-    column names with a ``column.<name>`` text in :mod:`growthlab.i18n` get that header.
+    column names with a ``column.<name>`` text in :mod:`growthlab.i18n` get that header and
+    channel keys in channel columns their display name (``channel.<key>``).
     """
     shown = table.copy()
+    if lang is not None:
+        for c in _CHANNEL_COLUMNS.intersection(shown.columns):
+            shown[c] = shown[c].map(lambda v: i18n.maybe(f"channel.{v}", lang, v))
     if lang is not None and not isinstance(shown.columns, pd.MultiIndex):
         headers = i18n.columns(shown.columns, lang)
         shown = shown.rename(columns=headers)
