@@ -237,3 +237,10 @@ def test_charts_are_described_by_their_titles_and_axes(tmp_path):
     assert rhtml.active_content(page) == []
     img = re.search(r"<img[^>]*>", page).group(0)
     assert "K by &lt;campaign&gt; &quot; x" in img or 'K by &lt;campaign&gt; " x' in img
+
+
+def test_channel_columns_show_display_names():
+    df = pd.DataFrame({"channel": ["wecom", "<b>unknown</b>"], "users": [10, 12]})
+    zh = nbk.table_html(df, lang="zh")
+    assert ">企业微信<" in zh and "&lt;b&gt;unknown&lt;/b&gt;" in zh and ">渠道<" in zh
+    assert ">WeCom 1:1<" in nbk.table_html(df, lang="en")
