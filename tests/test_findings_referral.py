@@ -85,7 +85,8 @@ def test_best_share_channel_needs_an_interval_above_the_runner_up():
     (f,) = rf.share_channel_findings(k, k_overall=0.32)
     assert f.kind == "best_share_channel" and f.subject == "wechat_group"
     assert f.effect == pytest.approx(0.5) and f.reach == pytest.approx(0.2 / 0.32)
-    assert "moments" in f.en and f.confidence == 1.0
+    assert i18n.maybe("channel.moments", "en", "moments") in f.en and f.confidence == 1.0
+    assert f.en.startswith("The most productive share channel is ")
 
 
 def test_no_best_share_channel_when_intervals_overlap_or_one_channel():

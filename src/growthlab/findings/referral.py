@@ -394,13 +394,13 @@ def share_channel_findings(k_share: pd.DataFrame, k_overall: float) -> list[Find
     values = {lang: _share_channel_values(top, second, share, lang) for lang in ("en", "zh")}
     v, z = values["en"], values["zh"]
     en = (
-        f"{v['ch']} is the most productive share channel: {v['k']} {v['ci']} accepted invitees "
+        f"The most productive share channel is {v['ch']}: {v['k']} {v['ci']} accepted invitees "
         f"per eligible user, {v['share']} of the overall K; the next, {v['ch2']}, brings "
         f"{v['k2']} {v['ci2']}."
     )
     zh = (
-        f"产出最高的分享渠道是 {z['ch']}：每名合格用户带来 {z['k']} {z['ci']} 名受邀用户，"
-        f"占整体 K 的 {z['share']}；其次是 {z['ch2']}，{z['k2']} {z['ci2']}。"
+        f"产出最高的分享渠道是{z['ch']}：每名合格用户带来 {z['k']} {z['ci']} 名受邀用户，"
+        f"占整体 K 的 {z['share']}；其次是{z['ch2']}，{z['k2']} {z['ci2']}。"
     )
     return [
         Finding(
@@ -414,7 +414,7 @@ def share_channel_findings(k_share: pd.DataFrame, k_overall: float) -> list[Find
                 "whether invitations on the other channels convert worse or are simply sent less."
             ),
             action_zh=(
-                f"优先在 {z['ch']} 上放分享入口和奖励文案，并检验其他渠道是转化更差还是发出更少。"
+                f"优先在{z['ch']}上放分享入口和奖励文案，并检验其他渠道是转化更差还是发出更少。"
             ),
             evidence=(
                 Evidence("k_factor", float(top["k"]), float(top["k_low"]), float(top["k_high"])),
