@@ -1,4 +1,4 @@
-"""Command line: ``growthlab synth | validate | run | index | reveal``.
+"""Command line: ``growthlab init | synth | validate | run | index | reveal``.
 
 Exit codes (SPEC §7): 0 success, 1 a notebook failed, 2 invalid input or configuration.
 Errors the user can fix are printed as messages, never as tracebacks.
@@ -23,13 +23,36 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="data/sample", help="output folder (default data/sample)")
     s.add_argument("--format", choices=["csv", "parquet"], default="csv")
 
+    n = sub.add_parser(
+        "init",
+        help="recognise the tables of an export folder and write a draft growthlab.yaml",
+        description="Read the first rows of every CSV (UTF-8 or GB18030/GBK), Excel sheet and "
+        "Parquet file in DIR, recognise the contract tables and columns from their headers and "
+        "content, and write DIR/growthlab.yaml (commented) saying how to read them. The data "
+        "files are never changed. Then run `growthlab validate DIR`.",
+    )
+    n.add_argument("folder", metavar="DIR", help="the folder of exported files")
+    n.add_argument("--force", action="store_true", help="replace an existing growthlab.yaml")
+    n.add_argument(
+        "--print", dest="stdout", action="store_true", help="print the draft instead of writing it"
+    )
+
     v = sub.add_parser("validate", help="validate a source against the data contract")
-    v.add_argument("source", help="folder of CSV/Parquet files or a DuckDB file")
-    v.add_argument("--timezone", default="Asia/Shanghai")
+    v.add_argument("source", help="folder of CSV/Excel/Parquet files or a DuckDB file")
+    v.add_argument(
+        "--timezone",
+        default=None,
+        help="zone of naive timestamps (default: growthlab.yaml's, else Asia/Shanghai)",
+    )
     v.add_argument("--as-of", default=None, help="analysis date (default: latest timestamp)")
 
     r = sub.add_parser("run", help="execute the report notebooks into reports/<run_id>/")
-    r.add_argument("--config", default="runs/default.yaml")
+    r.add_argument(
+        "--config",
+        default=None,
+        help="run configuration (default: runs/default.yaml here, else the one of the "
+        "growthlab checkout this package was installed from)",
+    )
     r.add_argument("--source", default=None, help="override the config's source")
     r.add_argument(
         "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override"
@@ -51,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     where = x.add_mutually_exclusive_group(required=True)
     where.add_argument("--source", help="the source the reports were made from")
     where.add_argument("--ids-file", help="a text file of candidate ids, one per line")
-    x.add_argument("--timezone", default="Asia/Shanghai")
+    x.add_argument("--timezone", default=None, help="default: growthlab.yaml's, else Asia/Shanghai")
     x.add_argument("--as-of", default=None, help="analysis date of the reports (default: latest)")
     return p
 
@@ -112,9 +135,38 @@ def _reveal(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from growthlab.data import infer
+
+    folder = Path(args.folder)
+    d, written = infer.init(folder, force=args.force, write=not args.stdout)
+    if args.stdout:
+        print(d.text, end="")
+        print(infer.summary(d, folder, None), file=sys.stderr)
+    else:
+        print(infer.summary(d, folder, written))
+    return 0 if d.ok else 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from growthlab.data import load
+
+    ds = load(args.source, timezone=args.timezone, as_of=args.as_of)
+    print(ds.quality.summary())
+    if ds.as_of_source:
+        print(f"\nas_of chosen from: {ds.as_of_source}")
+    if ds.description is not None:
+        print(f"read as described in {ds.description.path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "init":
+            return _init(args)
         if args.command == "synth":
             from growthlab.data import synth
 
@@ -122,16 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote synthetic source to {path}")
             return 0
         if args.command == "validate":
-            from growthlab.data import load
-
-            ds = load(args.source, timezone=args.timezone, as_of=args.as_of)
-            print(ds.quality.summary())
-            return 0
+            return _validate(args)
         if args.command == "run":
             from growthlab.report import runner
 
             return runner.run(
-                config=args.config, source=args.source, overrides=args.param, out=args.out
+                config=args.config if args.config is not None else runner.default_config(),
+                source=args.source,
+                overrides=args.param,
+                out=args.out,
             )
         if args.command == "index":
             from growthlab.report import runner

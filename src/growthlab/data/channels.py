@@ -59,14 +59,21 @@ def _read(spec: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
     return loaded
 
 
-def load_map(channel_map: str | Path | Mapping[str, Any] | None = None) -> dict[str, str]:
+def load_map(
+    channel_map: str | Path | Mapping[str, Any] | None = None,
+    *,
+    described: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
     """Return the lookup ``{lower-cased raw name: canonical key}``.
 
     ``channel_map`` (a YAML path or a dict ``{canonical: [raw, ...]}`` or ``{raw: canonical}``)
-    is merged over the shipped ``channels.yaml``; later entries win.
+    is merged over the shipped ``channels.yaml``; later entries win. ``described`` (the
+    ``channels`` of a source's growthlab.yaml) comes between the two.
     """
     lookup: dict[str, str] = {}
     sources = [_read(DEFAULT_MAP_PATH)]
+    if described:
+        sources.append(described)
     if channel_map is not None:
         sources.append(_read(channel_map))
     for spec in sources:

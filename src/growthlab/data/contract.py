@@ -220,6 +220,7 @@ W_STALE = "freshness"
 W_EMPTY_TABLE = "empty_table"  # an optional table without valid rows: treated as absent
 # Notes: information only (nothing wrong with the rows).
 N_UNUSED_COLUMNS = "unused_columns"  # source columns outside the contract: never read
+N_UNUSED_FILES = "unused_files"  # files of a folder source that no table reads
 
 
 @dataclass(frozen=True)

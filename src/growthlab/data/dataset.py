@@ -18,6 +18,7 @@ import ibis
 import pandas as pd
 
 from growthlab.data import cache as _cache
+from growthlab.data import description as _description
 from growthlab.data.channels import load_map
 from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
@@ -64,6 +65,11 @@ class Dataset:
         self.timings: dict[str, float] = {}
         #: cache use (``key``, ``path``, ``hit``) when loaded with a cache folder, else None
         self.cache: dict[str, Any] | None = None
+        #: how ``as_of`` was chosen ("given", "growthlab.yaml", "truth.json ...", or the latest
+        #: timestamp of which table)
+        self.as_of_source: str = ""
+        #: the folder's growthlab.yaml (:mod:`growthlab.data.description`), when it has one
+        self.description: _description.SourceDescription | None = None
 
     # -- tables ----------------------------------------------------------------------------
     @property
@@ -152,13 +158,61 @@ def _extend_key(key: str, **params: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+#: defaults of the load parameters a source description may set
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_CURRENCY = "CNY"
+_UNSET: Any = object()
+
+
+def resolve_options(
+    source: Any,
+    *,
+    timezone: str | None = None,
+    as_of: Any = None,
+    min_date: Any = _UNSET,
+    currency: str | None = None,
+    truth: dict | None = None,
+) -> dict[str, Any]:
+    """The load parameters in force for ``source``: explicit arguments, else the folder's
+    growthlab.yaml, else the defaults. ``as_of`` (when not given): growthlab.yaml's, else a
+    synthetic sample's ``truth.json`` date, else None (the latest timestamp in the data).
+
+    Returns ``timezone, as_of, min_date, currency, as_of_source, description, truth``.
+    """
+    desc = None
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        desc = _description.read(source)
+    file_truth = _read_truth(source)
+    truth = truth if truth is not None else file_truth
+    as_of_source = "given"
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        as_of = None
+        if desc is not None and desc.as_of:
+            as_of, as_of_source = desc.as_of, f"{_description.DESCRIPTION_FILE} of the source"
+        elif isinstance(truth, dict) and truth.get("as_of"):
+            as_of, as_of_source = str(truth["as_of"]), "truth.json (the synthetic sample's date)"
+    return {
+        "timezone": timezone or (desc.timezone if desc and desc.timezone else DEFAULT_TIMEZONE),
+        "as_of": as_of,
+        "min_date": (
+            min_date
+            if min_date is not _UNSET
+            else (desc.min_date if desc and desc.min_date else DEFAULT_MIN_DATE)
+        ),
+        "currency": currency or (desc.currency if desc and desc.currency else DEFAULT_CURRENCY),
+        "as_of_source": as_of_source if as_of is not None else None,
+        "description": desc,
+        "file_truth": file_truth,
+    }
+
+
 def load(
     source: Any,
     *,
-    timezone: str = "Asia/Shanghai",
+    timezone: str | None = None,
     as_of: Any = None,
-    min_date: Any = DEFAULT_MIN_DATE,
-    currency: str = "CNY",
+    min_date: Any = _UNSET,
+    currency: str | None = None,
     channel_map: str | Path | Mapping[str, Any] | None = None,
     con: Any = None,
     encoding: str | None = None,
@@ -171,11 +225,16 @@ def load(
 
     Parameters
     ----------
-    source: folder of ``<table>.csv|.csv.gz|.parquet``, a ``.duckdb`` file, an Ibis backend
-        connection, or a dict ``{table: pandas.DataFrame}``. Never modified.
-    timezone: zone of naive timestamps in the source; all timestamps are held as naive UTC.
+    source: folder of ``<table>.csv|.csv.gz|.parquet|.xlsx``, a ``.duckdb`` file, an Ibis
+        backend connection, or a dict ``{table: pandas.DataFrame}``. Never modified. A folder
+        with a ``growthlab.yaml`` is read as it describes (:mod:`growthlab.data.description`:
+        files, column names, value maps, formats); its timezone, currency, as_of, min_date,
+        encoding and channels are the defaults of the parameters below.
+    timezone: zone of naive timestamps in the source; all timestamps are held as naive UTC
+        (default: growthlab.yaml's, else Asia/Shanghai).
     as_of: analysis instant (naive values are local, a bare date means the end of that local
-        day); default: the latest timestamp in the data (deterministic).
+        day); default: growthlab.yaml's, else a synthetic sample's truth.json date, else the
+        latest timestamp in the data not after the clock. ``ds.as_of_source`` says which.
     min_date: floor of plausible timestamps (naive = local; a bare date is the start of that
         local day); rows dated earlier in any timestamp/date column are quarantined as
         ``before_min_date``. Any date from 1900-01-01 on.
@@ -193,9 +252,15 @@ def load(
     """
     if con is not None and source is None:
         source = con
+    resolved = resolve_options(
+        source, timezone=timezone, as_of=as_of, min_date=min_date, currency=currency, truth=truth
+    )
+    desc = resolved["description"]
+    timezone, as_of, min_date = resolved["timezone"], resolved["as_of"], resolved["min_date"]
+    currency = resolved["currency"]
     if not isinstance(currency, str) or not currency.strip():
         raise ConfigError("currency: must be a non-empty code such as 'CNY'")
-    lookup = load_map(channel_map)
+    lookup = load_map(channel_map, described=desc.channels if desc else None)
     opts = {
         "timezone": timezone,
         "as_of": as_of,
@@ -221,20 +286,25 @@ def load(
             if key is not None and min_date != DEFAULT_MIN_DATE:
                 # cache.cache_key has no min_date parameter: a non-default floor extends the key
                 key = _extend_key(key, min_date=min_date)
+            if key is not None and desc is not None:
+                key = _extend_key(key, description=desc.digest)
             if key is not None:
                 cdir.mkdir(parents=True, exist_ok=True)
         except OSError:
             key = None
     if key is None:
-        return _load_fresh(source, lookup, **opts)
-    ds = _load_cached(source, cdir, key, **opts)
-    if ds is not None:
-        return ds
-    with _cache.key_lock(cdir, key):
-        # another process may have written the entry while this one waited for the lock
+        ds = _load_fresh(source, lookup, desc, resolved["as_of_source"], **opts)
+    else:
         ds = _load_cached(source, cdir, key, **opts)
         if ds is None:
-            ds = _load_fresh(source, lookup, store=(cdir, key), **opts)
+            with _cache.key_lock(cdir, key):
+                # another process may have written the entry while this one waited for the lock
+                ds = _load_cached(source, cdir, key, **opts)
+                if ds is None:
+                    ds = _load_fresh(
+                        source, lookup, desc, resolved["as_of_source"], store=(cdir, key), **opts
+                    )
+    ds.description = desc
     return ds
 
 
@@ -278,6 +348,7 @@ def _load_cached(
         source=source if isinstance(source, str | Path) else None,
     )
     ds.timings = {"cache_open": time.perf_counter() - t0}
+    ds.as_of_source = meta.get("as_of_source", "")
     ds.cache = {
         "key": key,
         "path": str(_cache.entry_path(cdir, key)),
@@ -291,6 +362,8 @@ def _load_cached(
 def _load_fresh(
     source: Any,
     lookup: dict[str, str],
+    desc: _description.SourceDescription | None = None,
+    as_of_source: str | None = None,
     *,
     timezone: str,
     as_of: Any,
@@ -309,10 +382,10 @@ def _load_fresh(
     raw = _connect(db, wd, memory_limit, threads)
     try:
         t0 = time.perf_counter()
-        info = copy_source(source, raw, wd, encoding=encoding)
+        info = copy_source(source, raw, wd, encoding=encoding, description=desc)
         validator = Validator(raw, info, lookup, timezone, min_date=min_date)
         validator.timings["open"] = time.perf_counter() - t0
-        report, persons = validator.run(as_of)
+        report, persons = validator.run(as_of, as_of_source)
     except BaseException:
         _release(raw, workdir)
         raise
@@ -330,6 +403,7 @@ def _load_fresh(
         source=source if isinstance(source, str | Path) else None,
     )
     ds.timings = dict(validator.timings)
+    ds.as_of_source = validator.as_of_source
     ds._resources = weakref.finalize(ds, _release, raw, workdir)
     if store is not None:
         cdir, key = store
@@ -343,6 +417,7 @@ def _load_fresh(
             "currency": currency,
             "truth": file_truth,
             "timings": dict(validator.timings),
+            "as_of_source": validator.as_of_source,
         }
         path = _cache.write(raw, cdir, key, ds.tables, meta)
         ds.timings["cache_write"] = time.perf_counter() - t1

@@ -37,6 +37,14 @@ import pandas as pd
 
 from growthlab.data import contract as C
 from growthlab.data.contract import TABLES, Problem
+from growthlab.data.description import (
+    EXCEL_SUFFIXES,
+    SourceDescription,
+    TableSpec,
+    closest,
+    data_files,
+    resolve_files,
+)
 from growthlab.errors import ConfigError, DataContractError
 
 _SNIFF_BYTES = 4 << 20  # bytes inspected when detecting the encoding
@@ -60,13 +68,38 @@ class RawTables:
     registered: list[str] = field(default_factory=list)  # Arrow views to unregister when done
     #: table -> source columns outside the contract (not read; names only, for the report)
     dropped: dict[str, list[str]] = field(default_factory=dict)
-    #: CSV table -> (UTF-8 file the engine reads, file name, delimiter, header field count)
-    csv: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
+    #: CSV table -> [(UTF-8 file the engine reads, file name, delimiter, header field count)]
+    csv: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
+    #: table -> {file name: its header names as written} (for messages about missing columns)
+    headers: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: table read from several files -> [(file name, rows before it, its row count)]
+    parts: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
+    #: table -> contract column -> formats / value map, from the source description
+    formats: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
+    #: tables read from text (CSV, Excel): their ids and labels are trimmed
+    text: set[str] = field(default_factory=set)
+    #: files of a folder source that no table reads (names only, for a note)
+    unused_files: list[str] = field(default_factory=list)
+    #: the folder's growthlab.yaml, when it has one
+    description: SourceDescription | None = None
     #: table -> file name, for files with no header and no rows (0 bytes or blank)
     empty_files: dict[str, str] = field(default_factory=dict)
     #: file-level contract problems (duplicate_column, ragged_row); those tables are not read
     problems: list[Problem] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # tables with a file-level problem
+
+    def locate(self, table: str, row: int) -> str:
+        """``row N`` of a table, with its file and row there when read from several files."""
+        for name, before, n in self.parts.get(table, []):
+            if before < row <= before + n:
+                return f"row {row} ({name} row {row - before})"
+        return f"row {row}"
+
+    def where(self, table: str) -> str:
+        """The file name(s) a table was read from (for messages)."""
+        names = list(self.headers.get(table, {}))
+        return ", ".join(names) if names else Path(self.origin.get(table, table)).name
 
 
 def _q(name: str) -> str:
@@ -77,16 +110,19 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def read_header(path: Path) -> tuple[list[str], str] | None:
+def read_header(path: Path, skip: int = 0) -> tuple[list[str], str] | None:
     """The header fields of a UTF-8 CSV file (plain or ``.gz``) and its delimiter.
 
     The delimiter is the one of ``, \\t ; |`` that splits the header into the most fields
-    (ties: the first). Returns None for a file with no header (empty or blank).
+    (ties: the first). ``skip`` lines above the header are ignored. Returns None for a file
+    with no header (empty or blank).
     """
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as fh:
         head = fh.read(_HEADER_BYTES)
     text = head.decode("utf-8-sig", errors="replace")
+    for _ in range(skip):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
     if not text.strip():
         return None
     best: tuple[list[str], str] | None = None
@@ -257,7 +293,7 @@ def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
 def _find_files(folder: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for table in TABLES:
-        for suffix in (".parquet", ".csv", ".csv.gz"):
+        for suffix in (".parquet", ".csv", ".csv.gz", *EXCEL_SUFFIXES):
             candidate = folder / f"{table}{suffix}"
             if candidate.is_file():
                 found[table] = candidate
@@ -315,6 +351,7 @@ def copy_source(
     workdir: Path,
     *,
     encoding: str | None = None,
+    description: SourceDescription | None = None,
 ) -> RawTables:
     """Make the contract columns of every contract table of ``source`` readable in ``raw``.
 
@@ -324,10 +361,14 @@ def copy_source(
 
     File-level problems (duplicate header names, ragged CSV lines) are collected in
     ``RawTables.problems`` (those tables are left out); empty files in ``empty_files``.
+    A folder's ``description`` (its growthlab.yaml, :mod:`growthlab.data.description`) says
+    which files hold a table and how their columns are named; the table's scan then exposes
+    the contract names (files concatenated, row numbers counted across them).
+
     Raises :class:`~growthlab.errors.ConfigError` for an unreadable source and
     :class:`~growthlab.errors.DataContractError` when a file cannot be parsed as a table.
     """
-    out = RawTables()
+    out = RawTables(description=description)
     if isinstance(source, Mapping):
         for table in TABLES:
             if table in source and source[table] is not None:
@@ -356,8 +397,7 @@ def copy_source(
     elif isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            for table, file in _find_files(path).items():
-                _scan_file(out, raw, table, file, workdir, encoding)
+            _scan_folder(out, raw, path, workdir, encoding, description)
         elif path.is_file() and path.suffix in (".duckdb", ".db", ".ddb"):
             try:
                 raw.execute(f"ATTACH {_lit(path)} AS _source (READ_ONLY)")
@@ -429,19 +469,102 @@ def _select(columns: list[str]) -> str:
     return ", ".join(_q(c) for c in columns) if columns else f"NULL::BIGINT AS {_q(ROW_COLUMN)}"
 
 
-def _scan_file(
+@dataclass
+class _Part:
+    """One file of a table, opened: how to read it and what its header holds."""
+
+    name: str  # file name (for messages)
+    from_sql: str  # SQL FROM item
+    row_sql: str  # SQL of the 1-based data row number within the file
+    names: list[str]  # header names as written
+    types: dict[str, str]  # header name -> engine type
+    csv: tuple[str, str, str, int] | None = None  # for ragged-line diagnosis
+    view: str | None = None  # registered Arrow view (Excel)
+
+
+def _lower_key(name: str) -> str:
+    return str(name).strip().lower()
+
+
+def _read_excel(
+    raw: duckdb.DuckDBPyConnection, file: Path, sheet: str | int | None, skip: int, view: str
+) -> tuple[list[str], bool]:
+    """Register the sheet of an Excel workbook as the Arrow view ``view`` (every cell as text,
+    plus the 1-based row numbers in ``ROW_COLUMN``). Returns (header names, has_header).
+
+    Read by fastexcel (Rust calamine) straight into Arrow: no pandas detour. Dates come as
+    ``YYYY-MM-DD HH:MM:SS`` text (local wall-clock time, like a CSV export).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        import fastexcel
+    except ImportError as err:  # pragma: no cover - a declared dependency
+        raise ConfigError(f"{file.name}: reading Excel files needs the fastexcel package") from err
+    try:
+        book = fastexcel.read_excel(str(file))
+        sheets = list(book.sheet_names)
+    except Exception as err:  # noqa: BLE001 - corrupt or not a workbook
+        raise ConfigError(f"{file.name}: cannot be read as an Excel workbook ({err})") from err
+    if sheet is None:
+        sheet = 0
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(sheets):
+            raise ConfigError(
+                f"{file.name}: has no sheet {sheet} (sheets, from 0: {', '.join(sheets)})"
+            )
+    elif sheet not in sheets:
+        near = closest(sheet, sheets)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ConfigError(
+            f"{file.name}: has no sheet {sheet!r}{hint} (sheets: {', '.join(sheets)})"
+        )
+    try:
+        sh = book.load_sheet(sheet, header_row=skip, dtypes="string")
+        batch = sh.to_arrow()
+    except Exception as err:  # noqa: BLE001 - e.g. an empty sheet
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if _sheet_empty(book, sheet):
+            return [], False
+        raise ConfigError(f"{file.name}: sheet {sheet!r} cannot be read ({msg})") from err
+    names = [str(n) for n in batch.schema.names]
+    if not names:
+        return [], False
+    rows = pa.array(np.arange(1, batch.num_rows + 1, dtype=np.int64))
+    cols = [c.cast(pa.string()) for c in batch.columns]
+    # header names may repeat here only as fastexcel's de-duplicated "x_1": checked by caller
+    table = pa.Table.from_arrays([*cols, rows], names=[*names, ROW_COLUMN])
+    raw.register(view, table)
+    return names, True
+
+
+def _sheet_empty(book: Any, sheet: str | int) -> bool:
+    """Whether a sheet has no cell at all."""
+    try:
+        return book.load_sheet(sheet, header_row=None).height == 0
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def _open_part(
     out: RawTables,
     raw: duckdb.DuckDBPyConnection,
     table: str,
     file: Path,
     workdir: Path,
     encoding: str | None,
-) -> None:
-    """Register the lazy scan of one CSV/Parquet file (or record why it cannot be read)."""
+    sheet: str | int | None = None,
+    skip: int = 0,
+    view: str = "",
+) -> _Part | None:
+    """Open one file of ``table``; None when it is empty (recorded) or broken (problems)."""
     header: tuple[list[str], str] | None = None
     readable = file
-    if file.suffix == ".parquet":
-        scan = f"read_parquet({_lit(file)}, file_row_number=true)"
+    lname = file.name.lower()
+    name = file.name
+    if lname.endswith(".parquet"):
+        from_sql = f"read_parquet({_lit(file)}, file_row_number=true)"
         probe = f"read_parquet({_lit(file)})"
         row_sql = "file_row_number + 1"
         try:
@@ -450,27 +573,44 @@ def _scan_file(
             names = list(pq.read_schema(file).names)
         except Exception:  # noqa: BLE001 - unreadable: the engine's probe below says why
             names = []
+    elif lname.endswith(EXCEL_SUFFIXES):
+        if sheet not in (None, 0):
+            name = f"{file.name}[{sheet}]"
+        names, has_header = _read_excel(raw, file, sheet, skip, view)
+        if not has_header:
+            out.empty_files.setdefault(table, name)
+            return None
+        out.registered.append(view)
+        dups = duplicate_columns(table, name, names)
+        if dups:
+            out.problems += dups
+            out.broken.add(table)
+            return None
+        types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
+        types.pop(ROW_COLUMN, None)
+        return _Part(name, _q(view), _q(ROW_COLUMN), names, types, view=view)
     else:
         enc = (encoding or detect_encoding(file)).lower().replace("_", "-")
         if enc not in ("utf-8", "utf8", "utf-8-sig"):
             readable = _transcode(file, enc, workdir)
         out.encodings[table] = enc
-        header = read_header(readable)
+        header = read_header(readable, skip)
         if header is None:
-            out.empty_files[table] = file.name
-            return
+            out.empty_files.setdefault(table, file.name)
+            return None
         names = header[0]
+        extra = f", skip={int(skip)}" if skip else ""
         probe = (
             f"read_csv({_lit(readable)}, header=true, all_varchar=true, "
-            "auto_detect=true, strict_mode=true)"
+            f"auto_detect=true, strict_mode=true{extra})"
         )
-        scan = f"{probe} WITH ORDINALITY"
+        from_sql = f"{probe} WITH ORDINALITY"
         row_sql = "ordinality"
     dups = duplicate_columns(table, file.name, names)
     if dups:
         out.problems += dups
         out.broken.add(table)
-        return
+        return None
     try:
         types = _describe_sql(raw, f"SELECT * FROM {probe}")
     except duckdb.Error as err:
@@ -479,24 +619,203 @@ def _scan_file(
             if found:
                 out.problems += found
                 out.broken.add(table)
-                return
+                return None
         msg = str(err).splitlines()[0]
         raise DataContractError([], f"{file.name}: cannot be read as a table: {msg}") from err
+    csv_info = None
     if header is not None:
-        out.csv[table] = (str(readable), file.name, header[1], len(names))
+        csv_info = (str(readable), file.name, header[1], len(names))
         if len(types) != len(names):  # the dialect sniffer gave up on the header's layout
             found = csv_line_problems(raw, table, str(readable), file.name, header[1], len(names))
             if found:
                 out.problems += found
                 out.broken.add(table)
-                return
-    keep = _keep_declared(out, table, list(types))
-    out.types[table] = {c: types[c] for c in keep}
-    out.scans[table] = scan
-    out.row_sql[table] = row_sql
-    out.origin[table] = str(file)
+                return None
+    return _Part(name, from_sql, row_sql, list(types), types, csv_info)
+
+
+def _match_header(wanted: tuple[str, ...], names: list[str]) -> str | None:
+    """The first of ``wanted`` present in ``names`` (exact, else ignoring case and blanks)."""
+    for w in wanted:
+        if w in names:
+            return w
+    low = {_lower_key(n): n for n in names}
+    for w in wanted:
+        if _lower_key(w) in low:
+            return low[_lower_key(w)]
+    return None
+
+
+def _scan_table(
+    out: RawTables,
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    files: list[Path],
+    workdir: Path,
+    encoding: str | None,
+    spec: TableSpec | None,
+) -> None:
+    """Register the scan of ``table`` from ``files`` (described by ``spec``, or by its
+    contract column names when there is no description)."""
+    enc = encoding or (spec.encoding if spec else None)
+    if enc is None and out.description is not None:
+        enc = out.description.encoding
+    parts: list[_Part] = []
+    for i, file in enumerate(files):
+        part = _open_part(
+            out,
+            raw,
+            table,
+            file,
+            workdir,
+            enc,
+            spec.sheet if spec else None,
+            spec.skip_rows if spec else 0,
+            f"_xl_{table}_{i}",
+        )
+        if table in out.broken:
+            return
+        if part is not None:
+            parts.append(part)
+    if not parts:
+        return  # every file empty: recorded in empty_files
+    out.empty_files.pop(table, None)  # an empty month among others is just no rows
+    out.headers[table] = {p.name: p.names for p in parts}
+    if any(p.csv is not None or p.view is not None for p in parts):
+        out.text.add(table)
+    out.csv[table] = [p.csv for p in parts if p.csv is not None]
+    out.origin[table] = ", ".join(str(f) for f in files) if len(files) > 1 else str(files[0])
     out.utc_columns[table] = set()
+    if spec is not None:
+        if spec.formats:
+            out.formats[table] = dict(spec.formats)
+        if spec.values:
+            out.values[table] = dict(spec.values)
+    if spec is None and len(parts) == 1:  # a contract-named file: scanned as it is
+        p = parts[0]
+        keep = _keep_declared(out, table, list(p.types))
+        out.types[table] = {c: p.types[c] for c in keep}
+        out.scans[table] = p.from_sql
+        out.row_sql[table] = p.row_sql
+        out.tables.append(table)
+        return
+    # Described (renamed) and/or several files: one SELECT per file exposing contract names,
+    # concatenated, with row numbers counted across the files.
+    declared = C.declared(table)
+    chosen: list[dict[str, str]] = []
+    dropped: list[str] = []
+    for p in parts:
+        mapping: dict[str, str] = {}
+        for col in declared:
+            alts = spec.columns.get(col) if spec else None
+            if alts:
+                h = _match_header(alts, p.names)
+                if h is None:
+                    near = [n for a in alts for n in closest(a, p.names)]
+                    hint = f"; closest: {', '.join(repr(n) for n in near[:3])}" if near else ""
+                    out.problems.append(
+                        Problem(
+                            table,
+                            col,
+                            C.R_COLUMN,
+                            0,
+                            detail=f"{p.name} has no column "
+                            + " or ".join(repr(a) for a in alts)
+                            + f" (growthlab.yaml tables.{table}.columns.{col}); its columns: "
+                            + ", ".join(p.names)
+                            + hint,
+                        )
+                    )
+                    out.broken.add(table)
+                    continue
+                mapping[col] = h
+            elif col in p.names:
+                mapping[col] = col
+        chosen.append(mapping)
+        for n in p.names:
+            if n not in mapping.values() and n not in dropped:
+                dropped.append(n)
+    if table in out.broken:
+        return
+    if dropped:
+        out.dropped[table] = dropped
+    present = [c for c in declared if any(c in m for m in chosen)]
+    col_types: dict[str, set[str]] = {c: set() for c in present}
+    for p, m in zip(parts, chosen, strict=True):
+        for c, h in m.items():
+            col_types[c].add(p.types[h])
+    mixed = {c for c, ts in col_types.items() if len(ts) > 1}
+    before = 0
+    selects = []
+    out.parts[table] = []
+    for i, (p, m) in enumerate(zip(parts, chosen, strict=True)):
+        cols = []
+        for c in present:
+            if c in m:
+                expr = _q(m[c])
+                if c in mixed:
+                    expr = f"CAST({expr} AS VARCHAR)"
+            else:  # an optional column this file lacks
+                ty = "VARCHAR" if c in mixed else next(iter(col_types[c]))
+                expr = f"CAST(NULL AS {ty})"
+            cols.append(f"{expr} AS {_q(c)}")
+        cols.append(f"CAST({p.row_sql} AS BIGINT) + {before} AS {_q(ROW_COLUMN)}")
+        selects.append(f"SELECT {', '.join(cols)} FROM {p.from_sql}")
+        if len(parts) > 1:
+            n = _count_part(out, raw, table, p) if i < len(parts) - 1 else 0
+            if n is None:
+                return
+            out.parts[table].append((p.name, before, n if i < len(parts) - 1 else 1 << 62))
+            before += n
+    if len(parts) == 1:
+        out.parts.pop(table, None)
+    scan = "(" + " UNION ALL ".join(selects) + ")"
+    types = _describe_sql(raw, f"SELECT * FROM {scan}")
+    types.pop(ROW_COLUMN, None)
+    out.types[table] = types
+    out.scans[table] = scan
+    out.row_sql[table] = _q(ROW_COLUMN)
     out.tables.append(table)
+
+
+def _count_part(out: RawTables, raw: duckdb.DuckDBPyConnection, table: str, p: _Part) -> int | None:
+    """Data rows of one file (for the row offsets of the next); None when it is broken."""
+    try:
+        return int(raw.execute(f"SELECT count(*) FROM {p.from_sql}").fetchone()[0])
+    except duckdb.Error as err:
+        found = csv_line_problems(raw, table, *p.csv) if p.csv else []
+        if found:
+            out.problems += found
+            out.broken.add(table)
+            return None
+        msg = str(err).splitlines()[0]
+        raise DataContractError([], f"{p.name}: cannot be read as a table: {msg}") from err
+
+
+def _scan_folder(
+    out: RawTables,
+    raw: duckdb.DuckDBPyConnection,
+    folder: Path,
+    workdir: Path,
+    encoding: str | None,
+    description: SourceDescription | None,
+) -> None:
+    """Open every table of a folder: described tables from their files, the others from
+    ``<table>.<suffix>``; the files no table reads are listed in ``out.unused_files``."""
+    plan: dict[str, tuple[list[Path], TableSpec | None]] = {}
+    if description is not None:
+        for table, spec in description.tables.items():
+            plan[table] = (resolve_files(folder, table, spec), spec)
+    for table, file in _find_files(folder).items():
+        if table not in plan:
+            plan[table] = ([file], None)
+    used: set[str] = set()
+    for table in TABLES:
+        if table in plan:
+            files, spec = plan[table]
+            used.update(f.name for f in files)
+            _scan_table(out, raw, table, files, workdir, encoding, spec)
+    out.unused_files = [f.name for f in data_files(folder) if f.name not in used]
 
 
 def source_size(source: Any) -> int:

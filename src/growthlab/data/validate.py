@@ -96,6 +96,7 @@ class _Col:
     source: str  # SQL of the trimmed source value (NULL when missing)
     parsed: str  # SQL of the normalised value
     typed: bool  # whether a parse failure is possible
+    raw: str = ""  # SQL of the source text before any value map (channels keep it as _raw)
 
 
 def fixed_offset(timezone: str) -> int | None:
@@ -115,6 +116,60 @@ def _local_to_utc(expr: str, offset: int | None) -> str:
     return f"make_timestamp(epoch_us(CAST({expr} AS TIMESTAMPTZ)))"
 
 
+def _mapped(text_sql: str, vmap: dict[str, str | None]) -> str:
+    """SQL: ``text_sql`` through a value map (keys lower-cased; unmapped values unchanged)."""
+    whens = " ".join(
+        f"WHEN {_lit(k)} THEN {'NULL' if v is None or v == '' else _lit(v)}"
+        for k, v in sorted(vmap.items())
+    )
+    return f"(CASE lower({text_sql}) {whens} ELSE {text_sql} END)"
+
+
+#: currency signs and codes that ``formats: money`` strips (with blanks)
+MONEY_NOISE = r"(?i)\s+|[¥￥$€£]|元|cny|rmb|usd"
+_MONEY_NUMBER = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?"
+
+
+def _money_sql(src: str) -> str:
+    """SQL: money text -> DOUBLE. Signs/codes and blanks are dropped; commas are accepted
+    only as thousands separators (``1,299.00``), so ``12,5`` is a type error, never 125."""
+    clean = f"regexp_replace({src}, {_lit(MONEY_NOISE)}, '', 'g')"
+    return (
+        f"(CASE WHEN regexp_full_match({clean}, {_lit(_MONEY_NUMBER)}) "
+        f"THEN CAST(replace({clean}, ',', '') AS DOUBLE) END)"
+    )
+
+
+def _time_formats_sql(src: str, fmts: tuple[str, ...], offset: int | None, date: bool) -> list:
+    """SQL expressions parsing ``src`` with the description's formats (each NULL on failure):
+    naive results are local time (converted to UTC unless ``date``); ``%z`` patterns and the
+    epoch formats give UTC instants."""
+    out = []
+    naive = [f for f in fmts if "%" in f and "%z" not in f and "%Z" not in f]
+    aware = [f for f in fmts if "%" in f and ("%z" in f or "%Z" in f)]
+    num = f"TRY_CAST({src} AS DOUBLE)"
+    if naive:
+        e = f"try_strptime({src}, [{', '.join(_lit(f) for f in naive)}])"
+        out.append(f"CAST({e} AS DATE)" if date else _local_to_utc(e, offset))
+    if aware:
+        e = f"make_timestamp(epoch_us(try_strptime({src}, [{', '.join(_lit(f) for f in aware)}])))"
+        out.append(f"CAST({e} AS DATE)" if date else e)
+    for f in fmts:
+        if f == "excel":  # serial days since 1899-12-30 (local wall-clock time)
+            ok = f"{num} BETWEEN 1 AND 2958465"
+            e = (
+                f"(CASE WHEN {ok} THEN TIMESTAMP '1899-12-30' + "
+                f"to_microseconds(CAST(round({num} * 86400000000) AS BIGINT)) END)"
+            )
+            out.append(f"CAST({e} AS DATE)" if date else _local_to_utc(e, offset))
+        elif f in ("epoch_s", "epoch_ms"):  # Unix time: a UTC instant
+            scale = 1_000_000 if f == "epoch_s" else 1_000
+            ok = f"abs({num}) < 4.1e{10 if f == 'epoch_s' else 13}"
+            e = f"(CASE WHEN {ok} THEN make_timestamp(CAST(round({num} * {scale}) AS BIGINT)) END)"
+            out.append(f"CAST({e} AS DATE)" if date else e)
+    return out
+
+
 def _column_sql(
     col: C.Column,
     ty: str,
@@ -122,13 +177,27 @@ def _column_sql(
     lookup: dict[str, str],
     offset: int | None,
     trim: bool = True,
+    fmts: tuple[str, ...] | None = None,
+    vmap: dict[str, str | None] | None = None,
 ) -> _Col:
+    """SQL of one column: its source text, its parsed value, whether parsing can fail.
+
+    ``fmts`` / ``vmap`` come from the source description (growthlab.yaml): a value map is
+    applied to the trimmed text first (unmapped values unchanged), then the column is parsed
+    as text with the given formats (ISO 8601 / plain numbers still accepted for timestamps).
+    """
     c = _q(col.name)
-    src = _text(col.name, ty) if ty in _TEXT_TYPES else c
+    custom = bool(fmts or vmap)
+    raw_text = _text(col.name, ty)
+    txt = _mapped(raw_text, vmap) if vmap else raw_text
+    if custom:
+        ty = "VARCHAR"  # parse the (mapped) text
+    src = txt if ty in _TEXT_TYPES else c
     k = col.kind
     typed = False
+    raw_sql = None
     if k in (C.ID, C.TEXT):
-        parsed = _text(col.name, ty, trim)
+        parsed = txt if custom else _text(col.name, ty, trim)
         if k == C.TEXT or col.name in C.LABEL_IDS:
             parsed = mask_personal_sql(parsed)
         src = parsed
@@ -138,7 +207,7 @@ def _column_sql(
         elif ty in _TS_TYPES:
             parsed = f"CAST({c} AS TIMESTAMP)" if utc else _local_to_utc(c, offset)
         else:
-            src = _text(col.name, ty)
+            src = txt
             has_offset = (
                 f"(length({src}) > 10 AND (right({src}, 1) IN ('Z', 'z') OR "
                 f"regexp_matches(substr({src}, 11), '[+-][0-9]{{2}}(:?[0-9]{{2}})?$')))"
@@ -147,20 +216,28 @@ def _column_sql(
                 f"(CASE WHEN {has_offset} THEN make_timestamp(epoch_us(TRY_CAST({src} AS "
                 f"TIMESTAMPTZ))) ELSE {_local_to_utc(f'TRY_CAST({src} AS TIMESTAMP)', offset)} END)"
             )
+            if fmts:
+                parsed = (
+                    f"COALESCE({', '.join(_time_formats_sql(src, fmts, offset, False))}, {parsed})"
+                )
             typed = True
     elif k == C.DATE:
         if ty in _TS_TYPES or ty.startswith("TIMESTAMP"):
             parsed = f"CAST({c} AS DATE)"
         else:
-            src = _text(col.name, ty)
+            src = txt
             parsed = f"TRY_CAST({src} AS DATE)"
+            if fmts:
+                parsed = (
+                    f"COALESCE({', '.join(_time_formats_sql(src, fmts, offset, True))}, {parsed})"
+                )
             typed = True
     elif k == C.FLOAT:
         if ty in _NUM_TYPES or ty.startswith("DECIMAL"):
             parsed = f"CAST({c} AS DOUBLE)"
         else:
-            src = _text(col.name, ty)
-            parsed = f"TRY_CAST({src} AS DOUBLE)"
+            src = txt
+            parsed = _money_sql(src) if fmts and "money" in fmts else f"TRY_CAST({src} AS DOUBLE)"
             typed = True
     elif k == C.BOOL:
         if ty == "BOOLEAN":
@@ -168,7 +245,7 @@ def _column_sql(
         elif ty in _NUM_TYPES:
             parsed = f"({c} <> 0)"
         else:
-            src = _text(col.name, ty)
+            src = txt
             parsed = (
                 f"(CASE WHEN lower({src}) IN ('true','t','1','yes','y','是','1.0') THEN TRUE "
                 f"WHEN lower({src}) IN ('false','f','0','no','n','否','0.0') THEN FALSE END)"
@@ -177,10 +254,14 @@ def _column_sql(
     elif k == C.CHANNEL:
         # The raw name is kept (<column>_raw) masked too, and a path separator inside a name
         # becomes "›" so it cannot split a journey path.
-        src = mask_personal_sql(f"replace({_text(col.name, ty)}, {_lit(C.PATH_SEPARATOR)}, '›')")
+        def clean(text: str) -> str:
+            return mask_personal_sql(f"replace({text}, {_lit(C.PATH_SEPARATOR)}, '›')")
+
+        src = clean(txt)
+        raw_sql = clean(raw_text) if vmap else None
         parsed = sql_case(src, lookup)
     elif k == C.STATUS:
-        src = _text(col.name, ty)
+        src = txt
         whens = " ".join(
             f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sorted(C.STATUS_SYNONYMS.items())
         )
@@ -190,7 +271,19 @@ def _column_sql(
         )
     else:  # pragma: no cover - contract kinds are closed
         raise ValueError(k)
-    return _Col(col.name, k, col.required, src, parsed, typed)
+    return _Col(col.name, k, col.required, src, parsed, typed, raw_sql or src)
+
+
+def _shown(value, quote: bool = True, width: int = 40) -> str:
+    """A source value for a message: personal data masked, long text cut."""
+    from growthlab.privacy import mask_personal
+
+    if value is None:
+        return "(missing)"
+    text = mask_personal(str(value))
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return repr(text) if quote else text
 
 
 def _examples(expr: ibis.Table, n: int = 5) -> tuple[int, ...]:
@@ -286,6 +379,8 @@ class Validator:
         self.timings: dict[str, float] = {}
         #: the tables of the Dataset: read, and left with at least one valid row (users always)
         self.present: list[str] = []
+        #: how as_of was chosen (set by run)
+        self.as_of_source = ""
         self._t = time.perf_counter()
         #: the run's clock (naive UTC): the default as_of is the latest timestamp not after it
         self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").as_unit("us")
@@ -307,9 +402,20 @@ class Validator:
             missing = [c.name for c in spec if c.required and c.name not in types]
             # text files may pad values with blanks; typed sources (Parquet, frames) are
             # taken as they are (trimming every id of a large table costs a full copy)
-            trim = t in self.info.encodings
+            trim = t in self.info.encodings or t in self.info.text
+            fmts = self.info.formats.get(t, {})
+            vmaps = self.info.values.get(t, {})
             cols = {
-                c.name: _column_sql(c, types[c.name], c.name in utc, self.lookup, self.offset, trim)
+                c.name: _column_sql(
+                    c,
+                    types[c.name],
+                    c.name in utc,
+                    self.lookup,
+                    self.offset,
+                    trim,
+                    fmts.get(c.name),
+                    vmaps.get(c.name),
+                )
                 for c in spec
                 if c.name in types
             }
@@ -322,7 +428,7 @@ class Validator:
                 select.append(f"{col.parsed} AS {_q(col.name)}")
                 out.append(col.name)
                 if col.kind == C.CHANNEL:
-                    select.append(f"{col.source} AS {_q(col.name + '_raw')}")
+                    select.append(f"{col.raw} AS {_q(col.name + '_raw')}")
                     out.append(col.name + "_raw")
                 if col.required:
                     select.append(f"({col.source} IS NULL) AS {_q('_nul_' + col.name)}")
@@ -342,8 +448,8 @@ class Validator:
                 )
             except duckdb.Error as err:
                 found = []
-                if t in self.info.csv:  # a line beyond the dialect sniffer's sample
-                    found = csv_line_problems(self.raw, t, *self.info.csv[t])
+                for csv_file in self.info.csv.get(t, []):  # a line beyond the sniffer's sample
+                    found += csv_line_problems(self.raw, t, *csv_file)
                 if found:
                     self.problems += found
                     self.info.broken.add(t)
@@ -352,18 +458,70 @@ class Validator:
                 msg = str(err).splitlines()[0]
                 origin = self.info.origin.get(t, t)
                 raise DataContractError([], f"{origin}: cannot be read as a table: {msg}") from err
-            self.raw.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + t)}")
-            if f"_src_{t}" in self.info.registered:
-                self.raw.unregister(f"_src_{t}")
             n = self.raw.execute(f"SELECT count(*) FROM {_q('_n_' + t)}").fetchone()[0]
             self.n_rows[t] = int(n)
             dropped = self.info.dropped.get(t, [])
             for name in missing:
-                detail = "required column is missing"
-                alike = [c for c in dropped if c.strip().lower() == name]
-                if alike:  # names are exact: 'User_ID' is not 'user_id'
-                    detail += f" (the source has {', '.join(repr(c) for c in alike)})"
-                self.problems.append(Problem(t, name, C.R_COLUMN, int(n), detail=detail))
+                self.problems.append(
+                    Problem(t, name, C.R_COLUMN, 0, detail=self._missing_detail(t, name, dropped))
+                )
+
+    def _missing_detail(self, t: str, name: str, dropped: list[str]) -> str:
+        """What a missing column's message says: the columns found, the likely one, the fix."""
+        detail = "required column is missing"
+        alike = [c for c in dropped if c.strip().lower() == name]
+        if alike:  # names are exact: 'User_ID' is not 'user_id'
+            detail += f" (the source has {', '.join(repr(c) for c in alike)})"
+        found = [*self.info.types.get(t, {}), *dropped]
+        where = self.info.where(t)
+        shown = ", ".join(repr(c) for c in found[:30]) + (" ..." if len(found) > 30 else "")
+        detail += f"; {where} has the column(s) {shown or 'none'}"
+        from growthlab.data import infer
+
+        likely = [h for h in infer.header_candidates(t, name, dropped) if h not in alike]
+        if likely:
+            h = likely[0]
+            detail += (
+                f"; {h!r} looks like {t}.{name}: map it in the folder's growthlab.yaml "
+                f"(tables.{t}.columns.{name}: {h})"
+            )
+        else:
+            detail += (
+                f"; map the right one in the folder's growthlab.yaml (tables.{t}.columns.{name})"
+            )
+        if self.info.description is None:
+            detail += " — `growthlab init DIR` writes a draft"
+        return detail
+
+    def _table_required_detail(self) -> str:
+        """Why there is no users table: the files that were found and how to name them."""
+        detail = "the users table is required"
+        files = self.info.unused_files
+        if self.info.description is not None:
+            detail += f"; {self.info.description.path.name} has no tables.users entry"
+        elif files or self.info.tables:
+            detail += ": no users.csv, users.csv.gz, users.parquet or users.xlsx"
+        if files:
+            shown = ", ".join(files[:20]) + (" ..." if len(files) > 20 else "")
+            detail += f"; files found: {shown}"
+        if self.info.description is None and files:
+            detail += (
+                "; name the files of each table in a growthlab.yaml: `growthlab init DIR` "
+                "writes a draft"
+            )
+        return detail
+
+    def _release_scans(self) -> None:
+        """Drop the source copies and views once the fatal rules (which may re-read source
+        values for their messages) are done: only the normalised tables are needed now."""
+        for t in C.TABLES:
+            self.raw.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + t)}")
+        for view in self.info.registered:
+            try:
+                self.raw.unregister(view)
+            except duckdb.Error:  # pragma: no cover - already gone
+                pass
+        self.info.registered = []
 
     def view(self, t: str) -> ibis.Table:
         """The normalised table ``_n_<t>`` (all source rows, with flags) as Ibis."""
@@ -404,13 +562,12 @@ class Validator:
                 count = int(agg[f"p{i}"] or 0)
                 if count:
                     detail = ""
+                    rows = _examples(v.filter(pred))
                     if rule == C.R_VOCAB:
-                        detail = f"allowed: {', '.join(C.ORDER_STATUSES)}"
+                        detail = self._vocabulary_detail(t, column, v.filter(pred))
                     elif rule == C.R_TYPE:
-                        detail = f"expected {cols[column].kind}"
-                    self.problems.append(
-                        Problem(t, column, rule, count, _examples(v.filter(pred)), detail)
-                    )
+                        detail = self._type_detail(t, column, cols[column].kind, rows)
+                    self.problems.append(Problem(t, column, rule, count, rows, detail))
             for i, name in enumerate(names):
                 nulls = int(agg[f"n{i}"] or 0)
                 rows = self.n_rows[t]
@@ -425,6 +582,84 @@ class Validator:
                 )
             if agg.get("latest") is not None:
                 self.latest[t] = pd.Timestamp(agg["latest"])
+
+    def _source_values(self, t: str, column: str, rows: tuple[int, ...]) -> list[tuple[int, str]]:
+        """(row, source text) of ``column`` at ``rows``, read again from the source (only for
+        messages); [] when the source cannot be re-read."""
+        if not rows or t not in self.info.scans:
+            return []
+        sql = (
+            f"SELECT _r, _v FROM (SELECT CAST({self.info.row_sql[t]} AS BIGINT) AS _r, "
+            f"CAST({_q(column)} AS VARCHAR) AS _v FROM {self.info.scans[t]}) "
+            f"WHERE _r IN ({', '.join(str(int(r)) for r in rows)}) ORDER BY _r"
+        )
+        try:
+            return [(int(r), v) for r, v in self.raw.execute(sql).fetchall()]
+        except duckdb.Error:
+            return []
+
+    def _fix_key(self, t: str, kind: str, column: str) -> str:
+        return f"tables.{t}.{kind}.{column}"
+
+    def _fix_where(self) -> str:
+        if self.info.description is not None:
+            return f"in {self.info.description.path.name}"
+        return "in the folder's growthlab.yaml (`growthlab init DIR` writes a draft)"
+
+    def _type_detail(self, t: str, column: str, kind: str, rows: tuple[int, ...]) -> str:
+        """``expected <kind>``, up to 5 offending values with their rows, and the
+        growthlab.yaml key that would read them."""
+        from growthlab.data import infer
+
+        values = self._source_values(t, column, rows)
+        label = {C.TIMESTAMP: "timestamp", C.DATE: "date", C.FLOAT: "float", C.BOOL: "bool"}
+        detail = f"expected {label.get(kind, kind)}"
+        if values:
+            detail += "; values: " + ", ".join(
+                f"{self.info.locate(t, r)} {_shown(v)}" for r, v in values
+            )
+        texts = [v for _, v in values if v is not None]
+        where = self._fix_where()
+        if kind == C.FLOAT:
+            key = self._fix_key(t, "formats", column)
+            if any(infer.looks_like_money(v) for v in texts):
+                detail += f"; currency signs or thousands separators: set {key}: money {where}"
+            else:
+                detail += f"; plain decimal numbers are expected (1299.00), or set {key}: money"
+        elif kind in (C.TIMESTAMP, C.DATE):
+            key = self._fix_key(t, "formats", column)
+            guess = infer.guess_time_format(texts)
+            if guess:
+                detail += f"; to read this layout set {key}: '{guess}' {where}"
+            else:
+                detail += (
+                    "; ISO 8601 is expected (2025-06-30 10:05:00); for another layout set "
+                    f"{key}: '<strptime pattern>' such as '%Y/%m/%d %H:%M' {where}"
+                )
+        elif kind == C.BOOL:
+            key = self._fix_key(t, "values", column)
+            raw = sorted({str(v).strip() for v in texts})[:5]
+            pairs = ", ".join(f"{_shown(v, quote=False)}: true|false" for v in raw)
+            detail += f"; map them: {key}: {{{pairs}}} {where}"
+        return detail
+
+    def _vocabulary_detail(self, t: str, column: str, bad: ibis.Table) -> str:
+        """The allowed values, the most frequent others and the value map that would fix them."""
+        top = (
+            (bad.group_by(value=bad[column]).aggregate(n=bad.count()).order_by(ibis.desc("n")))
+            .limit(5)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        detail = f"allowed: {', '.join(C.ORDER_STATUSES)}"
+        if top:
+            detail += "; found: " + ", ".join(f"{_shown(r['value'])} ({r['n']:,})" for r in top)
+            key = self._fix_key(t, "values", column)
+            pairs = ", ".join(
+                f"{_shown(r['value'], quote=False)}: {'|'.join(C.ORDER_STATUSES)}" for r in top
+            )
+            detail += f"; map them: {key}: {{{pairs}}} {self._fix_where()}"
+        return detail
 
     def _duplicates(self) -> None:
         """Materialise ``_dup_<t>(_row)``: exact duplicate rows after the first occurrence."""
@@ -668,8 +903,14 @@ class Validator:
         return warnings, unknown_df
 
     # -- the run ---------------------------------------------------------------------------
-    def run(self, as_of=None) -> tuple[QualityReport, pd.DataFrame]:
-        """Validate and normalise; returns the QualityReport and the persons frame."""
+    def run(
+        self, as_of=None, as_of_source: str | None = None
+    ) -> tuple[QualityReport, pd.DataFrame]:
+        """Validate and normalise; returns the QualityReport and the persons frame.
+
+        ``as_of_source`` says where a given ``as_of`` came from (kept in ``self.as_of_source``;
+        without ``as_of`` it names the table whose latest timestamp was taken).
+        """
         self.min_ts = _parse_min_date(self.min_date, self.timezone)
         self.problems += self.info.problems
         if "users" in self.info.empty_files:
@@ -679,7 +920,7 @@ class Validator:
             )
         elif "users" not in self.info.tables and "users" not in self.info.broken:
             self.problems.append(
-                Problem("users", None, C.R_TABLE, 0, detail="the users table is required")
+                Problem("users", None, C.R_TABLE, 0, detail=self._table_required_detail())
             )
         self._mark(None)
         self._views()
@@ -690,6 +931,7 @@ class Validator:
                 Problem("users", None, C.R_EMPTY, 0, detail=f"no data rows in {where}")
             )
         self._fatal_row_rules()
+        self._release_scans()
         self._mark("row_rules")
         if not any(p.rule == C.R_COLUMN for p in self.problems):
             self._duplicates()
@@ -702,9 +944,15 @@ class Validator:
         if as_of is None:
             if not self.latest:
                 raise ConfigError("as_of: the source has no timestamps; pass as_of=...")
-            as_of_ts = max(self.latest.values()).as_unit("us")
+            newest = max(self.latest, key=lambda t: self.latest[t])
+            as_of_ts = self.latest[newest].as_unit("us")
+            self.as_of_source = (
+                f"latest timestamp in the data ({newest}.{C.TIME_COLUMNS[newest]}), "
+                "not after the clock"
+            )
         else:
             as_of_ts = _parse_as_of(as_of, self.timezone)
+            self.as_of_source = as_of_source or "given"
         if self.min_ts is not None and self.min_ts >= as_of_ts:
             raise ConfigError(
                 f"min_date: {self.min_date!r} is not before as_of ({as_of_ts} UTC); every row "
@@ -821,6 +1069,20 @@ class Validator:
             for t, names in self.info.dropped.items()
             if t in self.info.tables
         ]
+        if self.info.unused_files:
+            files = self.info.unused_files
+            notes.append(
+                Problem(
+                    "source",
+                    None,
+                    C.N_UNUSED_FILES,
+                    0,
+                    detail=f"{len(files)} file(s) in the folder that no table reads: "
+                    + ", ".join(files[:20])
+                    + (" ..." if len(files) > 20 else "")
+                    + " (name them in growthlab.yaml to read them)",
+                )
+            )
 
         table_rows = []
         qcount = {}

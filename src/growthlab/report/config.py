@@ -19,8 +19,15 @@ A run config is a YAML file::
                                    # alone); default min(2, CPUs); 1 = strictly sequential
     lock_timeout: 3600             # seconds to wait for another run on the same output folder
 
-Precedence of parameters: config ``parameters`` < notebook ``parameters`` < ``-p key=value``
-(``-p 02_referral.window_days=14`` targets one notebook) < ``--source``.
+Precedence of parameters: config ``parameters`` < notebook ``parameters`` < the source's
+``growthlab.yaml`` (its ``timezone`` and ``currency``: the data's own) < ``-p key=value``
+(``-p 02_referral.window_days=14`` targets one notebook) < ``--source``. ``as_of: null`` (the
+default) leaves the analysis date to the data: growthlab.yaml's ``as_of``, else a synthetic
+sample's truth.json date, else the latest timestamp in the data (``growthlab.data.load``).
+A ``-p`` value takes the type of the notebook's declared default (``-p campaign=2025`` is the
+text "2025" for a text parameter, ``-p ratio=1`` the float 1.0 for a float one); a value that
+cannot have that type (``-p window_days=14.5`` for an integer) is a ConfigError naming the
+parameter.
 Everything is checked here, before anything runs; problems raise :class:`ConfigError`.
 Every notebook's effective parameters (its own defaults, config, overrides) pass the same
 checks (:func:`check_parameters`): ``lang`` is en/zh, ``min_group_size`` an integer of at least
@@ -193,6 +200,62 @@ def _check_as_of(value: Any, prefix: str) -> None:
         raise bad
 
 
+def _described_parameters(source: Path) -> dict[str, Any]:
+    """The run parameters a source folder's growthlab.yaml sets (timezone, currency)."""
+    if not source.is_dir():
+        return {}
+    from growthlab.data.description import read
+
+    desc = read(source)  # an invalid description is a ConfigError, before anything runs
+    if desc is None:
+        return {}
+    return {k: getattr(desc, k) for k in ("timezone", "currency") if getattr(desc, k)}
+
+
+#: parameters whose values check_parameters rules on (with its own messages)
+_CHECKED = ("lang", "min_group_size", "as_of")
+
+
+def _typed(spec: NotebookSpec, key: str, value: Any, text: str) -> Any:
+    """A ``-p`` value with the type of the notebook's declared default (see module docstring)."""
+    if key not in spec.defaults or key in _CHECKED:
+        return value  # the checked names have their own rules (check_parameters)
+    try:
+        default = ast.literal_eval(spec.defaults[key])
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return value  # an expression: its type is known only when the notebook runs
+    if default is None or value is None:
+        return value
+
+    def bad(kind: str) -> ConfigError:
+        return ConfigError(
+            f"parameter {key}={text!r}: notebook {spec.name} declares {kind} "
+            f"(default {spec.defaults[key]})"
+        )
+
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise bad("true or false")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise bad("an integer")
+    if isinstance(default, float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise bad("a number")
+    if isinstance(default, str):
+        if isinstance(value, list | dict):
+            raise bad("text")
+        return text if not isinstance(value, str) else value
+    if isinstance(default, list | tuple):
+        if isinstance(value, list):
+            return value
+        raise bad("a list")
+    return value
+
+
 def _effective(spec: NotebookSpec) -> dict[str, Any]:
     """What the notebook runs with: its literal defaults for the checked names, then ours."""
     values: dict[str, Any] = {}
@@ -267,6 +330,7 @@ def load_config(
         raise ConfigError("config 'notebooks' must be a non-empty list")
 
     parsed = [parse_override(o) for o in overrides]
+    texts = [o.partition("=")[2].strip() for o in overrides]
     specs: list[NotebookSpec] = []
     seen: set[str] = set()
     for entry in entries:
@@ -322,12 +386,20 @@ def load_config(
         src_path = (src_base / src_path).resolve()
     source_abs = str(src_path)
 
+    given = {key for nb, key, _ in parsed if nb is None}
+    described = _described_parameters(src_path)
+    for key, value in described.items():
+        if key not in given:
+            common[key] = value
     final: list[NotebookSpec] = []
     for s in specs:
         p = dict(s.parameters)
-        for nb, key, value in parsed:
-            if (nb is None or nb == s.name) and key != "source":
+        for key, value in described.items():
+            if key not in given and (key in s.declared or not s.declared):
                 p[key] = value
+        for (nb, key, value), text in zip(parsed, texts, strict=True):
+            if (nb is None or nb == s.name) and key != "source":
+                p[key] = _typed(s, key, value, text)
         p["source"] = source_abs
         final.append(NotebookSpec(s.name, s.path, p, s.declared, s.defaults))
 

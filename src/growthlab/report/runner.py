@@ -65,6 +65,60 @@ CACHE_ENV = "GROWTHLAB_CACHE_DIR"  # = growthlab.data.cache.ENV (not imported: k
 CACHE_KEEP = 8  # cache entries kept after a run (most recently used)
 
 
+#: a run whose newest data is older than this (days before the run) says so in every header
+STALE_DAYS = 30
+
+
+def default_config() -> str:
+    """The run configuration ``growthlab run`` uses without ``--config``.
+
+    ``runs/default.yaml`` of the current folder, else the one of the growthlab checkout this
+    package runs from (an editable install: ``pip install -e``), so ``growthlab run --source
+    DIR`` works from any folder. A package installed without its checkout has no notebooks to
+    run: that is a ConfigError asking for ``--config``.
+    """
+    here = Path("runs") / "default.yaml"
+    if here.is_file():
+        return str(here)
+    import growthlab
+
+    checkout = Path(growthlab.__file__).resolve().parents[2] / "runs" / "default.yaml"
+    if checkout.is_file():
+        return str(checkout)
+    raise ConfigError(
+        "no run configuration: runs/default.yaml is not in this folder and this installation "
+        "of growthlab has no checkout with one (the notebooks are not installed with the "
+        "package); pass --config FILE"
+    )
+
+
+def _as_of_note(as_of_source: str | None) -> dict[str, str]:
+    """How as_of was chosen, for page headers (en, zh)."""
+    text = as_of_source or ""
+    if not text:
+        return {}
+    zh = text
+    if text.startswith("latest timestamp in the data"):
+        where = text[text.find("(") + 1 : text.find(")")] if "(" in text else ""
+        zh = f"数据中的最新时间（{where}），不晚于运行时刻"
+    elif text.startswith("growthlab.yaml"):
+        zh = "数据源的 growthlab.yaml"
+    elif text.startswith("truth.json"):
+        zh = "truth.json（合成样本的日期）"
+    elif text == "given":
+        text, zh = "the run's as_of parameter", "运行参数 as_of"
+    return {"en": f"as_of: {text}", "zh": f"分析日期来源：{zh}"}
+
+
+def _stale_note(latest: str | None, days: int | None) -> dict[str, str]:
+    if latest is None or days is None or days <= STALE_DAYS:
+        return {}
+    return {
+        "en": f"the newest data ({latest}) is {days} days older than this run",
+        "zh": f"最新数据（{latest}）比本次运行早 {days} 天",
+    }
+
+
 def default_cache_dir() -> Path:
     """Where runs keep validated loads unless ``$GROWTHLAB_CACHE_DIR`` is set.
 
@@ -115,6 +169,17 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
         raise ConfigError(f"cannot read source {cfg.source}: {type(err).__name__}: {err}") from err
     info: dict[str, Any] = {"tables": sorted(getattr(ds, "tables", []) or [])}
     as_of = getattr(ds, "as_of", None)
+    info["as_of_source"] = getattr(ds, "as_of_source", None) or None
+    info["latest"] = info["stale_days"] = None
+    with contextlib.suppress(Exception):
+        last = pd.to_datetime(ds.quality.tables["last"]).max()
+        if pd.notna(last):
+            from growthlab.data.daily import utc_offset_minutes
+
+            off = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, last))
+            info["latest"] = str((last + off).date())
+            now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            info["stale_days"] = int((now - last) / pd.Timedelta(days=1))
     offset = pd.Timedelta(0)
     with contextlib.suppress(Exception):
         from growthlab.data.daily import utc_offset_minutes
@@ -344,10 +409,21 @@ def _render(
     nav = [(lab["run_index"], "index.html"), (lab["all_runs"], "../index.html")]
     if entry["name"] != SUMMARY and any(nb.name == SUMMARY for nb in cfg.notebooks):
         nav.insert(0, (lab["summary"], f"{SUMMARY}.html"))
+    period = info.get("period")
+    notes = [
+        n[lang if lang in n else "en"]
+        for n in (
+            _as_of_note(info.get("as_of_source")),
+            _stale_note(info.get("latest"), info.get("stale_days")),
+        )
+        if n
+    ]
+    if period and notes:
+        period = f"{period} · " + " · ".join(notes)
     header = rhtml.header_html(
         title=entry["title"],
         source=cfg.source,
-        period=info.get("period"),
+        period=period,
         parameters={k: v for k, v in shown.items() if k != "source"},
         generated=_iso(_now()),
         run_id=run_id,
@@ -469,6 +545,9 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         "source": {"path": cfg.source, "tables": info.get("tables")},
         "period": info.get("period"),
         "as_of": info.get("as_of"),
+        "as_of_source": info.get("as_of_source"),
+        "latest_data": info.get("latest"),
+        "stale_days": info.get("stale_days"),
         "parameters": {k: v for k, v in cfg.parameters.items()},
         "notebooks": [],
         "inputs": {
@@ -504,6 +583,13 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
     manifest["notebooks"] = entries
     _write_json(tmp / rindex.MANIFEST, manifest)
     _log(f"growthlab run {run_id}: {n} notebook(s), source {cfg.source}")
+    if info.get("as_of"):
+        _log(
+            f"  period {info.get('period')} ({_as_of_note(info.get('as_of_source')).get('en', '')})"
+        )
+    stale = _stale_note(info.get("latest"), info.get("stale_days"))
+    if stale:
+        _log(f"  note: {stale['en']}")
     t_run = time.perf_counter()
     interrupted = False
     prev_metrics = str((prev[1] / "metrics.json").resolve()) if prev else None
