@@ -595,6 +595,23 @@ TEXT: dict[str, tuple[str, str]] = {
         "修复分流（随机化、日志、过滤条件）后重新实验。",
     ),
     # --- 00 summary and page furniture ---------------------------------------------------
+    "ui.vs_previous": ("vs the {days} days before", "较前 {days} 天"),
+    "ui.window_vs_previous": ("last {days} days vs the {days} before", "近 {days} 天较前 {days} 天"),
+    "ui.evidence": ("evidence: {section}", "详见：{section}"),
+    "ui.no_comparable_run": (
+        "There is no earlier run of the same source and configuration to compare with.",
+        "没有同一数据源、同一配置的早先运行可供对比。",
+    ),
+    "column.alert_date": ("Date", "日期"),
+    "column.alert_metric": ("KPI", "指标"),
+    "column.alert_segment": ("Channel", "渠道"),
+    "column.alert_observed": ("Observed", "实际值"),
+    "column.alert_band": ("Expected range", "预期范围"),
+    "column.alert_score": ("Deviation (robust z)", "偏离程度（稳健 z）"),
+    "ui.section_incomplete": (
+        "{section} did not complete ({status}): its findings and numbers are missing here.",
+        "{section}未完成（{status}）：其发现与指标未包含在本页。",
+    ),
     "ui.source": ("Data source", "数据源"),
     "ui.period": ("Period", "时间范围"),
     "ui.parameters": ("Parameters", "参数"),

@@ -220,8 +220,14 @@ def show(
     index: bool = False,
     lang: str | None = None,
 ) -> None:
-    """Display a table in the report: :func:`table_html` as an HTML output (the only way)."""
+    """Display a table in the report: :func:`table_html` as an HTML output (the only way).
+
+    An empty table shows nothing (the sentence before it says why).
+    """
     from IPython.display import HTML, display
+
+    if table.empty:
+        return
 
     display(
         HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index, lang=lang))
