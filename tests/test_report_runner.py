@@ -97,7 +97,7 @@ def two_runs(tmp_path_factory, source):
     first = _runs(out)
     snap = {d.name: _snapshot(d) for d in first}
     time.sleep(1.1)  # distinct run ids / start times
-    code2 = cli.main(["run", "--config", str(cfg2), "--out", str(out), "-p", "value=2"])
+    code2 = cli.main(["run", "--config", str(cfg2), "--out", str(out), "-p", "tiny.value=2"])
     return {"out": out, "codes": (code1, code2), "first": first, "snapshot": snap, "cfg": cfg}
 
 
@@ -171,12 +171,54 @@ def test_summary_reports_recorded_numbers_and_changes(two_runs):
     row = cmp.set_index("name").loc["value"]
     assert summary.format_value(row["value"], None) in page
     assert summary.format_value(row["previous"], None) in page
-    assert "+100.0 %" in page and "an improvement" in page
+    assert "+100.0 %" in page and ">better<" in page
     assert first.name in page
     assert 'href="tiny.html"' in page
     page1 = (first / "00_summary.html").read_text(encoding="utf-8")
-    assert "no earlier successful run" in page1
-    assert summary.format_value(m1["ok"]["users"]["value"], None) in page1
+    assert "no earlier run of the same source and configuration" in page1
+
+
+def test_summary_never_compares_runs_of_another_source_or_configuration(
+    two_runs, tmp_path, tiny_source
+):
+    out = tmp_path / "reports"
+    shutil.copytree(two_runs["out"], out, symlinks=True)
+    cfg = two_runs["cfg"].with_name("e2e2.yaml")  # tiny + summary: runs on any source
+    runs = {}
+    for label, extra in [
+        ("other_source", ["--source", str(tiny_source)]),
+        ("other_config", ["-p", "lang=zh"]),
+    ]:
+        before = set(_runs(out))
+        assert cli.main(["run", "--config", str(cfg), "--out", str(out), *extra]) == 0
+        (new,) = set(_runs(out)) - before
+        runs[label] = new
+    for label, d in runs.items():
+        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        assert m["previous_run"] is None, label
+        page = (d / "00_summary.html").read_text(encoding="utf-8")
+        assert two_runs["first"][0].name not in page, label
+    # a later run of the first source and configuration is compared with its own kind only
+    assert cli.main(["run", "--config", str(cfg), "--out", str(out)]) == 0
+    m = json.loads((_runs(out)[-1] / "manifest.json").read_text(encoding="utf-8"))
+    assert m["previous_run"] not in {d.name for d in runs.values()}
+    assert m["previous_run"] is not None
+
+
+def test_comparable_rule():
+    from growthlab.report.config import load_config
+
+    cfg = load_config(
+        {"name": "x", "source": "/data", "notebooks": ["tiny"], "notebook_dir": str(FIX)}
+    )
+    base = {"source": {"path": cfg.source}, "config_name": "x", "parameters": dict(cfg.parameters)}
+    assert runner.comparable(base, cfg)
+    assert runner.comparable(
+        {**base, "parameters": {**base["parameters"], "as_of": "2025-01-01"}}, cfg
+    )
+    assert not runner.comparable({**base, "source": {"path": "/other"}}, cfg)
+    assert not runner.comparable({**base, "config_name": "y"}, cfg)
+    assert not runner.comparable({**base, "parameters": {**base["parameters"], "lang": "zh"}}, cfg)
 
 
 def test_failing_notebook_marks_run_failed_and_keeps_latest(two_runs, tmp_path, tiny_source):

@@ -208,9 +208,29 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     return info
 
 
-def _previous_success(out: Path) -> tuple[str, Path] | None:
+def comparable(manifest: dict[str, Any], cfg: RunConfig) -> bool:
+    """True when a run (its ``manifest``) analysed the same source with the same configuration.
+
+    Same source path, same config name and the same shared parameters (``as_of`` aside: a later
+    run on refreshed data is what a comparison is for). Only such a run is compared with on the
+    executive summary; a run of another source or configuration never is.
+    """
+
+    def params(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in (p or {}).items() if k not in ("as_of", "source")}
+
+    return (
+        (manifest.get("source") or {}).get("path") == cfg.source
+        and manifest.get("config_name") == cfg.name
+        and params(manifest.get("parameters"))
+        == params(json.loads(json.dumps(cfg.parameters, default=str)))
+    )
+
+
+def _previous_comparable(out: Path, cfg: RunConfig) -> tuple[str, Path] | None:
+    """The newest successful run in ``out`` that is :func:`comparable` with ``cfg``, or None."""
     for d, m in rindex.list_runs(out):
-        if m.get("status") == "success":
+        if m.get("status") == "success" and comparable(m, cfg):
             return d.name, d
     return None
 
@@ -530,7 +550,7 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
     tmp = out / f".tmp-{run_id}"
     final = out / run_id
     tmp.mkdir()
-    prev = _previous_success(out)
+    prev = _previous_comparable(out, cfg)
     manifest: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
