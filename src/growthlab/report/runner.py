@@ -545,13 +545,20 @@ def _prepare_out(out: Path) -> None:
 
 
 def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
-    started = _now()
-    run_id = f"{started:%Y%m%dT%H%M%SZ}-{cfg.name}-{secrets.token_hex(2)}"
-    tmp = out / f".tmp-{run_id}"
-    final = out / run_id
-    tmp.mkdir()
-    prev = _previous_comparable(out, cfg)
-    manifest: dict[str, Any] = {
+    """One run, holding the output folder's lock: set up, execute, publish (see :class:`_Run`)."""
+    run = _Run.start(cfg, info, out)
+    interrupted = run.execute()
+    code = run.publish(interrupted)
+    if interrupted:
+        raise KeyboardInterrupt
+    return code
+
+
+def _new_manifest(
+    cfg: RunConfig, info: dict[str, Any], run_id: str, started: dt.datetime, prev: Any
+) -> dict[str, Any]:
+    """The manifest of a run that is about to execute (status ``running``)."""
+    return {
         "run_id": run_id,
         "status": "running",
         "config": str(cfg.path) if cfg.path else None,
@@ -569,24 +576,7 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         "latest_data": info.get("latest"),
         "stale_days": info.get("stale_days"),
         "parameters": {k: v for k, v in cfg.parameters.items()},
-        "notebooks": [],
-        "inputs": {
-            "source": rman.source_fingerprint(cfg.source),
-            "config": rman.file_fingerprint(cfg.path) if cfg.path else None,
-            "notebooks": [rman.file_fingerprint(s.path) for s in cfg.notebooks],
-        },
-        "packages": rman.package_versions(),
-        "environment": rman.environment(),
-        "git": rman.git_info(cfg.notebooks[0].path.parent),
-    }
-    metrics = tmp / "metrics.json"
-    metrics_dir = tmp / ".metrics"
-    metrics_dir.mkdir()
-    _write_json(metrics, {})
-    n = len(cfg.notebooks)
-    entries: list[dict[str, Any]] = []
-    for spec in cfg.notebooks:
-        entries.append(
+        "notebooks": [
             {
                 "name": spec.name,
                 "title": spec.name,
@@ -599,70 +589,124 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
                 "cells": _cell_count(spec.path),
                 "parameters": {},
             }
-        )
-    manifest["notebooks"] = entries
-    _write_json(tmp / rindex.MANIFEST, manifest)
-    _log(f"growthlab run {run_id}: {n} notebook(s), source {cfg.source}")
-    if info.get("as_of"):
-        _log(
-            f"  period {info.get('period')} ({_as_of_note(info.get('as_of_source')).get('en', '')})"
-        )
-    stale = _stale_note(info.get("latest"), info.get("stale_days"))
-    if stale:
-        _log(f"  note: {stale['en']}")
-    t_run = time.perf_counter()
-    interrupted = False
-    prev_metrics = str((prev[1] / "metrics.json").resolve()) if prev else None
+            for spec in cfg.notebooks
+        ],
+        "inputs": {
+            "source": rman.source_fingerprint(cfg.source),
+            "config": rman.file_fingerprint(cfg.path) if cfg.path else None,
+            "notebooks": [rman.file_fingerprint(s.path) for s in cfg.notebooks],
+        },
+        "packages": rman.package_versions(),
+        "environment": rman.environment(),
+        "git": rman.git_info(cfg.notebooks[0].path.parent),
+    }
 
-    def prepare(i: int) -> tuple[dict[str, Any], dict[str, str]]:
-        spec, entry = cfg.notebooks[i], entries[i]
+
+class _Run:
+    """The execution state of one run (papermill-style: the state lives in an object).
+
+    ``start`` creates ``<out>/.tmp-<run_id>`` with its manifest; ``execute`` runs the notebooks
+    (in parallel worker processes, the summary last and alone), rendering each page as it
+    finishes; ``publish`` writes the final manifest and indexes, renames the folder into place
+    and moves ``latest`` on success.
+    """
+
+    def __init__(
+        self, cfg: RunConfig, info: dict[str, Any], out: Path, run_id: str, manifest: dict
+    ) -> None:
+        self.cfg, self.info, self.out, self.run_id = cfg, info, out, run_id
+        self.manifest = manifest
+        self.entries: list[dict[str, Any]] = manifest["notebooks"]
+        self.tmp = out / f".tmp-{run_id}"
+        self.metrics = self.tmp / "metrics.json"
+        self.metrics_dir = self.tmp / ".metrics"
+        self.prev_metrics: str | None = None
+        self.t_run = time.perf_counter()
+
+    @classmethod
+    def start(cls, cfg: RunConfig, info: dict[str, Any], out: Path) -> _Run:
+        """Create the run's temporary folder, manifest and (empty) metrics; log the run."""
+        started = _now()
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{cfg.name}-{secrets.token_hex(2)}"
+        prev = _previous_comparable(out, cfg)
+        run = cls(cfg, info, out, run_id, _new_manifest(cfg, info, run_id, started, prev))
+        if prev:
+            run.prev_metrics = str((prev[1] / "metrics.json").resolve())
+        run.tmp.mkdir()
+        run.metrics_dir.mkdir()
+        _write_json(run.metrics, {})
+        run.save()
+        _log(f"growthlab run {run_id}: {len(cfg.notebooks)} notebook(s), source {cfg.source}")
+        if info.get("as_of"):
+            note = _as_of_note(info.get("as_of_source")).get("en", "")
+            _log(f"  period {info.get('period')} ({note})")
+        stale = _stale_note(info.get("latest"), info.get("stale_days"))
+        if stale:
+            _log(f"  note: {stale['en']}")
+        run.t_run = time.perf_counter()
+        return run
+
+    def save(self) -> None:
+        """Write the manifest as it is now (the run index reads it)."""
+        _write_json(self.tmp / rindex.MANIFEST, self.manifest)
+
+    def _label(self, i: int) -> str:
+        return f"[{i + 1}/{len(self.entries)}] {self.cfg.notebooks[i].name}"
+
+    def prepare(self, i: int) -> tuple[dict[str, Any], dict[str, str]]:
+        """Papermill parameters and environment of notebook ``i``; marks it running."""
+        spec, entry = self.cfg.notebooks[i], self.entries[i]
         sections = [
             {k: e.get(k) for k in ("name", "title", "html", "status")}
-            for e in entries
+            for e in self.entries
             if e is not entry
         ]
         runner_params = {
-            "metrics_file": str(metrics.resolve()),
-            "previous_metrics_file": prev_metrics,
+            "metrics_file": str(self.metrics.resolve()),
+            "previous_metrics_file": self.prev_metrics,
             "sections": sections,
-            "run_id": run_id,
+            "run_id": self.run_id,
         }
         params, shown = _notebook_parameters(spec, runner_params)
         entry["parameters"] = shown
+        entry["status"] = "running"
         env = {
-            METRICS_ENV: str((metrics_dir / f"{spec.name}.json").resolve()),
+            METRICS_ENV: str((self.metrics_dir / f"{spec.name}.json").resolve()),
             NOTEBOOK_ENV: spec.name,
         }
         return params, env
 
-    def finish(i: int, status: str, error: str | None, duration: float) -> None:
-        entry = entries[i]
+    def finish(self, i: int, status: str, error: str | None, duration: float) -> None:
+        """Record notebook ``i``'s outcome, merge its metrics and render its page."""
+        entry = self.entries[i]
         entry.update(status=status, error=error, duration_s=duration)
-        _merge_metrics(metrics, metrics_dir, cfg)
-        _render(entry, tmp, cfg, info, entry["parameters"], run_id)
+        _merge_metrics(self.metrics, self.metrics_dir, self.cfg)
+        _render(entry, self.tmp, self.cfg, self.info, entry["parameters"], self.run_id)
         mark = "ok" if entry["status"] == "ok" else f"FAILED — {entry['error']}"
-        _log(f"[{i + 1}/{n}] {entry['name']}: {mark} ({duration:.1f} s)")
-        _write_json(tmp / rindex.MANIFEST, manifest)
+        _log(f"{self._label(i)}: {mark} ({duration:.1f} s)")
+        self.save()
 
-    def run_inline(i: int) -> None:
-        params, env = prepare(i)
-        entries[i]["status"] = "running"
-        _write_json(tmp / rindex.MANIFEST, manifest)
+    def run_inline(self, i: int) -> None:
+        """Execute notebook ``i`` in this process (its kernel dies with it)."""
+        params, env = self.prepare(i)
+        self.save()
         t0 = time.perf_counter()
         try:
             with _env(**env):
                 status, error = _execute_one(
-                    cfg.notebooks[i].path,
+                    self.cfg.notebooks[i].path,
                     params,
-                    tmp / entries[i]["ipynb"],
-                    cfg.cell_timeout,
-                    {"desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}"},
+                    self.tmp / self.entries[i]["ipynb"],
+                    self.cfg.cell_timeout,
+                    {"desc": self._label(i)},
                 )
         finally:
-            entries[i]["duration_s"] = round(time.perf_counter() - t0, 3)
-        finish(i, status, error, entries[i]["duration_s"])
+            self.entries[i]["duration_s"] = round(time.perf_counter() - t0, 3)
+        self.finish(i, status, error, self.entries[i]["duration_s"])
 
-    def run_parallel(batch: list[int], jobs: int) -> None:
+    def run_parallel(self, batch: list[int], jobs: int) -> None:
+        """Execute the notebooks ``batch`` in ``jobs`` worker processes (spawned; each dies with
+        the runner, see :func:`_worker_init`)."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -675,29 +719,28 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         futures = {}
         try:
             for slot, i in enumerate(batch):
-                params, env = prepare(i)
-                entries[i]["status"] = "running"
-                progress = {"desc": f"[{i + 1}/{n}] {cfg.notebooks[i].name}"}
+                params, env = self.prepare(i)
+                progress = {"desc": self._label(i)}
                 if sys.stderr.isatty():  # one line per worker on a terminal; plain lines in logs
                     progress["position"] = slot % jobs
                 fut = pool.submit(
                     _worker,
-                    str(cfg.notebooks[i].path),
+                    str(self.cfg.notebooks[i].path),
                     params,
-                    str(tmp / entries[i]["ipynb"]),
+                    str(self.tmp / self.entries[i]["ipynb"]),
                     {**env, "JUPYTER_PATH": os.environ.get("JUPYTER_PATH", "")},
-                    cfg.cell_timeout,
+                    self.cfg.cell_timeout,
                     progress,
                 )
                 futures[fut] = i
-            _write_json(tmp / rindex.MANIFEST, manifest)
+            self.save()
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
                     status, error, duration = fut.result()
                 except Exception as err:  # noqa: BLE001 - a worker died
                     status, error, duration = "failed", f"{type(err).__name__}: {err}", 0.0
-                finish(i, status, error, duration)
+                self.finish(i, status, error, duration)
         except KeyboardInterrupt:
             for fut in futures:
                 fut.cancel()
@@ -708,59 +751,60 @@ def _run_locked(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    try:
-        with (
-            _sigterm_as_interrupt(),
-            _env(JUPYTER_PATH=_jupyter_path()),
-        ):
-            batch = [i for i, s in enumerate(cfg.notebooks) if s.name != SUMMARY]
-            last = [i for i, s in enumerate(cfg.notebooks) if s.name == SUMMARY]
-            jobs = min(cfg.jobs, len(batch))
-            if jobs > 1:
-                run_parallel(batch, jobs)
-            else:
-                for i in batch:
-                    run_inline(i)
-            for i in last:
-                run_inline(i)
-    except KeyboardInterrupt:
-        interrupted = True
-        for e in entries:
-            if e["status"] in ("running", "pending"):
-                e.update(status="interrupted", error="interrupted (Ctrl-C / SIGTERM)")
-    except Exception as err:  # noqa: BLE001 - runner bug: still publish a failed run
-        manifest["error"] = f"{type(err).__name__}: {err}"
-    with contextlib.suppress(Exception):
-        _merge_metrics(metrics, metrics_dir, cfg)
-    shutil.rmtree(metrics_dir, ignore_errors=True)
+    def execute(self) -> bool:
+        """Run every notebook (the summary last, alone); True when interrupted."""
+        try:
+            with _sigterm_as_interrupt(), _env(JUPYTER_PATH=_jupyter_path()):
+                batch = [i for i, s in enumerate(self.cfg.notebooks) if s.name != SUMMARY]
+                last = [i for i, s in enumerate(self.cfg.notebooks) if s.name == SUMMARY]
+                jobs = min(self.cfg.jobs, len(batch))
+                if jobs > 1:
+                    self.run_parallel(batch, jobs)
+                else:
+                    for i in batch:
+                        self.run_inline(i)
+                for i in last:
+                    self.run_inline(i)
+        except KeyboardInterrupt:
+            for e in self.entries:
+                if e["status"] in ("running", "pending"):
+                    e.update(status="interrupted", error="interrupted (Ctrl-C / SIGTERM)")
+            return True
+        except Exception as err:  # noqa: BLE001 - runner bug: still publish a failed run
+            self.manifest["error"] = f"{type(err).__name__}: {err}"
+        return False
 
-    failed = [e for e in manifest["notebooks"] if e["status"] != "ok"]
-    if interrupted:
-        status, code = "interrupted", 130
-    elif failed or manifest.get("error"):
-        status, code = "failed", 1
-    else:
-        status, code = "success", 0
-    finished = _now()
-    manifest.update(
-        status=status,
-        exit_code=code,
-        finished_at=_iso(finished),
-        duration_s=round(time.perf_counter() - t_run, 3),
-    )
-    _write_json(tmp / rindex.MANIFEST, manifest)
-    rindex.write_run_index(tmp, manifest)
-    os.replace(tmp, final)
-    if status == "success":
-        rindex.point_latest(out, run_id)
-    _write_top_index(out)
-    _log(
-        f"growthlab run {run_id}: {status} in {manifest['duration_s']:.1f} s -> {final}"
-        + ("" if status == "success" else " (latest unchanged)")
-    )
-    if interrupted:
-        raise KeyboardInterrupt
-    return code
+    def publish(self, interrupted: bool) -> int:
+        """Final manifest and indexes, the folder renamed into place, ``latest`` moved on
+        success; returns the exit code (0 success, 1 failed, 130 interrupted)."""
+        with contextlib.suppress(Exception):
+            _merge_metrics(self.metrics, self.metrics_dir, self.cfg)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        failed = [e for e in self.entries if e["status"] != "ok"]
+        if interrupted:
+            status, code = "interrupted", 130
+        elif failed or self.manifest.get("error"):
+            status, code = "failed", 1
+        else:
+            status, code = "success", 0
+        self.manifest.update(
+            status=status,
+            exit_code=code,
+            finished_at=_iso(_now()),
+            duration_s=round(time.perf_counter() - self.t_run, 3),
+        )
+        self.save()
+        rindex.write_run_index(self.tmp, self.manifest)
+        final = self.out / self.run_id
+        os.replace(self.tmp, final)
+        if status == "success":
+            rindex.point_latest(self.out, self.run_id)
+        _write_top_index(self.out)
+        _log(
+            f"growthlab run {self.run_id}: {status} in {self.manifest['duration_s']:.1f} s -> "
+            f"{final}" + ("" if status == "success" else " (latest unchanged)")
+        )
+        return code
 
 
 def _jupyter_path() -> str:
