@@ -296,13 +296,8 @@ def _declared_parameters(path: Path) -> dict[str, str]:
         raise ConfigError(f"cannot read notebook {path}: {err}") from err
 
 
-def load_config(
-    config: str | Path | dict,
-    *,
-    source: str | None = None,
-    overrides: list[str] | tuple[str, ...] = (),
-) -> RunConfig:
-    """Read and validate a run config, apply overrides, resolve paths (see module docstring)."""
+def _read_raw(config: str | Path | dict) -> tuple[dict[str, Any], Path | None, Path]:
+    """(raw mapping, config path or None, base folder for relative paths); checks the keys."""
     if isinstance(config, dict):
         raw, cpath, base = dict(config), None, Path.cwd()
     else:
@@ -316,7 +311,95 @@ def load_config(
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+    return raw, cpath, base
 
+
+def _notebook_spec(
+    entry: Any, common: dict[str, Any], nb_dir: Path, base: Path, seen: set[str]
+) -> NotebookSpec:
+    """One ``notebooks:`` entry (a name, or a mapping with name/parameters/path) checked and
+    resolved, its parameters the shared ones overlaid with its own."""
+    if isinstance(entry, str):
+        nb_name, nb_params = entry, {}
+    elif isinstance(entry, dict) and "name" in entry:
+        nb_name, nb_params = str(entry["name"]), entry.get("parameters") or {}
+        extra = set(entry) - {"name", "parameters", "path"}
+        if extra:
+            raise ConfigError(f"notebook {nb_name}: unknown key(s) {sorted(extra)}")
+    else:
+        raise ConfigError(f"notebook entry {entry!r} must be a name or have a 'name'")
+    if not isinstance(nb_params, dict):
+        raise ConfigError(f"notebook {nb_name}: 'parameters' must be a mapping")
+    nb_params = _plain(nb_params)
+    stem = nb_name[:-6] if nb_name.endswith(".ipynb") else nb_name
+    if not _NAME.match(stem):
+        raise ConfigError(f"notebook name {nb_name!r} is not a plain file name")
+    if stem in seen:
+        raise ConfigError(f"notebook {stem} is listed twice")
+    seen.add(stem)
+    path = nb_dir / f"{stem}.ipynb"
+    if isinstance(entry, dict) and entry.get("path"):
+        path = (base / str(entry["path"])).resolve()
+    if not path.is_file():
+        raise ConfigError(f"notebook {path} not found")
+    declared = _declared_parameters(path)
+    return NotebookSpec(stem, path, {**common, **nb_params}, tuple(declared), declared)
+
+
+def _check_overrides(parsed: list[tuple[str | None, str, Any]], specs: list[NotebookSpec]) -> None:
+    """Every ``-p`` names a notebook of the run (when qualified) and a declared parameter."""
+    names = {s.name for s in specs}
+    for nb, key, _ in parsed:
+        if nb is not None and nb not in names:
+            raise ConfigError(f"override {nb}.{key}: no notebook {nb!r} in this run")
+        targets = [s for s in specs if nb is None or s.name == nb]
+        if key != "source" and not any(key in s.declared for s in targets):
+            raise ConfigError(
+                f"override {key!r}: no notebook of this run declares a parameter of that name"
+            )
+
+
+def _resolve_source(
+    source: str | None, parsed: list[tuple[str | None, str, Any]], raw: dict, base: Path
+) -> Path:
+    """The source folder/file: ``--source`` > ``-p source=`` (both relative to the working
+    folder) > the config's ``source`` (relative to the config file)."""
+    src, src_base = source, Path.cwd()
+    if src is None:
+        for nb, key, value in parsed:
+            if key == "source" and nb is None:
+                src = str(value)
+    if src is None:
+        if raw.get("source") is None:
+            raise ConfigError("no source: set 'source' in the config or pass --source")
+        src, src_base = str(raw["source"]), base
+    path = Path(src)
+    return path if path.is_absolute() else (src_base / path).resolve()
+
+
+def _positive(raw: dict, key: str, default: float | None) -> float | None:
+    v = raw.get(key, default)
+    if v is None:
+        return None
+    if not isinstance(v, int | float) or v <= 0:
+        raise ConfigError(f"config {key!r} must be a positive number")
+    return v
+
+
+def load_config(
+    config: str | Path | dict,
+    *,
+    source: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> RunConfig:
+    """Read and validate a run config, apply overrides, resolve paths (see module docstring).
+
+    Steps: read the mapping (:func:`_read_raw`); resolve each notebook (:func:`_notebook_spec`);
+    check the overrides (:func:`_check_overrides`); find the source (:func:`_resolve_source`)
+    and its ``growthlab.yaml`` defaults; apply overrides with the notebook's declared types;
+    check every notebook's effective parameters like the shared ones (:func:`check_parameters`).
+    """
+    raw, cpath, base = _read_raw(config)
     name = str(raw.get("name") or (cpath.stem if cpath else "run"))
     if not _NAME.match(name):
         raise ConfigError(f"config name {name!r} may only contain letters, digits, _ . -")
@@ -331,59 +414,10 @@ def load_config(
 
     parsed = [parse_override(o) for o in overrides]
     texts = [o.partition("=")[2].strip() for o in overrides]
-    specs: list[NotebookSpec] = []
     seen: set[str] = set()
-    for entry in entries:
-        if isinstance(entry, str):
-            nb_name, nb_params = entry, {}
-        elif isinstance(entry, dict) and "name" in entry:
-            nb_name, nb_params = str(entry["name"]), entry.get("parameters") or {}
-            extra = set(entry) - {"name", "parameters", "path"}
-            if extra:
-                raise ConfigError(f"notebook {nb_name}: unknown key(s) {sorted(extra)}")
-        else:
-            raise ConfigError(f"notebook entry {entry!r} must be a name or have a 'name'")
-        if not isinstance(nb_params, dict):
-            raise ConfigError(f"notebook {nb_name}: 'parameters' must be a mapping")
-        nb_params = _plain(nb_params)
-        stem = nb_name[:-6] if nb_name.endswith(".ipynb") else nb_name
-        if not _NAME.match(stem):
-            raise ConfigError(f"notebook name {nb_name!r} is not a plain file name")
-        if stem in seen:
-            raise ConfigError(f"notebook {stem} is listed twice")
-        seen.add(stem)
-        path = nb_dir / f"{stem}.ipynb"
-        if isinstance(entry, dict) and entry.get("path"):
-            path = (base / str(entry["path"])).resolve()
-        if not path.is_file():
-            raise ConfigError(f"notebook {path} not found")
-        declared = _declared_parameters(path)
-        params = {**common, **nb_params}
-        specs.append(NotebookSpec(stem, path, params, tuple(declared), declared))
-
-    names = {s.name for s in specs}
-    for nb, key, _ in parsed:
-        if nb is not None and nb not in names:
-            raise ConfigError(f"override {nb}.{key}: no notebook {nb!r} in this run")
-        targets = [s for s in specs if nb is None or s.name == nb]
-        if key != "source" and not any(key in s.declared for s in targets):
-            raise ConfigError(
-                f"override {key!r}: no notebook of this run declares a parameter of that name"
-            )
-
-    src = source
-    src_base = Path.cwd()
-    if src is None:
-        for nb, key, value in parsed:
-            if key == "source" and nb is None:
-                src = str(value)
-    if src is None:
-        if raw.get("source") is None:
-            raise ConfigError("no source: set 'source' in the config or pass --source")
-        src, src_base = str(raw["source"]), base
-    src_path = Path(src)
-    if not src_path.is_absolute():
-        src_path = (src_base / src_path).resolve()
+    specs = [_notebook_spec(entry, common, nb_dir, base, seen) for entry in entries]
+    _check_overrides(parsed, specs)
+    src_path = _resolve_source(source, parsed, raw, base)
     source_abs = str(src_path)
 
     given = {key for nb, key, _ in parsed if nb is None}
@@ -412,15 +446,7 @@ def load_config(
     for s in final:
         check_parameters(_effective(s), f"notebook {s.name}")
 
-    def _num(key: str, default: float | None) -> float | None:
-        v = raw.get(key, default)
-        if v is None:
-            return None
-        if not isinstance(v, int | float) or v <= 0:
-            raise ConfigError(f"config {key!r} must be a positive number")
-        return v
-
-    cell_timeout = _num("cell_timeout", 600)
+    cell_timeout = _positive(raw, "cell_timeout", 600)
     jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ConfigError("config 'jobs' must be a positive integer")
@@ -431,7 +457,7 @@ def load_config(
         parameters=shared,
         notebooks=tuple(final),
         cell_timeout=int(cell_timeout) if cell_timeout else None,
-        lock_timeout=float(_num("lock_timeout", 3600.0)),
+        lock_timeout=float(_positive(raw, "lock_timeout", 3600.0)),
         jobs=jobs,
         raw=raw,
     )
