@@ -1,4 +1,4 @@
-"""Findings, numbers and table of the A/B tests (growthlab.findings.experiments)."""
+"""Findings, result cards, tables and numbers of the experiments page (growthlab.findings.experiments)."""
 
 from __future__ import annotations
 
@@ -8,152 +8,170 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from growthlab import i18n, monitor
-from growthlab.findings import experiments
+from growthlab import experiments as ex
+from growthlab import i18n, metrics, report
+from growthlab.findings import experiments as fx
 
 
-def _ab(rows: list[dict]) -> pd.DataFrame:
-    """A hand-made ab_test frame: control row first, then treated rows (given fields)."""
-    base = {c: np.nan for c in monitor.AB_COLUMNS}
-    control = {
-        **base,
-        "experiment_id": "e1",
-        "variant": "control",
-        "is_control": True,
-        "users": 1000,
-        "conversions": 100,
-        "conversion": 0.10,
-        "revenue_per_user": 5.0,
-        "srm_p_value": 0.5,
-        "srm": False,
-        "verdict": "control",
-    }
-    treated = []
-    for r in rows:
-        t = {
-            **base,
-            "experiment_id": "e1",
-            "variant": "treatment",
-            "is_control": False,
-            "users": 1000,
-            "conversions": 130,
-            "conversion": 0.13,
-            "diff": 0.03,
-            "diff_low": 0.004,
-            "diff_high": 0.056,
-            "p_value": 0.03,
-            "rel_lift": 0.3,
-            "revenue_per_user": 6.0,
-            "rpu_diff": 1.0,
-            "mde": 0.025,
-            "srm_p_value": 0.5,
-            "srm": False,
-            "verdict": "win",
-        }
-        t.update(r)
-        treated.append(t)
-    return pd.DataFrame([control, *treated])[monitor.AB_COLUMNS]
+def _stats(
+    arms: dict[str, tuple[int, int]], exp: str = "e1", guard: dict | None = None
+) -> pd.DataFrame:
+    """Sums of a conversion experiment: variant -> (users, conversions); ``guard``: variant ->
+    unsubscribers."""
+    rows = []
+    for v, (n, x) in arms.items():
+        rows.append(
+            {
+                "experiment_id": exp,
+                "variant": v,
+                "metric": "conversion",
+                "n": n,
+                "sum": x,
+                "sum_sq": x,
+            }
+        )
+        if guard is not None:
+            g = guard[v]
+            rows.append(
+                {
+                    "experiment_id": exp,
+                    "variant": v,
+                    "metric": "unsubscribe_rate",
+                    "n": n,
+                    "sum": g,
+                    "sum_sq": g,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _results(stats: pd.DataFrame, **kw) -> ex.ExperimentResults:
+    kw.setdefault("sequential", "never")
+    return ex.analyse(stats, **kw)
+
+
+WIN = {"control": (5000, 500), "treatment": (5000, 650)}
 
 
 def test_win_is_a_ship_finding():
-    (f,) = experiments.ab_findings(_ab([{}]))
+    (f,) = fx.ab_findings(_results(_stats(WIN, guard={"control": 50, "treatment": 52})))
     assert (f.section, f.kind, f.subject) == ("experiments", "ab_win", "e1")
     assert f.effect == pytest.approx(0.3) and f.reach == 1.0 and f.confidence == 1.0
-    assert "treatment converts better than control" in f.en and "+3.0 pp" in f.en
-    assert "p 0.030" in f.en and "2.5 pp" in f.en  # the MDE
+    assert "treatment beats control on conversion: 13.0 % against 10.0 %" in f.en
+    assert "+3.0 pp" in f.en and "fixed-horizon interval" in f.en and "adjusted p < 0.001" in f.en
+    assert "unsubscribe rate not harmed" in f.en
     assert f.action_en == "Ship treatment to everyone the test targeted."
     assert "实验组" in f.zh and f.action_zh.startswith("将实验组")
+    assert [e.metric for e in f.evidence][:3] == ["ab_lift", "ab_p_value", "ab_chance_to_win"]
 
 
-def test_loss_is_a_stop_finding():
-    row = {"diff": -0.03, "diff_low": -0.056, "diff_high": -0.004, "rel_lift": -0.3}
-    (f,) = experiments.ab_findings(_ab([{**row, "verdict": "loss"}]))
-    assert f.kind == "ab_loss" and "worse" in f.en and f.action_en.startswith("Stop treatment")
+def test_loss_and_guardrail_veto():
+    loss = {"control": (5000, 650), "treatment": (5000, 500)}
+    (f,) = fx.ab_findings(_results(_stats(loss)))
+    assert f.kind == "ab_loss" and "does worse" in f.en and f.action_en.startswith("Stop treatment")
+    vetoed = fx.ab_findings(_results(_stats(WIN, guard={"control": 50, "treatment": 150})))
+    (g,) = vetoed
+    assert g.kind == "ab_guardrail" and "shipping is vetoed" in g.en
+    assert "unsubscribe rate 3.00 % against 1.00 %" in g.en
+    assert g.action_en.startswith("Do not ship treatment") and g.effect == 1.0  # +200 % capped
 
 
 def test_no_finding_when_the_interval_includes_zero():
-    row = {"diff": 0.01, "diff_low": -0.01, "diff_high": 0.03, "p_value": 0.3}
-    assert experiments.ab_findings(_ab([{**row, "verdict": "inconclusive"}])) == []
-    assert experiments.ab_findings(_ab([{**row, "verdict": "no_effect"}])) == []
-    # even a (mislabelled) win is not stated when its interval includes 0
-    assert experiments.ab_findings(_ab([{**row, "verdict": "win"}])) == []
-    assert experiments.ab_findings(None) == [] and experiments.ab_findings(_ab([]).iloc[:0]) == []
+    flat = {"control": (2000, 200), "treatment": (2000, 210)}
+    res = _results(_stats(flat))
+    assert res.verdicts["verdict"].iloc[0] == "inconclusive"
+    assert fx.ab_findings(res) == [] and fx.ab_findings(None) == []
 
 
-def test_srm_withholds_the_verdict():
-    (f,) = experiments.ab_findings(_ab([{"verdict": "srm", "srm_p_value": 1e-6, "srm": True}]))
+def test_srm_withholds_the_verdict_with_a_banner():
+    res = _results(_stats({"control": (5000, 500), "treatment": (4400, 572)}))
+    (f,) = fx.ab_findings(res)
     assert f.kind == "ab_srm" and "no verdict" in f.en and "p < 0.001" in f.en
-    assert f.effect == 1.0 and f.confidence == pytest.approx(1 - 1e-6)
-    assert f.action_en.startswith("Fix the assignment")
-    # an SRM finding is stated whatever the difference's interval says
-    row = {"verdict": "srm", "srm_p_value": 1e-4, "diff_low": -0.01, "diff_high": 0.03}
-    assert [g.kind for g in experiments.ab_findings(_ab([row]))] == ["ab_srm"]
+    assert f.effect == 1.0 and f.confidence > 0.999
+    (card,) = fx.cards(res, "en")
+    html = report.sentence_html("en", **card)
+    assert "<blockquote>" in html and "Sample-ratio mismatch" in html
+    assert "split broken (SRM)" in html and "fix the split" in html
 
 
 def test_underpowered_keeps_running_with_the_users_needed():
-    row = {"verdict": "underpowered", "diff": 0.02, "diff_low": 0.001, "diff_high": 0.04}
-    row.update({"mde": 0.04, "p_value": 0.04, "rel_lift": 0.2})
-    (f,) = experiments.ab_findings(_ab([row]))
-    assert f.kind == "ab_underpowered" and f.confidence == pytest.approx(0.96)
-    # MDE 4 pp with 1,000 users per variant; to detect 2 pp: 1,000 x (4/2)^2 = 4,000 users
-    assert "4,000 users per variant" in f.action_en
-    r = {"diff": 0.02, "mde": 0.04, "users": 1000, "control_users": 1000}
-    assert experiments.users_needed(r) == pytest.approx(4000)
-    assert math.isnan(experiments.users_needed({**r, "diff": 0.0}))
+    res = _results(_stats({"control": (400, 40), "treatment": (400, 62)}), correction="none")
+    (f,) = fx.ab_findings(res)
+    assert f.kind == "ab_underpowered" and 0.95 < f.confidence < 1
+    r = res.verdicts.iloc[0]
+    n = fx.users_needed(r)
+    assert n == pytest.approx(400 * (r["mde"] / r["diff"]) ** 2)
+    assert f"{math.ceil(n):,} users per variant" in f.action_en
+    assert math.isnan(fx.users_needed({**r.to_dict(), "diff": 0.0}))
 
 
-def test_users_needed_matches_the_mde_formula():
-    rng = np.random.default_rng(0)
-    a = pd.DataFrame(
-        {
-            "user_id": range(4000),
-            "experiment_id": "e",
-            "variant": np.where(np.arange(4000) % 2, "treatment", "control"),
-        }
+def test_cards_one_per_experiment_with_every_variant():
+    stats = pd.concat(
+        [
+            _stats(
+                {"control": (3000, 300), "a": (3000, 390), "b": (3000, 300), "tiny": (4, 1)},
+                "multi",
+            ),
+            _stats(WIN, "single"),
+        ]
     )
-    o = pd.DataFrame({"user_id": range(4000), "converted": rng.random(4000) < 0.2})
-    ab = monitor.ab_test(a, o)
-    t = ab.loc[~ab["is_control"]].iloc[0].to_dict()
-    n = experiments.users_needed({**t, "control_users": 2000})
-    p0 = ab.loc[ab["is_control"], "conversion"].iloc[0]
-    z = 1.959963984540054 + 0.8416212335729143
-    assert z * math.sqrt(p0 * (1 - p0) * 2 / n) == pytest.approx(abs(t["diff"]), rel=1e-9)
+    res = _results(stats, expected_shares=None, srm_alpha=1e-300)
+    cards = fx.cards(res, "zh", min_group_size=10)
+    assert len(cards) == 2
+    multi = next(c for c in cards if c["experiment"] == "multi")
+    html = report.sentence_html("zh", **multi)
+    assert html.count("<li>") == 3 and "不予展示" in html  # "tiny" suppressed
+    assert "胜过对照组的概率" in html and "跨指标与组别的 Holm 校正" in html
+    en = report.sentence_html("en", **fx.cards(res, "en")[0])
+    assert "chance to beat control" in en and "fixed-horizon interval" in en
 
 
-def test_headline_records_and_table():
-    ab = _ab([{}])
-    h = experiments.headline(ab)
-    assert h["ab_experiments"] == 1 and h["ab_experiment"] == "e1" and h["ab_verdict"] == "win"
-    assert h["ab_lift"] == pytest.approx(0.03) and h["ab_mde"] == pytest.approx(0.025)
-    recs = experiments.ab_records(ab)
-    assert recs[0]["diff"] is None and recs[1]["diff"] == pytest.approx(0.03)
-    assert experiments.ab_records(ab, min_group_size=2000) == []
-    t = experiments.result_table(ab, "zh")
-    assert list(t["ab_variant"]) == ["对照组", "实验组"]
-    assert list(t["ab_verdict"]) == [
-        i18n.t("verdict.ab.control", "zh"),
-        i18n.t("verdict.ab.win", "zh"),
-    ]
-    assert list(t["ab_action"]) == ["–", i18n.t("action.ab.ship", "zh")]
-    assert t["ab_p_value"].tolist() == ["–", "0.030"] and t["ab_diff"].iloc[0] == "–"
-    assert not t.isna().any().any()
-    assert experiments.format_p(1e-5) == "< 0.001" and experiments.format_p(None) == "–"
-    assert experiments.summary(ab) == {"experiments": 1, "users": 2000}
-    assert experiments.headline(None) == {} and experiments.main_variant(ab.iloc[:1]) is None
-    # small variants are pooled in the table
-    small = _ab([{"users": 4, "variant": "b"}, {"users": 3, "variant": "c"}, {"users": 5}])
-    shown = experiments.result_table(small, "en", min_group_size=10)
-    assert i18n.t("ui.suppressed", "en") in shown["ab_variant"].tolist()
-    assert shown["users"].tolist() == [1000, 12]
+def test_card_values_are_escaped():
+    res = _results(_stats(WIN, exp="<b>x</b> 13812345678"))
+    html = report.sentence_html("en", **fx.cards(res, "en")[0])
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "[phone]" in html
 
 
-def test_findings_from_a_real_ab_test():
+def test_metric_table_plan_headline_and_records():
+    res = _results(_stats(WIN, guard={"control": 50, "treatment": 52}))
+    t = fx.metric_table(res, "zh")
+    assert list(t["ab_metric"]) == ["转化率", "退订率"]
+    assert t["ab_value_control"].iloc[0] == "10.0 %" and t["ab_p_adj"].iloc[1].endswith("*")
+    assert not t.isna().drop(columns=["users_control"]).any().any()
+    small = _results(_stats({"control": (4, 1), "treatment": (5, 2)}))
+    shown = fx.metric_table(small, "en", min_group_size=10)
+    assert shown.empty or (shown["ab_variant"] == i18n.t("ui.suppressed", "en")).all()
+    p = fx.plan_table(res, "en")
+    assert p["plan_users_per_variant"].iloc[0] > 0 and p["plan_mde"].iloc[0].startswith("+10.0 %")
+    h = fx.headline(res)
+    assert h["ab_experiments"] == 1 and h["ab_verdict"] == "win" and h["ab_ship_vetoed"] == 0
+    assert h["ab_lift"] == pytest.approx(0.03) and 0.99 < h["ab_chance_to_win"] <= 1
+    assert set(h) <= set(metrics.CATALOGUE)
+    recs = fx.ab_records(res)
+    assert [r["metric"] for r in recs] == ["conversion", "unsubscribe_rate"]
+    assert recs[0]["verdict"] == "win" and recs[1]["verdict"] is None
+    assert fx.ab_records(res, min_group_size=10_000) == []
+    assert fx.summary(res) == {
+        "experiments": 1,
+        "users": 10000,
+        "running": 1,  # no assignment times: counted as running
+        "sequential": 0,
+        "srm": 0,
+    }
+    assert fx.headline(None) == {} and fx.main_variant(None) is None and fx.cards(None) == []
+    assert fx.format_p(1e-5) == "< 0.001" and fx.format_p(None) == "–"
+
+
+def test_findings_from_a_simulated_experiment():
     rng = np.random.default_rng(1)
     n = 20000
-    a = pd.DataFrame(
-        {"user_id": range(n), "experiment_id": "e", "variant": np.repeat(["control", "t"], n // 2)}
+    users = pd.DataFrame(
+        {
+            "experiment_id": "e",
+            "variant": np.repeat(["control", "t"], n // 2),
+            "converted": (rng.random(n) < np.repeat([0.10, 0.13], n // 2)).astype(float),
+        }
     )
-    p = np.repeat([0.10, 0.13], n // 2)
-    o = pd.DataFrame({"user_id": range(n), "converted": rng.random(n) < p})
-    (f,) = experiments.ab_findings(monitor.ab_test(a, o))
-    assert f.kind == "ab_win" and f.subject == "e"
+    res = ex.analyse(ex.sufficient_stats(users, ex.METRICS[:1]))  # state unknown: sequential
+    (f,) = fx.ab_findings(res)
+    assert f.kind == "ab_win" and "sequential (always valid) interval" in f.en

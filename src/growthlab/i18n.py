@@ -5,6 +5,13 @@ Keys are dotted: ``column.<name>`` for table headers, ``step.<event>`` for funne
 ``group.<name>``, ``verdict.<name>``, ``chart.<topic>.<name>`` for chart titles and axes,
 ``ui.<name>`` for page furniture. Text may hold ``{fields}`` filled by :func:`t`.
 
+Display names of category values (the one table per kind; :func:`name` looks them up and
+leaves values the data supplies, such as campaign ids or unknown channel names, as they are):
+``channel.<key>`` canonical channels, ``step.<event>`` event types and funnel steps,
+``model.<key>`` attribution models, ``table.<name>`` and ``field.<column>`` the data contract's
+tables and columns, ``rfm.``/``tier.``/``lifecycle.`` segments, ``kpi.<metric>`` monitored KPIs,
+``verdict.*`` verdicts, ``group.*`` comparison groups.
+
 This module imports nothing from growthlab, so any layer may use it.
 """
 
@@ -56,6 +63,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "channel.organic": ("Organic", "自然流量"),
     "channel.referral": ("Referral", "邀请裂变"),
     "channel.other": ("Other", "其他"),
+    "channel.unknown": ("Unknown", "未知"),
     # --- 01 data quality -----------------------------------------------------------------
     "table.users": ("users", "用户"),
     "table.referrals": ("referrals", "邀请记录"),
@@ -83,6 +91,60 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule.freshness": ("no recent rows", "近期无数据"),
     "rule.empty_table": ("empty table, treated as absent", "空表，视为缺失"),
     "rule.unused_columns": ("columns not read", "未读取的列"),
+    "rule.unused_files": ("files not read", "未读取的文件"),
+    "field.user_id": ("user_id", "用户 ID"),
+    "field.signup_at": ("signup_at", "注册时间"),
+    "field.channel": ("channel", "渠道"),
+    "field.campaign_id": ("campaign_id", "活动"),
+    "field.city": ("city", "城市"),
+    "field.gender": ("gender", "性别"),
+    "field.age_band": ("age_band", "年龄段"),
+    "field.consent_marketing": ("consent_marketing", "营销授权"),
+    "field.inviter_id": ("inviter_id", "邀请人 ID"),
+    "field.invitee_id": ("invitee_id", "受邀人 ID"),
+    "field.invited_at": ("invited_at", "邀请时间"),
+    "field.share_channel": ("share_channel", "分享渠道"),
+    "field.reward": ("reward", "奖励"),
+    "field.ts": ("ts", "时间"),
+    "field.event": ("event", "事件类型"),
+    "field.cost": ("cost", "成本"),
+    "field.order_id": ("order_id", "订单 ID"),
+    "field.amount": ("amount", "金额"),
+    "field.status": ("status", "订单状态"),
+    "field.id_type": ("id_type", "标识类型"),
+    "field.id_value": ("id_value", "标识值"),
+    "field.date": ("date", "日期"),
+    "field.spend": ("spend", "花费"),
+    "field.experiment_id": ("experiment_id", "实验"),
+    "field.variant": ("variant", "组别"),
+    "field.assigned_at": ("assigned_at", "分组时间"),
+    "field.path": ("path", "路径"),
+    "field.conversions": ("conversions", "转化数"),
+    "field.nulls": ("nulls", "未转化数"),
+    "field.value": ("value", "金额"),
+    "field.qualified": ("{table}.{column}", "{table}·{column}"),
+    "field.join": (", ", "、"),
+    "detail.unused_columns": (
+        "{n} column(s) outside the data contract, not read: {names}",
+        "{n} 列不在数据约定中，未读取：{names}",
+    ),
+    "detail.unused_files": (
+        "{n} file(s) in the folder that no table reads: {names} (name them in growthlab.yaml "
+        "to read them)",
+        "文件夹中有 {n} 个文件未被任何表读取：{names}（在 growthlab.yaml 中指定即可读取）",
+    ),
+    "detail.empty_file": (
+        "{name} is empty; treated as absent: sections that need it are skipped",
+        "{name} 为空，视为缺失：需要它的分析会跳过",
+    ),
+    "detail.no_rows": (
+        "{name}: no data rows; treated as absent: sections that need it are skipped",
+        "{name} 没有数据行，视为缺失：需要它的分析会跳过",
+    ),
+    "detail.all_quarantined": (
+        "all {n} row(s) were quarantined; treated as absent: sections that need it are skipped",
+        "全部 {n} 行均被剔除，视为缺失：需要它的分析会跳过",
+    ),
     "column.rows_source": ("Rows in source", "源数据行数"),
     "column.rows_quarantined": ("Rows excluded", "剔除行数"),
     "column.rows_kept": ("Rows kept", "保留行数"),
@@ -104,7 +166,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "column.example_rows": ("Example rows (row numbers)", "示例行号"),
     "chart.quality.coverage": ("Date coverage per table ({zone})", "各表时间覆盖（{zone}）"),
     "chart.quality.nulls": ("Share of missing values", "缺失值比例"),
-    "chart.quality.nulls_axis": ("% of rows", "占行数 %"),
+    "chart.quality.nulls_axis": ("missing values, % of the table's rows", "缺失值占该表行数（%）"),
+    "chart.quality.date": ("local date", "当地日期"),
+    "chart.quality.rows": ("rows per day", "每日行数"),
     "chart.quality.no_nulls": ("No missing values", "无缺失值"),
     "chart.quality.volume": ("Rows per day ({zone})", "每日行数（{zone}）"),
     "chart.quality.anomaly": ("unusual day", "异常日"),
@@ -204,19 +268,29 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "chart.referral.generations": (
         "Users per generation and how each reproduces",
-        "各代用户数与逐代繁殖率",
+        "各代用户数与逐代裂变倍数",
     ),
-    "chart.referral.generation": ("generation", "代数"),
-    "chart.referral.users": ("users", "用户数"),
-    "chart.referral.r": ("R_g = users in g+1 / users in g", "R_g = 第 g+1 代 / 第 g 代"),
+    "chart.referral.generation": (
+        "generation (0 = joined without an invitation)",
+        "代数（0 = 自然加入）",
+    ),
+    "chart.referral.users": ("users (log scale)", "用户数（对数坐标）"),
+    "chart.referral.users_title": ("Users per generation", "各代用户数"),
+    "chart.referral.r": ("R_g = users in g+1 / users in g", "R_g = 第 g+1 代人数 / 第 g 代人数"),
+    "chart.referral.r_title": (
+        "How each generation reproduces, 95 % intervals",
+        "逐代裂变倍数（95 % 区间）",
+    ),
+    "chart.referral.signup_week": ("signup week (starting Monday)", "注册周（周一起）"),
+    "chart.referral.median": ("median: {days} days", "中位数：{days} 天"),
     "chart.referral.ccdf_title": (
         "Cascade shapes: share of cascades at least x",
         "传播树形态：不小于 x 的传播树占比",
     ),
-    "chart.referral.ccdf": ("share of cascades ≥ x", "≥ x 的传播树占比"),
-    "chart.referral.size": ("cascade size (users)", "传播树规模（用户）"),
+    "chart.referral.ccdf": ("share of cascades ≥ x (log scale)", "≥ x 的传播树占比（对数坐标）"),
+    "chart.referral.size": ("cascade size (users)", "传播树规模（人）"),
     "chart.referral.depth": ("depth (generations)", "深度（代）"),
-    "chart.referral.max_breadth": ("largest generation (users)", "最大单代人数"),
+    "chart.referral.max_breadth": ("largest generation (users)", "最大单代人数（人）"),
     "chart.referral.structural_virality": ("structural virality", "结构传播度"),
     "chart.referral.concentration": ("How concentrated invitations are", "邀请的集中程度"),
     "chart.referral.share_units": ("share of spreaders (largest first)", "传播者占比（从多到少）"),
@@ -231,6 +305,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "注册到首次成功邀请的天数",
     ),
     "chart.referral.count": ("inviters", "邀请人数"),
+    "chart.referral.share": ("share of users", "用户占比"),
+    "chart.referral.per_user": ("paid revenue per user ({currency})", "人均付费金额（{currency}）"),
     "chart.referral.funnel": ("Invite funnel (counted in invitations)", "邀请漏斗（按邀请计数）"),
     "chart.referral.invitations": ("invitations", "邀请数"),
     "chart.referral.outcomes": (
@@ -276,8 +352,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "feature.monetary": ("spend", "消费金额"),
     "feature.event_count": ("{name} events", "{name}事件数"),
     "feature.channel_share": ("{name} share of events", "{name}渠道占比"),
-    "persona.high": ("high {feature} ({z} sd)", "{feature}高（{z} sd）"),
-    "persona.low": ("low {feature} ({z} sd)", "{feature}低（{z} sd）"),
+    "persona.high": ("high {feature} ({z} sd)", "{feature}偏高（{z} 个标准差）"),
+    "persona.low": ("low {feature} ({z} sd)", "{feature}偏低（{z} 个标准差）"),
     "persona.join": (", ", "、"),
     "persona.sep": ("; ", "；"),
     "persona.average": ("Close to average on every feature", "各项接近平均"),
@@ -301,13 +377,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "column.ltv_se": ("Standard error", "标准误"),
     "column.tier": ("Value tier", "价值分层"),
     "column.acquisition_channel": ("Acquisition channel", "获客渠道"),
-    "column.referral_status": ("Referred or organic", "受邀 / 自然"),
+    "column.referral_status": ("Referred or organic", "是否受邀"),
     "column.mean_clv": ("Predicted value per buyer", "人均预测价值"),
     "column.total_clv": ("Predicted value", "预测价值合计"),
     "column.clv_share": ("Share of predicted value", "预测价值占比"),
     "chart.segments.r": ("recency score (5 = most recent)", "最近购买得分（5 = 最近）"),
     "chart.segments.f": ("frequency score (5 = most frequent)", "购买频次得分（5 = 最高）"),
     "chart.segments.m": ("mean spend", "平均消费"),
+    "chart.segments.m_currency": ("mean spend ({currency})", "平均消费（{currency}）"),
+    "chart.segments.z": ("standard deviations from the mean", "偏离均值的标准差"),
     "chart.segments.rfm_title": (
         "RFM grid: cell colour = mean spend, number = users",
         "RFM 网格：颜色 = 平均消费，数字 = 用户数",
@@ -330,7 +408,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "主成分平面上的分群",
     ),
     "chart.segments.pc": ("PC{i} ({v} of variance)", "主成分{i}（解释 {v} 方差）"),
-    "chart.value.clv": ("expected value over the horizon", "预测期内期望价值"),
+    "chart.value.clv": (
+        "predicted value per customer ({currency}, log scale)",
+        "每位客户的预测价值（{currency}，对数坐标）",
+    ),
     "chart.value.customers": ("customers", "客户数"),
     "chart.value.dist_title": ("Distribution of predicted customer value", "客户预测价值分布"),
     "chart.value.freq": ("repeat purchases in calibration period", "校准期复购次数"),
@@ -341,12 +422,21 @@ TEXT: dict[str, tuple[str, str]] = {
         "Holdout check: predicted vs actual by calibration frequency",
         "验证期检验：按校准期复购次数的预测与实际",
     ),
-    "chart.value.mean_clv": ("mean predicted value (95 % CI)", "平均预测价值（95% 置信区间）"),
+    "chart.value.mean_clv": (
+        "predicted value per buyer ({currency}, 95 % CI)",
+        "人均预测价值（{currency}，95% 置信区间）",
+    ),
     "chart.value.median": ("median", "中位数"),
     "chart.value.mean": ("mean", "均值"),
-    "chart.value.by_tier": ("By value tier", "按价值分层"),
-    "chart.value.by_channel": ("By acquisition channel", "按获客渠道"),
-    "chart.value.by_referral": ("Referred vs organic", "受邀 vs 自然"),
+    "chart.value.by_tier": ("Predicted value per buyer by value tier", "各价值分层的人均预测价值"),
+    "chart.value.by_channel": (
+        "Predicted value per buyer by acquisition channel",
+        "各获客渠道的人均预测价值",
+    ),
+    "chart.value.by_referral": (
+        "Predicted value per buyer: referred vs organic",
+        "受邀用户与自然用户的人均预测价值",
+    ),
     # --- 04 attribution and funnel -------------------------------------------------------
     "model.first": ("first touch", "首次触点"),
     "model.last": ("last touch", "末次触点"),
@@ -361,6 +451,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "step.visit": ("visit", "访问"),
     "step.add_to_cart": ("add to cart", "加购"),
     "step.purchase": ("purchase", "购买"),
+    "step.reach": ("reach", "触达"),
+    "step.click": ("click", "点击"),
+    "step.engage": ("engage", "互动"),
+    "step.share": ("share", "分享"),
+    "step.invite_sent": ("invitation sent", "发出邀请"),
+    "step.invite_click": ("invitation clicked", "点击邀请"),
+    "step.unsubscribe": ("unsubscribe", "退订"),
+    "step.complaint": ("complaint", "投诉"),
     "group.referral_channel": ("referral channel", "邀请渠道"),
     "group.other_channels": ("other channels", "其他渠道"),
     "period.W": ("week {n}", "第 {n} 周"),
@@ -444,6 +542,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.funnel.contacts": ("contacts per user and week", "每用户每周触达次数"),
     "chart.funnel.response": ("share of user-weeks with a response", "有响应的用户周占比"),
     "chart.funnel.per_contact": ("responses per contact", "每次触达的响应数"),
+    "chart.funnel.channel": ("channel", "渠道"),
     # --- 05 monitoring and experiments ---------------------------------------------------
     # KPI names (metric column of growthlab.data.daily.kpi_series)
     "kpi.new_users": ("New users", "新增用户"),
@@ -469,6 +568,83 @@ TEXT: dict[str, tuple[str, str]] = {
     "action.ab.stop": ("stop", "停止"),
     "action.ab.keep_running": ("keep running", "继续实验"),
     "action.ab.fix_split": ("fix the split, then rerun", "修复分流后重做"),
+    "action.ab.do_not_ship": ("do not ship (guardrail)", "不上线（护栏指标）"),
+    "verdict.ab.guardrail": ("guardrail harmed: ship vetoed", "护栏指标受损：禁止上线"),
+    # experiments page (06_experiments): metrics, cards, tables, charts
+    "ab_metric.conversion": ("conversion", "转化率"),
+    "ab_metric.revenue_per_user": ("revenue per user", "人均收入"),
+    "ab_metric.revenue_per_order": ("revenue per order", "客单价"),
+    "ab_metric.unsubscribe_rate": ("unsubscribe rate", "退订率"),
+    "ab_metric.complaint_rate": ("complaint rate", "投诉率"),
+    "ui.ab.interval": ("{low} to {high}", "{low} 至 {high}"),
+    "ui.ab.method.sequential": ("sequential (always valid)", "序贯（随时有效）"),
+    "ui.ab.method.fixed": ("fixed-horizon", "固定样本"),
+    "ui.ab.correction.holm": (
+        "Holm correction across metrics and variants",
+        "跨指标与组别的 Holm 校正",
+    ),
+    "ui.ab.correction.bh": (
+        "Benjamini–Hochberg correction across metrics and variants",
+        "跨指标与组别的 Benjamini–Hochberg 校正",
+    ),
+    "ui.ab.correction.none": ("no multiple-testing correction", "未做多重检验校正"),
+    "ui.ab.running": ("running", "进行中"),
+    "ui.ab.finished": ("finished", "已结束"),
+    "ui.ab.guardrails_none": ("none measured", "未测量"),
+    "ui.ab.guardrails_ok": ("{names} not harmed", "{names}均未受损"),
+    "ui.ab.guardrail_harmed": ("{metric} {v1} against {v0}", "{metric} {v1}（对照组 {v0}）"),
+    "ui.ab.card_srm": (
+        "⚠ **Sample-ratio mismatch (p {srm_p}): the split between variants is off, so no verdict "
+        "is drawn.** Fix the assignment (randomisation, logging, filters) before reading any "
+        "number below.",
+        "⚠ **样本比例失衡（SRM，p {srm_p}）：各组分流比例异常，不下结论。** 请先修复分流（随机化、"
+        "日志、过滤条件），再解读下面的数字。",
+    ),
+    "ui.ab.card_head": (
+        "{state} · {users} users · {days} days of assignment · {method} interval · {correction}",
+        "{state} · {users} 位用户 · 分组 {days} 天 · {method}区间 · {correction}",
+    ),
+    "ui.ab.card_variant": (
+        "**{variant}: {verdict}** → {action}. **{metric}** {v1} against {v0}: {diff} ({interval}, "
+        "adjusted p {p}); chance to beat control {ctw}, expected loss {loss}. Guardrails: "
+        "{guardrails}.",
+        "**{variant}：{verdict}** → {action}。**{metric}** {v1} 对 {v0}：{diff}（{interval}，校正后 p "
+        "{p}）；胜过对照组的概率 {ctw}，预期损失 {loss}。护栏指标：{guardrails}。",
+    ),
+    "ui.ab.card_cuped": (" CUPED cut the variance by {vr}.", "CUPED 将方差降低了 {vr}。"),
+    "ui.ab.card_suppressed": (
+        "**{variant}**: a group below the minimum group size; not shown.",
+        "**{variant}**：组内用户少于最小分组人数，不予展示。",
+    ),
+    "column.ab_metric": ("Metric", "指标"),
+    "column.users_control": ("Control users", "对照组用户数"),
+    "column.ab_value_control": ("Control value", "对照组数值"),
+    "column.ab_value": ("Variant value", "实验组数值"),
+    "column.ab_p_adj": ("Adjusted p (* guardrail, unadjusted)", "校正后 p（* 为护栏指标，未校正）"),
+    "column.ab_chance_to_win": ("Chance to beat control", "胜过对照组的概率"),
+    "column.ab_variance_reduction": ("CUPED variance reduction", "CUPED 方差降低"),
+    "column.ab_method": ("Interval", "区间类型"),
+    "column.plan_baseline": ("Control baseline", "对照组基线"),
+    "column.plan_mde": ("Effect to detect (relative, absolute)", "目标效应（相对、绝对）"),
+    "column.plan_users_per_variant": ("Users needed per variant", "每组所需用户数"),
+    "column.plan_daily_users": ("Users a day (observed)", "日均分组用户（实测）"),
+    "column.plan_days_needed": ("Days needed", "所需天数"),
+    "column.plan_days_run": ("Days run", "已运行天数"),
+    "column.plan_days_more": ("Days more", "还需天数"),
+    "chart.experiments.effects": (
+        "Relative change vs control, decision interval",
+        "相对对照组的变化（决策区间）",
+    ),
+    "chart.experiments.rel_axis": ("change vs control (%)", "相对对照组的变化（%）"),
+    "chart.experiments.path": (
+        "{experiment} · {variant}: conversion difference at each daily look",
+        "{experiment} · {variant}：每日查看时的转化率差",
+    ),
+    "chart.experiments.path_axis": ("difference vs control (pp)", "与对照组之差（百分点）"),
+    "chart.experiments.day": ("day", "日期"),
+    "chart.experiments.fixed": ("fixed-horizon 95 % interval", "固定样本 95 % 区间"),
+    "chart.experiments.sequential": ("sequential 95 % interval", "序贯 95 % 区间"),
+    "chart.experiments.estimate": ("difference", "差值"),
     "variant.control": ("control", "对照组"),
     "variant.treatment": ("treatment", "实验组"),
     "column.kpi_recent": ("Recent period", "最近一期"),
@@ -485,7 +661,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "column.ab_variant": ("Variant", "组别"),
     "column.ab_conversion": ("Conversion", "转化率"),
     "column.ab_diff": ("Difference vs control", "与对照组之差"),
-    "column.ab_diff_interval": ("Difference, 95 % interval", "差值的 95 % 区间"),
+    "column.ab_diff_interval": ("Difference, decision interval", "差值的决策区间"),
     "column.ab_p_value": ("p-value", "p 值"),
     "column.ab_rel_lift": ("Relative lift", "相对提升"),
     "column.ab_revenue_per_user": ("Revenue per user", "人均收入"),
@@ -498,6 +674,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.monitor.expected": ("expected", "期望值"),
     "chart.monitor.band": ("expected band", "期望区间"),
     "chart.monitor.alert": ("alert", "告警"),
+    "chart.monitor.alert_up": ("alert: above the band", "告警：高于区间"),
+    "chart.monitor.alert_down": ("alert: below the band", "告警：低于区间"),
+    "chart.monitor.date": ("local date", "当地日期"),
+    "chart.monitor.unit.new_users": ("users per day", "每日人数"),
+    "chart.monitor.unit.invitees": ("users per day", "每日人数"),
+    "chart.monitor.unit.k_factor": ("invitees per new user", "每位新增用户对应的受邀用户"),
+    "chart.monitor.unit.conversions": ("paid orders per day", "每日支付订单数"),
+    "chart.monitor.unit.revenue": ("revenue per day ({currency})", "每日收入（{currency}）"),
+    "chart.monitor.unit.unsubscribes": ("unsubscribes per day", "每日退订数"),
+    "chart.monitor.unit.complaints": ("complaints per day", "每日投诉数"),
+    "chart.monitor.rolling_k_axis": ("invitees per new user", "每位新增用户对应的受邀用户"),
     "chart.monitor.conversion": ("conversion rate (%)", "转化率（%）"),
     "chart.monitor.diff": ("difference vs control (pp)", "与对照组之差（百分点）"),
     "chart.monitor.rolling_k": (
@@ -557,29 +744,40 @@ TEXT: dict[str, tuple[str, str]] = {
         "降低{channels}的触达频次，并复查近期推送的内容。",
     ),
     "finding.ab_win": (
-        "{experiment}: {variant} converts better than {control}: {p1} against {p0}, a difference "
-        "of {diff} (95 % interval {low} to {high}, p {p}), relative lift {rel}. The test could "
-        "detect {mde}, so the result holds.",
-        "{experiment}：{variant}的转化优于{control}：{p1} 对 {p0}，相差 {diff}（95 % 区间 {low} 至 "
-        "{high}，p {p}），相对提升 {rel}。该实验可检测 {mde} 的差异，结论可靠。",
+        "{experiment}: {variant} beats {control} on {metric}: {v1} against {v0}, a difference of "
+        "{diff} ({method} interval {interval}, adjusted p {p}), relative lift {rel}; chance to "
+        "beat control {ctw}. The test could detect {mde}, and the guardrails hold ({guardrails}).",
+        "{experiment}：{variant}的{metric}优于{control}：{v1} 对 {v0}，相差 {diff}（{method}区间 "
+        "{interval}，校正后 p {p}），相对提升 {rel}；胜过对照组的概率 {ctw}。该实验可检测 {mde} 的"
+        "差异，护栏指标正常（{guardrails}）。",
     ),
     "action.ab_win": (
         "Ship {variant} to everyone the test targeted.",
         "将{variant}推广到实验覆盖的全部用户。",
     ),
     "finding.ab_loss": (
-        "{experiment}: {variant} converts worse than {control}: {p1} against {p0}, a difference "
-        "of {diff} (95 % interval {low} to {high}, p {p}).",
-        "{experiment}：{variant}的转化差于{control}：{p1} 对 {p0}，相差 {diff}（95 % 区间 {low} 至 "
-        "{high}，p {p}）。",
+        "{experiment}: {variant} does worse than {control} on {metric}: {v1} against {v0}, a "
+        "difference of {diff} ({method} interval {interval}, adjusted p {p}).",
+        "{experiment}：{variant}的{metric}差于{control}：{v1} 对 {v0}，相差 {diff}（{method}区间 "
+        "{interval}，校正后 p {p}）。",
     ),
     "action.ab_loss": ("Stop {variant}; keep {control}.", "停止{variant}，保留{control}。"),
+    "finding.ab_guardrail": (
+        "{experiment}: {variant} harms a guardrail — {guardrails} — so shipping is vetoed "
+        "whatever {metric} says ({diff}, {method} interval {interval}).",
+        "{experiment}：{variant}使护栏指标受损——{guardrails}——因此无论{metric}如何（{diff}，"
+        "{method}区间 {interval}）都不上线。",
+    ),
+    "action.ab_guardrail": (
+        "Do not ship {variant}: find why it raised the guardrail, fix it, then test again.",
+        "不要上线{variant}：查明护栏指标上升的原因并修复后再测试。",
+    ),
     "finding.ab_underpowered": (
-        "{experiment}: {variant} against {control} differs by {diff} (95 % interval {low} to "
-        "{high}, p {p}), but that is less than this sample can reliably detect ({mde}); such "
-        "early results are often inflated.",
-        "{experiment}：{variant}与{control}相差 {diff}（95 % 区间 {low} 至 {high}，p {p}），但小于"
-        "该样本量可可靠检测的效应（{mde}），这类早期结果常被高估。",
+        "{experiment}: {variant} against {control} differs by {diff} on {metric} ({method} "
+        "interval {interval}, adjusted p {p}), but that is less than this sample can reliably "
+        "detect ({mde}); such early results are often inflated.",
+        "{experiment}：{variant}与{control}的{metric}相差 {diff}（{method}区间 {interval}，校正后 "
+        "p {p}），但小于该样本量可可靠检测的效应（{mde}），这类早期结果常被高估。",
     ),
     "action.ab_underpowered": (
         "Keep the test running to about {n} users per variant before deciding.",
@@ -596,7 +794,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     # --- 00 summary and page furniture ---------------------------------------------------
     "ui.vs_previous": ("vs the {days} days before", "较前 {days} 天"),
-    "ui.window_vs_previous": ("last {days} days vs the {days} before", "近 {days} 天较前 {days} 天"),
+    "ui.window_vs_previous": (
+        "last {days} days vs the {days} before",
+        "近 {days} 天较前 {days} 天",
+    ),
     "ui.evidence": ("evidence: {section}", "详见：{section}"),
     "ui.no_comparable_run": (
         "There is no earlier run of the same source and configuration to compare with.",
@@ -655,6 +856,13 @@ def t(key: str, lang: str = "en", **fields: Any) -> str:
         raise KeyError(f"no text {key!r} in growthlab.i18n.TEXT") from None
     text = zh if lang == "zh" else en
     return text.format(**fields) if fields else text
+
+
+def name(kind: str, key: Any, lang: str = "en") -> str:
+    """Display name of the category value ``key`` of ``kind`` (``channel``, ``step``,
+    ``model``, ``table``, ``field`` ...: the text of ``<kind>.<key>``); a value without one is a
+    name the data supplies (a campaign id, an unknown channel name) and is shown as it is."""
+    return maybe(f"{kind}.{key}", lang, str(key))
 
 
 def maybe(key: str, lang: str = "en", default: str | None = None) -> str:

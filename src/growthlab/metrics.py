@@ -830,10 +830,13 @@ _ENTRIES = [
     ),
     _m(
         "ab_results",
-        "A/B results per experiment and variant",
-        "各实验各组的 A/B 结果",
+        "A/B results per experiment, variant and metric",
+        "各实验、组别与指标的 A/B 结果",
         "records",
-        "Per experiment and variant: users, conversion, difference to control with interval, p-value, SRM.",
+        "Per experiment, treated variant and metric (conversion, revenue per user, revenue per "
+        "order, unsubscribe and complaint rates): users, values, difference to control with its "
+        "decision interval, adjusted p-value, chance to beat control, method, verdict "
+        "(growthlab.experiments.analyse).",
     ),
     _m(
         "ab_experiment",
@@ -847,15 +850,17 @@ _ENTRIES = [
         "Main A/B verdict",
         "主要 A/B 结论",
         "text",
-        "ab_test verdict of the main experiment's treated variant: win, loss, underpowered, "
-        "no_effect, inconclusive or srm (sample-ratio mismatch: verdict withheld).",
+        "Verdict of the main experiment's treated variant (growthlab.experiments.verdicts): win, "
+        "loss, guardrail (ship vetoed), underpowered, no_effect, inconclusive or srm "
+        "(sample-ratio mismatch: verdict withheld).",
     ),
     _m(
         "ab_lift",
         "A/B conversion difference",
         "A/B 转化率差",
         "pp",
-        "conversion(treatment) − conversion(control) of the main experiment.",
+        "conversion(treatment) − conversion(control) of the main experiment (CUPED-adjusted "
+        "when pre-period data exist).",
         "up",
     ),
     _m(
@@ -863,14 +868,15 @@ _ENTRIES = [
         "A/B difference, lower bound",
         "A/B 差值下限",
         "pp",
-        "Lower bound of the 95 % interval of ab_lift.",
+        "Lower bound of ab_lift's decision interval: sequential (always valid) while the "
+        "experiment runs, else fixed-horizon Welch t; at level 1 − α·p/p_adj (multiple testing).",
     ),
     _m(
         "ab_lift_high",
         "A/B difference, upper bound",
         "A/B 差值上限",
         "pp",
-        "Upper bound of the 95 % interval of ab_lift.",
+        "Upper bound of ab_lift's decision interval (see ab_lift_low).",
     ),
     _m(
         "ab_rel_lift",
@@ -882,26 +888,73 @@ _ENTRIES = [
     ),
     _m(
         "ab_p_value",
-        "A/B p-value",
-        "A/B p 值",
+        "A/B p-value (adjusted)",
+        "A/B p 值（校正后）",
         "score",
-        "Two-sided p-value of the difference in conversion.",
+        "Two-sided p-value of the conversion difference (sequential or fixed-horizon), adjusted "
+        "for multiple testing across metrics and variants (Holm by default).",
         digits=4,
+    ),
+    _m(
+        "ab_chance_to_win",
+        "A/B chance to beat control",
+        "A/B 胜过对照组的概率",
+        "fraction",
+        "Posterior P(relative lift in conversion > 0) under gbstats' default flat prior (or "
+        "N(0, prior_sd²)).",
+        "up",
+    ),
+    _m(
+        "ab_expected_loss",
+        "A/B expected loss if shipped",
+        "A/B 上线的预期损失",
+        "fraction",
+        "Posterior E[max(−relative lift, 0)]: the relative conversion loss expected when "
+        "shipping the variant (GrowthBook's risk).",
+        "down",
+    ),
+    _m(
+        "ab_variance_reduction",
+        "A/B variance reduction by CUPED",
+        "A/B CUPED 方差降低",
+        "fraction",
+        "1 − Var(Δ_CUPED)/Var(Δ) of the conversion difference with the pre-period covariate; 0 "
+        "when no pre-period data exist.",
+        "up",
     ),
     _m(
         "ab_mde",
         "A/B minimum detectable effect",
         "A/B 最小可检测效应",
         "pp",
-        "Smallest difference detectable at 80 % power with the observed sample sizes.",
+        "Smallest conversion difference detectable at 80 % power with the observed sample sizes "
+        "and the experiment's interval (sequential or fixed-horizon).",
     ),
     _m(
         "ab_srm_p_value",
         "A/B sample-ratio mismatch p-value",
         "A/B 样本比例失衡 p 值",
         "score",
-        "Chi-square test of the assigned counts against the planned split.",
+        "Chi-square test of the assigned counts against the planned split (p < 0.001: verdict "
+        "withheld).",
         digits=4,
+    ),
+    _m(
+        "ab_days_needed",
+        "A/B days needed for the planned effect",
+        "A/B 达到目标效应所需天数",
+        "days",
+        "Days of the observed assignment traffic for every variant to reach the users needed "
+        "to detect the planned relative effect (plan_mde) at 80 % power.",
+    ),
+    _m(
+        "ab_ship_vetoed",
+        "A/B variants vetoed by a guardrail",
+        "因护栏指标被否决的 A/B 组",
+        "count",
+        "Treated variants whose unsubscribe or complaint rate rose clearly (interval above 0): "
+        "not shipped whatever conversion says.",
+        "down",
     ),
     _m(
         "findings",
