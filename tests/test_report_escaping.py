@@ -165,7 +165,7 @@ def test_notebooks_show_data_only_through_the_boundary():
         )
         assert ".style" not in code, path.name
         assert "Markdown(" not in code, path.name
-        for call in re.findall(r"(?<![\w.])display\((.{0,40})", code):
+        for call in re.findall(r"(?<![\w.])display\(\s*(.{0,40})", code):
             # Only the summary's section links, built and escaped in growthlab.report.summary.
             assert call.startswith("HTML(summary."), (path.name, call)
 
