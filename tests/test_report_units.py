@@ -366,3 +366,27 @@ def test_findings_cover_each_section_before_repeating_one():
     assert [s.split(" ")[1] for s in got] == ["X", "Z", "Y"]
     assert got[1] == "b: Z rose from 1 to 1.100 (+10.0 %), a deterioration."
     assert summary.format_value(0, None) == "0"
+
+
+def test_methods_cells_fold_into_one_section_at_the_end(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    fit = nbformat.v4.new_code_cell(
+        "x",
+        outputs=[nbformat.v4.new_output("display_data", data={"text/html": "<p>fit_params</p>"})],
+    )
+    fit.metadata["tags"] = ["methods"]
+    note = nbformat.v4.new_markdown_cell("### How the model works\n\nmodel_note")
+    note.metadata["tags"] = ["methods"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# T\n\n## Findings"),
+        note,
+        fit,
+        nbformat.v4.new_markdown_cell("finding_text"),
+    ]
+    nbformat.write(nb, str(tmp_path / "n.ipynb"))
+    page = rhtml.render(tmp_path / "n.ipynb", tmp_path / "n.html", header="", lang="zh").read_text()
+    assert page.index("finding_text") < page.index('<details class="gl-methods">')
+    assert page.index("<summary>方法与模型细节</summary>") < page.index("model_note")
+    assert page.index("model_note") < page.index("fit_params")
+    assert page.count('class="gl-methods"') == 1
+    assert rhtml.fold_methods("<main><p>x</p></main>") == "<main><p>x</p></main>"

@@ -813,6 +813,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "{section} did not complete ({status}): its findings and numbers are missing here.",
         "{section}未完成（{status}）：其发现与指标未包含在本页。",
     ),
+    "ui.methods": ("Methods and model details", "方法与模型细节"),
     "ui.source": ("Data source", "数据源"),
     "ui.period": ("Period", "时间范围"),
     "ui.parameters": ("Parameters", "参数"),

@@ -245,6 +245,38 @@ def notebook_title(nb: Any, default: str, lang: str | None = None) -> str:
     return default
 
 
+#: Cell tag of method details and model diagnostics, folded into "Methods" at the page's end.
+METHODS_TAG = "methods"
+
+
+def fold_methods(body: str, lang: str = "en") -> str:
+    """Move every cell tagged :data:`METHODS_TAG` into one collapsed ``<details>`` ("Methods")
+    at the end of the page, keeping their order; a page without such cells is unchanged.
+
+    A reader sees findings and their evidence first; parameters, diagnostics and fits stay one
+    click away.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    cells = []
+    for el in soup.select(f".celltag_{METHODS_TAG}"):
+        cell = el if "jp-Cell" in (el.get("class") or []) else el.find_parent(class_="jp-Cell")
+        if cell is not None and cell not in cells:
+            cells.append(cell)
+    if not cells:
+        return body
+    main = soup.find("main") or soup.body
+    details = soup.new_tag("details", attrs={"class": "gl-methods"})
+    summary = soup.new_tag("summary")
+    summary.string = i18n.t("ui.methods", page_lang(lang))
+    details.append(summary)
+    for cell in cells:
+        details.append(cell.extract())
+    main.append(details)
+    return str(soup)
+
+
 def render(
     nb_path: str | Path,
     out_path: str | Path,
@@ -280,6 +312,7 @@ def render(
     if notebook_title(nb, "", lang):  # the notebook has its own H1: do not repeat it
         header = _GL_TITLE.sub("", header, count=1)
     body = body.replace("<!--GROWTHLAB-HEADER-->", header + "<!--GROWTHLAB-TOC-->", 1)
+    body = fold_methods(body, lang)
     body = add_toc(body, lang=lang)
     found = active_content(body)
     if found:
