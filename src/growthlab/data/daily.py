@@ -311,17 +311,22 @@ def ab_outcomes_expr(
     od = od.select(
         _uid=od.user_id.cast("string"), _ts=od.ts.cast("timestamp"), _amt=od.amount.cast("float64")
     )
-    cond = [a.user_id == od._uid, a._at.isnull() | (od._ts >= a._at)]
+    # An equi-join on the user (hash join) with the window as a filter, then one group-by over
+    # the assignments (zero rows) and the matched orders (one row each). Putting the window
+    # into the outer join's condition made engines fall back to a nested-loop join
+    # (assignments x orders: DuckDB's BLOCKWISE_NL_JOIN), quadratic in the data size.
+    j = a.join(od, a.user_id == od._uid)
+    keep = j._at.isnull() | (j._ts >= j._at)
     if window_days is not None:
-        cond.append(
-            a._at.isnull()
-            | (od._ts < a._at + ibis.interval(seconds=int(round(window_days * 86400))))
-        )
-    j = a.left_join(od, cond)
-    out = j.group_by(["experiment_id", "user_id", "variant"]).aggregate(
-        orders=j._ts.count(), revenue=j._amt.sum().fill_null(0.0)
-    )
-    return out.mutate(converted=out.orders > 0).select(
+        end = j._at + ibis.interval(seconds=int(round(window_days * 86400)))
+        keep = keep & (j._at.isnull() | (j._ts < end))
+    j = j.filter(keep)
+    keys = ["experiment_id", "user_id", "variant"]
+    base = a.select(*keys, _n=ibis.literal(0, type="int64"), _amt=ibis.literal(0.0))
+    hits = j.select(*keys, _n=ibis.literal(1, type="int64"), _amt=j._amt)
+    rows = base.union(hits, distinct=False)
+    out = rows.group_by(keys).aggregate(orders=rows._n.sum(), revenue=rows._amt.sum())
+    return out.mutate(converted=out.orders > 0, revenue=out.revenue.fill_null(0.0)).select(
         "experiment_id", "user_id", "variant", "converted", "revenue", "orders"
     )
 

@@ -139,9 +139,23 @@ def user_activity(ds: Any) -> pd.DataFrame:
     out = u
     if parts:
         acts = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
-        acts = acts.join(u.select("user_id", s=u.signup_at), "user_id")
-        acts = acts.filter(acts.ts >= acts.s)
-        a = acts.group_by("user_id").aggregate(activity=acts.count(), last_active_at=acts.ts.max())
+        # Aggregate per user first (one pass, no join of every event to its user), keeping the
+        # first timestamp: a user whose first activity is at or after signup keeps the totals;
+        # only users with something before signup (rare) are recounted row by row. Same
+        # result as joining every row to signup_at and filtering, at a fraction of the cost.
+        per = acts.group_by("user_id").aggregate(
+            _n=acts.ts.count(), _last=acts.ts.max(), _first=acts.ts.min()
+        )
+        s = u.select("user_id", _s=u.signup_at)
+        per = per.join(s, "user_id")
+        clean = per.filter(per._first >= per._s).select(
+            "user_id", activity=per._n, last_active_at=per._last
+        )
+        early = per.filter(per._first < per._s).select("user_id", "_s")
+        re = acts.join(early, "user_id")
+        re = re.filter(re.ts >= re._s)
+        re = re.group_by("user_id").aggregate(activity=re.count(), last_active_at=re.ts.max())
+        a = clean.union(re, distinct=False)
         out = out.left_join(a, "user_id").drop("user_id_right")
     if orders is not None:
         pd_ = paid_orders(orders)
