@@ -940,6 +940,10 @@ def ab_test(
 ) -> pd.DataFrame:
     """Evaluate A/B(/n) experiments: each variant against the control of its experiment.
 
+    The per-user, conversion-first version. The experiments page uses
+    :func:`growthlab.experiments.analyse` on engine-side sums instead (CUPED, sequential
+    intervals, Bayesian chance to win, ratio metrics, guardrails, Holm/BH, planner).
+
     ``assignments``: user_id, experiment_id, variant (SPEC §3; one variant per user per
     experiment). ``outcomes``: user_id, converted (bool), revenue (optional, default 0) and
     optionally experiment_id (then matched on both). Assigned users without an outcome row count

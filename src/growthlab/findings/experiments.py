@@ -456,6 +456,12 @@ def ab_records(results: ExperimentResults | None, min_group_size: int = 10) -> l
     return out
 
 
+def correction_text(results: ExperimentResults | None, lang: str = "en") -> str:
+    """The multiple-testing correction used, in words (for the page's opening sentence)."""
+    corr = (results.settings.get("correction") if results is not None else None) or "holm"
+    return i18n.t(f"ui.ab.correction.{corr}", lang)
+
+
 def summary(results: ExperimentResults | None) -> dict[str, Any]:
     """experiments, users, running, sequential (counts) and srm (experiments with a broken
     split) — for the section's opening sentence."""
