@@ -81,8 +81,16 @@ def test_no_personal_data_or_raw_id_in_any_output(hostile_run):
     _, run_dir, out = hostile_run
     files = [p for p in run_dir.rglob("*") if p.is_file()] + [out / "index.html"]
     assert any(p.suffix == ".ipynb" for p in files) and (run_dir / "metrics.json") in files
+    assert any(p.suffix == ".csv" for p in files) and any(p.suffix == ".xlsx" for p in files)
     for f in files:
-        text = f.read_text(encoding="utf-8", errors="replace")
+        if f.suffix == ".xlsx":
+            import openpyxl
+
+            # text cells (numbers are measurements; ids are text in the contract)
+            cells = openpyxl.load_workbook(f).active.iter_rows(values_only=True)
+            text = " ".join(v for row in cells for v in row if isinstance(v, str))
+        else:
+            text = f.read_text(encoding="utf-8", errors="replace")
         for pattern in (RAW_ID, PHONE, EMAIL):
             found = pattern.findall(text)
             assert not found, f"{f.name}: {found[:3]}"

@@ -244,3 +244,23 @@ def test_channel_columns_show_display_names():
     zh = nbk.table_html(df, lang="zh")
     assert ">企业微信<" in zh and "&lt;b&gt;unknown&lt;/b&gt;" in zh and ">渠道<" in zh
     assert ">WeCom 1:1<" in nbk.table_html(df, lang="en")
+
+
+def test_tables_are_saved_for_download_as_shown(tmp_path, monkeypatch):
+    import openpyxl
+
+    monkeypatch.setenv(nbk.TABLES_ENV, str(tmp_path / "tables" / "02_referral"))
+    shown, _ = nbk.display_frame(
+        pd.DataFrame({"channel": ["wecom", "13812345678"], "users": [10, 12]}), lang="zh"
+    )
+    links = nbk.save_table(shown, "k by campaign")
+    assert links == [
+        ("CSV", "tables/02_referral/k_by_campaign.csv"),
+        ("XLSX", "tables/02_referral/k_by_campaign.xlsx"),
+    ]
+    csv = (tmp_path / links[0][1]).read_text(encoding="utf-8-sig")
+    assert csv.splitlines() == ["渠道,用户数", "企业微信,10", "[phone],12"]
+    sheet = openpyxl.load_workbook(tmp_path / links[1][1]).active
+    assert [c.value for c in sheet[3]] == ["[phone]", 12]
+    monkeypatch.delenv(nbk.TABLES_ENV)
+    assert nbk.save_table(shown) == []  # outside a run nothing is written

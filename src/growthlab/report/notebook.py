@@ -8,9 +8,11 @@ run's ``metrics.json``. Outside a run (JupyterLab, nbval) values are kept in ``R
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from numbers import Number
@@ -186,6 +188,15 @@ def table_html(
     column names with a ``column.<name>`` text in :mod:`growthlab.i18n` get that header and
     channel keys in channel columns their display name (``channel.<key>``).
     """
+    shown, formats = display_frame(table, formats, lang=lang)
+    return _styled(shown, formats, na_rep=na_rep, precision=precision, index=index)
+
+
+def display_frame(
+    table: pd.DataFrame, formats: str | Mapping[str, Any] | None = None, *, lang: str | None = None
+) -> tuple[pd.DataFrame, str | Mapping[str, Any] | None]:
+    """The table as shown: text masked (:func:`growthlab.privacy.mask_personal`), channel keys
+    and column names in ``lang`` (when given); ``formats`` re-keyed to the shown names."""
     shown = table.copy()
     if lang is not None:
         for c in _CHANNEL_COLUMNS.intersection(shown.columns):
@@ -200,6 +211,17 @@ def table_html(
             shown[c] = mask_personal(shown[c])
     shown.columns = _masked_labels(shown.columns)
     shown.index = _masked_labels(shown.index)
+    return shown, formats
+
+
+def _styled(
+    shown: pd.DataFrame,
+    formats: str | Mapping[str, Any] | None,
+    *,
+    na_rep: str,
+    precision: int,
+    index: bool,
+) -> str:
     if isinstance(formats, Mapping):
         formats = {c: f for c, f in formats.items() if c in shown.columns}
     st = shown.style.format(precision=precision, na_rep=na_rep, escape="html")
@@ -219,19 +241,58 @@ def show(
     precision: int = 2,
     index: bool = False,
     lang: str | None = None,
+    name: str | None = None,
 ) -> None:
     """Display a table in the report: :func:`table_html` as an HTML output (the only way).
 
-    An empty table shows nothing (the sentence before it says why).
+    An empty table shows nothing (the sentence before it says why). Inside a run the table as
+    shown is also saved as CSV and XLSX (:func:`save_table`) and linked under it.
     """
     from IPython.display import HTML, display
 
     if table.empty:
         return
+    shown, shown_formats = display_frame(table, formats, lang=lang)
+    page = _styled(shown, shown_formats, na_rep=na_rep, precision=precision, index=index)
+    links = save_table(shown, name, index=index)
+    if links:
+        page += (
+            '<p class="gl-downloads">'
+            + " · ".join(
+                f'<a href="{html.escape(h, quote=True)}" download>{k}</a>' for k, h in links
+            )
+            + "</p>"
+        )
+    display(HTML(page))
 
-    display(
-        HTML(table_html(table, formats, na_rep=na_rep, precision=precision, index=index, lang=lang))
-    )
+
+#: Set by ``growthlab run``: the folder of this notebook's downloadable tables.
+TABLES_ENV = "GROWTHLAB_TABLES_DIR"
+_TABLE_NUMBER = itertools.count(1)
+
+
+def save_table(
+    shown: pd.DataFrame, name: str | None = None, *, index: bool = False
+) -> list[tuple[str, str]]:
+    """Write a shown table as ``<name>.csv`` (UTF-8 with BOM, so Excel reads Chinese) and
+    ``<name>.xlsx`` into ``$GROWTHLAB_TABLES_DIR``; return [(label, link relative to the page)].
+
+    Outside a run (no such folder) nothing is written and [] is returned. ``name`` defaults to
+    ``table_<n>``, numbered in display order. The content is what the page shows: masked,
+    suppressed and pseudonymised like the page, numbers unformatted.
+    """
+    folder = os.environ.get(TABLES_ENV)
+    if not folder:
+        return []
+    number = next(_TABLE_NUMBER)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name or "").strip("_") or f"table_{number:02d}"
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    frame = shown if index else shown.reset_index(drop=True)
+    frame.to_csv(out / f"{stem}.csv", index=index, encoding="utf-8-sig", float_format="%.6f")
+    frame.to_excel(out / f"{stem}.xlsx", index=index, engine="openpyxl")
+    base = f"tables/{out.name}"
+    return [("CSV", f"{base}/{stem}.csv"), ("XLSX", f"{base}/{stem}.xlsx")]
 
 
 def findings_html(items: Sequence[Finding], lang: str = "en") -> str:

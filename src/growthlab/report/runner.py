@@ -50,7 +50,7 @@ from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
 from growthlab.report import manifest as rman
 from growthlab.report.config import NotebookSpec, RunConfig, load_config
-from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV
+from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV, TABLES_ENV
 
 # nbformat (papermill, nbconvert; imported lazily below) imports jsonschema, which imports the
 # optional ``rfc3987_syntax`` when installed: that builds an Earley parser at import time (~3 s
@@ -673,6 +673,7 @@ class _Run:
         env = {
             METRICS_ENV: str((self.metrics_dir / f"{spec.name}.json").resolve()),
             NOTEBOOK_ENV: spec.name,
+            TABLES_ENV: str((self.tmp / "tables" / spec.name).resolve()),
         }
         return params, env
 
