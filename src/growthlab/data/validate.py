@@ -185,6 +185,7 @@ def _column_sql(
     ``fmts`` / ``vmap`` come from the source description (growthlab.yaml): a value map is
     applied to the trimmed text first (unmapped values unchanged), then the column is parsed
     as text with the given formats (ISO 8601 / plain numbers still accepted for timestamps).
+    The parsing of each column kind is one function below (``_<kind>_sql``).
     """
     c = _q(col.name)
     custom = bool(fmts or vmap)
@@ -197,81 +198,123 @@ def _column_sql(
     typed = False
     raw_sql = None
     if k in (C.ID, C.TEXT):
-        parsed = txt if custom else _text(col.name, ty, trim)
-        if k == C.TEXT or col.name in C.LABEL_IDS:
-            parsed = mask_personal_sql(parsed)
-        src = parsed
+        src = parsed = _id_text_sql(col, ty, txt, custom, trim)
     elif k == C.TIMESTAMP:
-        if ty.startswith("TIMESTAMP WITH TIME ZONE"):
-            parsed = f"make_timestamp(epoch_us({c}))"
-        elif ty in _TS_TYPES:
-            parsed = f"CAST({c} AS TIMESTAMP)" if utc else _local_to_utc(c, offset)
-        else:
-            src = txt
-            has_offset = (
-                f"(length({src}) > 10 AND (right({src}, 1) IN ('Z', 'z') OR "
-                f"regexp_matches(substr({src}, 11), '[+-][0-9]{{2}}(:?[0-9]{{2}})?$')))"
-            )
-            parsed = (
-                f"(CASE WHEN {has_offset} THEN make_timestamp(epoch_us(TRY_CAST({src} AS "
-                f"TIMESTAMPTZ))) ELSE {_local_to_utc(f'TRY_CAST({src} AS TIMESTAMP)', offset)} END)"
-            )
-            if fmts:
-                parsed = (
-                    f"COALESCE({', '.join(_time_formats_sql(src, fmts, offset, False))}, {parsed})"
-                )
-            typed = True
+        src, parsed, typed = _timestamp_sql(c, ty, src, txt, utc, offset, fmts)
     elif k == C.DATE:
-        if ty in _TS_TYPES or ty.startswith("TIMESTAMP"):
-            parsed = f"CAST({c} AS DATE)"
-        else:
-            src = txt
-            parsed = f"TRY_CAST({src} AS DATE)"
-            if fmts:
-                parsed = (
-                    f"COALESCE({', '.join(_time_formats_sql(src, fmts, offset, True))}, {parsed})"
-                )
-            typed = True
+        src, parsed, typed = _date_sql(c, ty, src, txt, offset, fmts)
     elif k == C.FLOAT:
-        if ty in _NUM_TYPES or ty.startswith("DECIMAL"):
-            parsed = f"CAST({c} AS DOUBLE)"
-        else:
-            src = txt
-            parsed = _money_sql(src) if fmts and "money" in fmts else f"TRY_CAST({src} AS DOUBLE)"
-            typed = True
+        src, parsed, typed = _float_sql(c, ty, src, txt, fmts)
     elif k == C.BOOL:
-        if ty == "BOOLEAN":
-            parsed = c
-        elif ty in _NUM_TYPES:
-            parsed = f"({c} <> 0)"
-        else:
-            src = txt
-            parsed = (
-                f"(CASE WHEN lower({src}) IN ('true','t','1','yes','y','是','1.0') THEN TRUE "
-                f"WHEN lower({src}) IN ('false','f','0','no','n','否','0.0') THEN FALSE END)"
-            )
-            typed = True
+        src, parsed, typed = _bool_sql(c, ty, src, txt)
     elif k == C.CHANNEL:
-        # The raw name is kept (<column>_raw) masked too, and a path separator inside a name
-        # becomes "›" so it cannot split a journey path.
-        def clean(text: str) -> str:
-            return mask_personal_sql(f"replace({text}, {_lit(C.PATH_SEPARATOR)}, '›')")
-
-        src = clean(txt)
-        raw_sql = clean(raw_text) if vmap else None
-        parsed = sql_case(src, lookup)
+        src, parsed, raw_sql = _channel_sql(txt, raw_text if vmap else None, lookup)
     elif k == C.STATUS:
-        src = txt
-        whens = " ".join(
-            f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sorted(C.STATUS_SYNONYMS.items())
-        )
-        parsed = (
-            f"(CASE WHEN {src} IS NULL THEN 'paid' "
-            f"ELSE (CASE lower({src}) {whens} ELSE lower({src}) END) END)"
-        )
+        src, parsed = txt, _status_sql(txt)
     else:  # pragma: no cover - contract kinds are closed
         raise ValueError(k)
     return _Col(col.name, k, col.required, src, parsed, typed, raw_sql or src)
+
+
+def _id_text_sql(col: C.Column, ty: str, txt: str, custom: bool, trim: bool) -> str:
+    """SQL of an id or text column: the (trimmed) text, empty -> NULL; free text and label
+    ids (campaigns, experiments) with personal data masked."""
+    parsed = txt if custom else _text(col.name, ty, trim)
+    if col.kind == C.TEXT or col.name in C.LABEL_IDS:
+        parsed = mask_personal_sql(parsed)
+    return parsed
+
+
+def _timestamp_sql(
+    c: str,
+    ty: str,
+    src: str,
+    txt: str,
+    utc: bool,
+    offset: int | None,
+    fmts: tuple[str, ...] | None,
+) -> tuple[str, str, bool]:
+    """(source, parsed, typed) SQL of a timestamp column -> naive UTC. Engine timestamps are
+    converted from local time (unless already UTC); text is ISO 8601 (with an offset or
+    ``Z``: that instant; naive: local time) or one of the description's ``fmts``."""
+    if ty.startswith("TIMESTAMP WITH TIME ZONE"):
+        return src, f"make_timestamp(epoch_us({c}))", False
+    if ty in _TS_TYPES:
+        return src, f"CAST({c} AS TIMESTAMP)" if utc else _local_to_utc(c, offset), False
+    has_offset = (
+        f"(length({txt}) > 10 AND (right({txt}, 1) IN ('Z', 'z') OR "
+        f"regexp_matches(substr({txt}, 11), '[+-][0-9]{{2}}(:?[0-9]{{2}})?$')))"
+    )
+    parsed = (
+        f"(CASE WHEN {has_offset} THEN make_timestamp(epoch_us(TRY_CAST({txt} AS "
+        f"TIMESTAMPTZ))) ELSE {_local_to_utc(f'TRY_CAST({txt} AS TIMESTAMP)', offset)} END)"
+    )
+    if fmts:
+        parsed = f"COALESCE({', '.join(_time_formats_sql(txt, fmts, offset, False))}, {parsed})"
+    return txt, parsed, True
+
+
+def _date_sql(
+    c: str, ty: str, src: str, txt: str, offset: int | None, fmts: tuple[str, ...] | None
+) -> tuple[str, str, bool]:
+    """(source, parsed, typed) SQL of a date column: engine dates/timestamps cast, text as
+    ISO 8601 or one of the description's ``fmts``."""
+    if ty in _TS_TYPES or ty.startswith("TIMESTAMP"):
+        return src, f"CAST({c} AS DATE)", False
+    parsed = f"TRY_CAST({txt} AS DATE)"
+    if fmts:
+        parsed = f"COALESCE({', '.join(_time_formats_sql(txt, fmts, offset, True))}, {parsed})"
+    return txt, parsed, True
+
+
+def _float_sql(
+    c: str, ty: str, src: str, txt: str, fmts: tuple[str, ...] | None
+) -> tuple[str, str, bool]:
+    """(source, parsed, typed) SQL of a numeric column -> DOUBLE: engine numbers cast, text
+    as a plain decimal number (or money text with ``formats: money``)."""
+    if ty in _NUM_TYPES or ty.startswith("DECIMAL"):
+        return src, f"CAST({c} AS DOUBLE)", False
+    parsed = _money_sql(txt) if fmts and "money" in fmts else f"TRY_CAST({txt} AS DOUBLE)"
+    return txt, parsed, True
+
+
+def _bool_sql(c: str, ty: str, src: str, txt: str) -> tuple[str, str, bool]:
+    """(source, parsed, typed) SQL of a boolean column: engine booleans as they are, numbers
+    non-zero = true, text true/false/1/0/yes/no/是/否 (anything else is a type error)."""
+    if ty == "BOOLEAN":
+        return src, c, False
+    if ty in _NUM_TYPES:
+        return src, f"({c} <> 0)", False
+    parsed = (
+        f"(CASE WHEN lower({txt}) IN ('true','t','1','yes','y','是','1.0') THEN TRUE "
+        f"WHEN lower({txt}) IN ('false','f','0','no','n','否','0.0') THEN FALSE END)"
+    )
+    return txt, parsed, True
+
+
+def _channel_sql(
+    txt: str, raw_text: str | None, lookup: dict[str, str]
+) -> tuple[str, str, str | None]:
+    """(source, canonical key, raw name) SQL of a channel column. The raw name is kept
+    (``<column>_raw``; the unmapped ``raw_text`` when a value map applies, else None = the
+    source) masked too, and a path separator inside a name becomes "›" so it cannot split a
+    journey path."""
+
+    def clean(text: str) -> str:
+        return mask_personal_sql(f"replace({text}, {_lit(C.PATH_SEPARATOR)}, '›')")
+
+    src = clean(txt)
+    return src, sql_case(src, lookup), clean(raw_text) if raw_text is not None else None
+
+
+def _status_sql(txt: str) -> str:
+    """SQL of an order status: missing -> paid, known spellings -> paid/refunded, others
+    lower-cased (the ``vocabulary`` rule reports them)."""
+    whens = " ".join(f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sorted(C.STATUS_SYNONYMS.items()))
+    return (
+        f"(CASE WHEN {txt} IS NULL THEN 'paid' "
+        f"ELSE (CASE lower({txt}) {whens} ELSE lower({txt}) END) END)"
+    )
 
 
 def _shown(value, quote: bool = True, width: int = 40) -> str:
@@ -912,24 +955,55 @@ class Validator:
         without ``as_of`` it names the table whose latest timestamp was taken).
         """
         self.min_ts = _parse_min_date(self.min_date, self.timezone)
+        self._check_contract()
+        as_of_ts = self._choose_as_of(as_of, as_of_source)
+        quarantined, kept = self._quarantine_tables(as_of_ts)
+        empty_notes = self._drop_empty_tables(kept)
+        self._persons_table()
+        persons = self._users_table()
+        self._mark("users")
+        warnings, unknown = self._warnings(as_of_ts)
+        warnings = empty_notes + warnings
+        ident_counts, largest = summarise_identity(persons)
+        notes = self._notes()
+        tables = self._table_summary(quarantined, kept)
+        warnings += self._freshness_warnings(tables, as_of_ts)
+        self._cleanup()
+        self._mark("report")
+        report = QualityReport(
+            problems=[],
+            quarantined=quarantined,
+            warnings=warnings,
+            notes=notes,
+            tables=tables,
+            nulls=pd.DataFrame(
+                self.null_rows, columns=["table", "column", "rows", "nulls", "null_rate"]
+            ),
+            unknown_channels=unknown,
+            identity=ident_counts,
+            largest_persons=largest,
+            as_of=as_of_ts,
+            timezone=self.timezone,
+            encodings=dict(self.info.encodings),
+        )
+        return report, persons
+
+    # -- run, steps 1-2: the contract ------------------------------------------------------
+    def _check_contract(self) -> None:
+        """Parse every table (step 1) and apply the fatal rules (step 2).
+
+        Checks the file-level rules found while opening the source (``duplicate_column``,
+        ``ragged_row``, ``csv_syntax``), ``table_required`` and ``not_empty`` for users,
+        ``column_required``, ``not_null``, ``type``, ``vocabulary``, ``non_negative`` and,
+        when every required column is there, ``unique`` and ``one_variant_per_user``.
+        Raises one DataContractError listing every problem found.
+        """
         self.problems += self.info.problems
-        if "users" in self.info.empty_files:
-            name = self.info.empty_files["users"]
-            self.problems.append(
-                Problem("users", None, C.R_EMPTY, 0, detail=f"{name} is empty (no header, no rows)")
-            )
-        elif "users" not in self.info.tables and "users" not in self.info.broken:
-            self.problems.append(
-                Problem("users", None, C.R_TABLE, 0, detail=self._table_required_detail())
-            )
+        self._users_file_rules()
         self._mark(None)
         self._views()
         self._mark("parse")
-        if "users" in self.info.tables and self.n_rows["users"] == 0:
-            where = self.info.origin.get("users", "users")
-            self.problems.append(
-                Problem("users", None, C.R_EMPTY, 0, detail=f"no data rows in {where}")
-            )
+        self._users_rows_rule()
         self._fatal_row_rules()
         self._release_scans()
         self._mark("row_rules")
@@ -941,6 +1015,31 @@ class Validator:
         if self.problems:
             raise DataContractError(self.problems)
 
+    def _users_file_rules(self) -> None:
+        """``not_empty`` (a users file without header or rows) and ``table_required`` (no
+        users table at all, and none broken by a file-level problem)."""
+        if "users" in self.info.empty_files:
+            name = self.info.empty_files["users"]
+            self.problems.append(
+                Problem("users", None, C.R_EMPTY, 0, detail=f"{name} is empty (no header, no rows)")
+            )
+        elif "users" not in self.info.tables and "users" not in self.info.broken:
+            self.problems.append(
+                Problem("users", None, C.R_TABLE, 0, detail=self._table_required_detail())
+            )
+
+    def _users_rows_rule(self) -> None:
+        """``not_empty``: a users table with a header but no data rows."""
+        if "users" in self.info.tables and self.n_rows["users"] == 0:
+            where = self.info.origin.get("users", "users")
+            self.problems.append(
+                Problem("users", None, C.R_EMPTY, 0, detail=f"no data rows in {where}")
+            )
+
+    def _choose_as_of(self, as_of, as_of_source: str | None) -> pd.Timestamp:
+        """The run's ``as_of`` as naive UTC: the given one, else the latest timestamp in the
+        data not after the clock (``self.as_of_source`` says which). Checks that ``min_date``
+        is before it and words the ``future_timestamp``/``before_min_date`` details."""
         if as_of is None:
             if not self.latest:
                 raise ConfigError("as_of: the source has no timestamps; pass as_of=...")
@@ -964,39 +1063,55 @@ class Validator:
         }
         if self.min_ts is not None:
             self._details[C.Q_BEFORE_MIN] = f"earlier than min_date {self.min_ts} UTC"
+        return as_of_ts
 
-        # users first: the other tables reference the kept users
-        self._quarantine("users", as_of_ts)
+    # -- run, step 3: quarantine -----------------------------------------------------------
+    def _quarantine_tables(self, as_of: pd.Timestamp) -> tuple[list[Problem], dict[str, int]]:
+        """Quarantine every table, users first (the ``orphan`` rule of the others refers to
+        the kept users; the referral graph rules run on the referrals left after the row
+        rules). Returns the quarantine problems and the kept row count of every table.
+
+        Raises DataContractError (``not_empty``) when no user is left.
+        """
+        self._quarantine("users", as_of)
         self._final("users")
         quarantined = self._quarantine_problems("users")
         kept = {"users": self._count("users")}
         if kept["users"] == 0:  # nothing left to analyse: every other row would be an orphan
-            rules = ", ".join(f"{p.rule} {p.count:,}" for p in quarantined)
-            rows = tuple(sorted(r for p in quarantined for r in p.rows))[:5]
-            raise DataContractError(
-                [
-                    Problem(
-                        "users",
-                        None,
-                        C.R_EMPTY,
-                        self.n_rows["users"],
-                        rows,
-                        f"every row was quarantined ({rules})",
-                    )
-                ]
-            )
+            raise self._no_users_left(quarantined)
         self.raw.execute("CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM users")
         for t in self.info.tables:
             if t == "users":
                 continue
-            extra = self._graph_rules(as_of_ts) if t == "referrals" else None
-            self._quarantine(t, as_of_ts, extra)
+            extra = self._graph_rules(as_of) if t == "referrals" else None
+            self._quarantine(t, as_of, extra)
             quarantined += self._quarantine_problems(t)
             self._final(t)
             kept[t] = self._count(t)
             self._mark(f"quarantine_{t}")
+        return quarantined, kept
 
-        # an optional table without any valid row is absent: analyses that need it skip
+    def _no_users_left(self, quarantined: list[Problem]) -> DataContractError:
+        """``not_empty``: every users row was quarantined (the rules and their counts)."""
+        rules = ", ".join(f"{p.rule} {p.count:,}" for p in quarantined)
+        rows = tuple(sorted(r for p in quarantined for r in p.rows))[:5]
+        return DataContractError(
+            [
+                Problem(
+                    "users",
+                    None,
+                    C.R_EMPTY,
+                    self.n_rows["users"],
+                    rows,
+                    f"every row was quarantined ({rules})",
+                )
+            ]
+        )
+
+    def _drop_empty_tables(self, kept: dict[str, int]) -> list[Problem]:
+        """Fill ``self.present``; an optional table without any valid row (an empty file, no
+        data rows, every row quarantined) is absent: its view is dropped and an
+        ``empty_table`` warning says why (analyses that need it skip)."""
         empty_notes: list[Problem] = []
         for t, name in self.info.empty_files.items():
             empty_notes.append(
@@ -1012,9 +1127,16 @@ class Validator:
                 why = f"all {self.n_rows[t]:,} row(s) were quarantined"
             empty_notes.append(Problem(t, None, C.W_EMPTY_TABLE, 0, detail=f"{why}; {_SKIPPED}"))
             self.raw.execute(f"DROP VIEW IF EXISTS {_q(t)}")
+        return empty_notes
 
-        # OneID: only identity keys shared by two or more users can merge anyone, so just
-        # those rows come to scipy; every other user is their own person.
+    # -- run, step 4: final users table and the report -------------------------------------
+    def _persons_table(self) -> None:
+        """OneID: the table ``_persons(user_id, person_id)`` of the users merged with others.
+
+        Only identity keys shared by two or more users can merge anyone, so just those rows
+        come to scipy (:func:`growthlab.data.identity.stitch`); every other user is their own
+        person.
+        """
         if "identities" in self.present:
             ident = self.raw.execute(
                 "SELECT i.user_id, i.id_type, i.id_value FROM identities i SEMI JOIN "
@@ -1037,6 +1159,11 @@ class Validator:
         )
         self.raw.execute("CREATE OR REPLACE TABLE _persons AS SELECT * FROM _persons_df")
         self.raw.unregister("_persons_df")
+
+    def _users_table(self) -> pd.DataFrame:
+        """The final ``users`` table (kept rows in source order) with ``person_id`` (OneID;
+        the user's own id when not merged) and ``referred`` (has an accepted inviter).
+        Returns the persons frame ``user_id, person_id``."""
         referred = (
             "LEFT JOIN (SELECT DISTINCT invitee_id FROM referrals) r ON r.invitee_id = v.user_id"
             if "referrals" in self.present
@@ -1051,12 +1178,11 @@ class Validator:
             f"FROM _n_users v LEFT JOIN _persons p ON p.user_id = v.user_id {referred} "
             "WHERE NOT v._q ORDER BY v._row"
         )
-        persons = self.con.table("users").select("user_id", "person_id").to_pandas()
+        return self.con.table("users").select("user_id", "person_id").to_pandas()
 
-        self._mark("users")
-        warnings, unknown = self._warnings(as_of_ts)
-        warnings = empty_notes + warnings
-        ident_counts, largest = summarise_identity(persons)
+    def _notes(self) -> list[Problem]:
+        """``unused_columns`` (source columns outside the contract, never read) and
+        ``unused_files`` (files of a folder that no table reads)."""
         notes = [
             Problem(
                 t,
@@ -1083,18 +1209,17 @@ class Validator:
                     + " (name them in growthlab.yaml to read them)",
                 )
             )
+        return notes
 
+    def _table_summary(self, quarantined: list[Problem], kept: dict[str, int]) -> pd.DataFrame:
+        """One row per table read or found empty (contract order): rows in the source,
+        quarantined and kept, the first/last time of its main time column, its origin."""
         table_rows = []
         qcount = {}
         for p in quarantined:
             qcount[p.table] = qcount.get(p.table, 0) + p.count
         for t in self.info.tables:
-            tcol = C.TIME_COLUMNS.get(t) or ("date" if t == "costs" else None)
-            first = last = None
-            if tcol and tcol in self.cols[t] and t in self.present:
-                first, last = self.raw.execute(
-                    f"SELECT min({_q(tcol)}), max({_q(tcol)}) FROM {_q(t)}"
-                ).fetchone()
+            first, last = self._coverage(t)
             table_rows.append(
                 {
                     "table": t,
@@ -1119,14 +1244,30 @@ class Validator:
                 }
             )
         order = {t: i for i, t in enumerate(C.TABLES)}
-        tables = pd.DataFrame(
+        return pd.DataFrame(
             sorted(table_rows, key=lambda r: order[r["table"]]),
             columns=["table", "rows_source", "rows_quarantined", "rows_kept", "first", "last"]
             + ["origin"],
         )
+
+    def _coverage(self, t: str) -> tuple:
+        """(min, max) of the main time column of a present table (costs: ``date``), else
+        (None, None)."""
+        tcol = C.TIME_COLUMNS.get(t) or ("date" if t == "costs" else None)
+        if tcol and tcol in self.cols[t] and t in self.present:
+            return self.raw.execute(
+                f"SELECT min({_q(tcol)}), max({_q(tcol)}) FROM {_q(t)}"
+            ).fetchone()
+        return None, None
+
+    @staticmethod
+    def _freshness_warnings(tables: pd.DataFrame, as_of: pd.Timestamp) -> list[Problem]:
+        """``freshness``: users, events, orders or referrals whose latest row is more than 7
+        days before as_of."""
+        warnings = []
         for r in tables.itertuples(index=False):
             if r.table in ("users", "events", "orders", "referrals") and pd.notna(r.last):
-                lag = (as_of_ts - r.last) / pd.Timedelta(days=1)
+                lag = (as_of - r.last) / pd.Timedelta(days=1)
                 if lag > 7:
                     warnings.append(
                         Problem(
@@ -1137,26 +1278,7 @@ class Validator:
                             detail=f"latest row is {lag:.1f} days before as_of",
                         )
                     )
-
-        self._cleanup()
-        self._mark("report")
-        report = QualityReport(
-            problems=[],
-            quarantined=quarantined,
-            warnings=warnings,
-            notes=notes,
-            tables=tables,
-            nulls=pd.DataFrame(
-                self.null_rows, columns=["table", "column", "rows", "nulls", "null_rate"]
-            ),
-            unknown_channels=unknown,
-            identity=ident_counts,
-            largest_persons=largest,
-            as_of=as_of_ts,
-            timezone=self.timezone,
-            encodings=dict(self.info.encodings),
-        )
-        return report, persons
+        return warnings
 
     def _count(self, t: str) -> int:
         return int(self.raw.execute(f"SELECT count(*) FROM {_q(t)}").fetchone()[0])
