@@ -806,9 +806,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "column.alert_date": ("Date", "日期"),
     "column.alert_metric": ("KPI", "指标"),
     "column.alert_segment": ("Channel", "渠道"),
-    "column.alert_observed": ("Observed", "实际值"),
-    "column.alert_band": ("Expected range", "预期范围"),
-    "column.alert_score": ("Deviation (robust z)", "偏离程度（稳健 z）"),
     "ui.section_incomplete": (
         "{section} did not complete ({status}): its findings and numbers are missing here.",
         "{section}未完成（{status}）：其发现与指标未包含在本页。",
