@@ -13,7 +13,8 @@ takes either a ``Dataset`` (anything with ``.table(name)`` and ``.has(name)``) o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import ibis
@@ -49,6 +50,32 @@ def _table(source: Any, name: str) -> ir.Table | None:
     if hasattr(source, "table") and hasattr(source, "has"):
         return source.table(name) if source.has(name) else None
     raise AnalysisInputError(f"{name}: expected a Dataset, an Ibis table or a pandas DataFrame")
+
+
+#: Intermediate tables materialised once per Dataset (see :func:`shared_table`).
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shared_table(source: Any, key: Hashable, build: Callable[[], ir.Table]) -> ir.Table:
+    """``build()`` materialised in the engine once per Dataset and ``key``, then reused.
+
+    For intermediate tables that several questions of one notebook need (e.g. the distinct
+    user-weeks behind both retention breakdowns): computed once as a temporary table of the
+    Dataset's own engine (Ibis ``Table.cache()``: DuckDB temp table, Spark cached view) instead
+    of once per question. Freed with the Dataset. Sources that are not a Dataset-like object
+    (Ibis tables, frames) or engines without temporary tables just get ``build()``.
+    """
+    try:
+        store = _SHARED.setdefault(source, {})
+    except TypeError:  # not weak-referenceable (a dict of tables, ...): no sharing
+        return build()
+    if key not in store:
+        table = build()
+        try:
+            store[key] = table.cache()
+        except Exception:  # noqa: BLE001 - a backend without temporary tables
+            return table
+    return store[key]
 
 
 def _as_of(source: Any, as_of) -> pd.Timestamp | None:

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.features import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}
@@ -55,26 +56,52 @@ def step_times_expr(events: ir.Table, steps: Sequence[str], window_days: float =
         cand = ev.filter(ev.event == name)
         j = cand.join(prev, cand.user_id == prev.user_id)
         j = j.filter((j.ts >= j._prev) & (j.ts <= j._start + window))
-        reached = j.group_by("user_id").aggregate(**{f"step_{k}": j.ts.min()})
-        out = out.left_join(reached, out.user_id == reached.user_id).drop("user_id_right")
-        prev = reached.join(out.select("user_id", "step_0"), "user_id").select(
-            "user_id", _start="step_0", _prev=f"step_{k}"
+        # _start is one value per user: carried through the group-by (no join back to out)
+        reached = j.group_by("user_id").aggregate(
+            **{f"step_{k}": j.ts.min()}, _start=j._start.max()
         )
+        out = out.left_join(reached.drop("_start"), out.user_id == reached.user_id).drop(
+            "user_id_right"
+        )
+        prev = reached.select("user_id", "_start", _prev=f"step_{k}")
     return out
 
 
+def _unit(period: str) -> str:
+    unit = PERIODS.get(period)
+    if unit is None:
+        raise AnalysisInputError(f"period: must be 'W' or 'M', got {period!r}")
+    return unit
+
+
+def active_periods_expr(events: ir.Table, period: str = "W") -> ir.Table:
+    """Distinct (user_id, period_start): the periods in which each user has an event."""
+    unit = _unit(period)
+    require_columns(events, name="events", columns=["user_id", "ts"])
+    ev = events.filter(events.ts.notnull())
+    ev = ev.select(
+        user_id=ev.user_id.cast("string"), period_start=ev.ts.cast("timestamp").truncate(unit)
+    )
+    return ev.distinct()
+
+
 def cohort_activity_expr(
-    users: ir.Table, events: ir.Table, period: str = "W", by: str | None = None
+    users: ir.Table,
+    events: ir.Table,
+    period: str = "W",
+    by: str | None = None,
+    *,
+    active: ir.Table | None = None,
 ) -> tuple[ir.Table, ir.Table]:
     """Cohort sizes and active users per (cohort, activity period).
 
     cohort = signup_at truncated to the period (ISO week starting Monday, or calendar month);
     a user is active in a period when they have at least one event in it. Returns
     (sizes: [by,] cohort, users) and (activity: [by,] cohort, period_start, active_users).
+    ``active``: :func:`active_periods_expr` of ``events`` when already at hand (it is the
+    expensive part: one pass over the events).
     """
-    unit = PERIODS.get(period)
-    if unit is None:
-        raise AnalysisInputError(f"period: must be 'W' or 'M', got {period!r}")
+    unit = _unit(period)
     require_columns(users, name="users", columns=["user_id", "signup_at"] + ([by] if by else []))
     require_columns(events, name="events", columns=["user_id", "ts"])
     keys = [by] if by else []
@@ -85,14 +112,12 @@ def cohort_activity_expr(
         **({by: u[by]} if by else {}),
     )
     sizes = u.group_by([*keys, "cohort"]).aggregate(users=u.user_id.nunique())
-    ev = events.filter(events.ts.notnull())
-    ev = ev.select(
-        user_id=ev.user_id.cast("string"), period_start=ev.ts.cast("timestamp").truncate(unit)
-    )
-    ev = ev.distinct()
-    j = ev.join(u, "user_id")
+    ev = active if active is not None else active_periods_expr(events, period)
+    # (user, period) rows are distinct and so are (user, cohort[, by]) rows, so within a group
+    # (by, cohort, period) every row is another user: COUNT(*) = COUNT(DISTINCT user_id)
+    j = ev.join(u.distinct(), "user_id")
     j = j.filter(j.period_start >= j.cohort)
-    act = j.group_by([*keys, "cohort", "period_start"]).aggregate(active_users=j.user_id.nunique())
+    act = j.group_by([*keys, "cohort", "period_start"]).aggregate(active_users=j.count())
     return sizes, act
 
 
@@ -166,7 +191,12 @@ def cohort_activity(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`cohort_activity_expr` on a Dataset (users, events) -> (sizes, activity) frames."""
     _need(ds, "users", "events")
-    sizes, act = cohort_activity_expr(ds.table("users"), ds.table("events"), period, by)
+    events = ds.table("events")
+    # the distinct user-periods are shared by every breakdown asked of this Dataset
+    active = shared_table(
+        ds, ("active_periods", _unit(period)), lambda: active_periods_expr(events, period)
+    )
+    sizes, act = cohort_activity_expr(ds.table("users"), events, period, by, active=active)
     return sizes.to_pandas(), act.to_pandas()
 
 

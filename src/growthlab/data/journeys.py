@@ -66,15 +66,18 @@ def _journey_rows(
     conv = conversions_expr(orders)
     lookback = ibis.interval(seconds=int(round(lookback_days * 86400)))
 
+    # the conversion rows of the stream straight from the paid orders: taking them from
+    # ``conv`` made engines compute its numbering window a second time
+    paid = paid_orders(orders)
     stream = ev.select(
         user_id=ev.user_id.cast("string"),
         ts=ev.ts.cast("timestamp"),
         channel=ev.channel.cast("string"),
         kind=ibis.literal(0, type="int64"),
     ).union(
-        conv.select(
-            user_id=conv.user_id,
-            ts=conv.conversion_ts,
+        paid.select(
+            user_id=paid.user_id.cast("string"),
+            ts=paid.ts.cast("timestamp"),
             channel=ibis.null("string"),
             kind=ibis.literal(1, type="int64"),
         )
@@ -194,8 +197,7 @@ def touchpoints(
     Meant for modest sizes (one row per touch); at scale aggregate with :func:`paths` instead.
     """
     events, orders = _tables(ds)
-    tp = touchpoints_expr(events, orders, lookback_days, touch_events)
-    return _clean_tp(tp.to_pandas())
+    return _ordered_touchpoints(touchpoints_expr(events, orders, lookback_days, touch_events))
 
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
@@ -207,8 +209,19 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _clean_tp(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.sort_values(["user_id", "conv_seq", "ts", "channel"], na_position="last")
+def _ordered_touchpoints(tp: ir.Table) -> pd.DataFrame:
+    """Touchpoint rows sorted by user_id, conv_seq (null journey last), ts, channel.
+
+    Sorted by the engine, not pandas: sorting millions of rows by text columns in pandas cost
+    more than the query itself. NULLS LAST is explicit (Spark's default is NULLS FIRST).
+    """
+    keys = [ibis.asc(tp[c], nulls_first=False) for c in ("user_id", "conv_seq", "ts", "channel")]
+    return _clean_tp(tp.order_by(keys).to_pandas(), ordered=True)
+
+
+def _clean_tp(df: pd.DataFrame, ordered: bool = False) -> pd.DataFrame:
+    if not ordered:
+        df = df.sort_values(["user_id", "conv_seq", "ts", "channel"], na_position="last")
     df = df.reset_index(drop=True)
     df["conv_seq"] = df["conv_seq"].astype("Int64")
     df["converted"] = df["converted"].astype(bool)
@@ -235,7 +248,7 @@ def memtable_touchpoints(
 ) -> pd.DataFrame:
     """Run :func:`touchpoints_expr` on pandas frames (in-memory DuckDB)."""
     ev, od = _in_memory(events, orders)
-    return _clean_tp(touchpoints_expr(ev, od, lookback_days, touch_events).to_pandas())
+    return _ordered_touchpoints(touchpoints_expr(ev, od, lookback_days, touch_events))
 
 
 def _in_memory(events: pd.DataFrame, orders: pd.DataFrame) -> tuple[ir.Table, ir.Table]:
