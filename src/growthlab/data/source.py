@@ -370,57 +370,13 @@ def copy_source(
     """
     out = RawTables(description=description)
     if isinstance(source, Mapping):
-        for table in TABLES:
-            if table in source and source[table] is not None:
-                df = source[table]
-                if not isinstance(df, pd.DataFrame):
-                    raise ConfigError(f"source[{table!r}] must be a pandas DataFrame")
-                names = [str(c) for c in df.columns]
-                dups = duplicate_columns(table, f"source[{table!r}]", names)
-                if dups:
-                    out.problems += dups
-                    out.broken.add(table)
-                    continue
-                keep = _keep_declared(out, table, names)
-                df = df.set_axis(names, axis=1)[keep]
-                view = f"_src_{table}"
-                out.utc_columns[table] = _register_frame(raw, view, df)
-                out.scans[table] = _q(view)
-                out.row_sql[table] = ROW_COLUMN
-                out.registered.append(view)
-                types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
-                types.pop(ROW_COLUMN, None)
-                out.types[table] = types
-                out.origin[table] = "pandas frame"
-                out.tables.append(table)
-        # extra tables in a dict are ignored like extra files in a folder
+        _copy_frames(out, raw, source)
     elif isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
             _scan_folder(out, raw, path, workdir, encoding, description)
         elif path.is_file() and path.suffix in (".duckdb", ".db", ".ddb"):
-            try:
-                raw.execute(f"ATTACH {_lit(path)} AS _source (READ_ONLY)")
-            except duckdb.Error as err:
-                raise ConfigError(f"{path}: cannot open as a DuckDB file ({err})") from err
-            names = {
-                r[0]
-                for r in raw.execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_catalog = '_source'"
-                ).fetchall()
-            }
-            for table in TABLES:
-                if table in names:
-                    src = f"_source.{_q(table)}"
-                    keep = _keep_declared(out, table, list(_describe_sql(raw, src)))
-                    raw.execute(
-                        f"CREATE TABLE {_q('_raw_' + table)} AS SELECT {_select(keep)} FROM {src}"
-                    )
-                    out.origin[table] = f"{path}:{table}"
-                    out.utc_columns[table] = set()
-                    out.tables.append(table)
-            raw.execute("DETACH _source")
+            _copy_duckdb_file(out, raw, path)
         elif not path.exists():
             raise ConfigError(f"source {str(path)!r} does not exist")
         else:
@@ -428,32 +384,97 @@ def copy_source(
                 f"source {str(path)!r} is neither a folder of CSV/Parquet files nor a .duckdb file"
             )
     elif hasattr(source, "list_tables") and hasattr(source, "table"):
-        names = set(source.list_tables())
-        for table in TABLES:
-            if table in names:
-                expr = source.table(table)
-                keep = _keep_declared(out, table, list(expr.columns))
-                view = f"_src_{table}"
-                if keep:
-                    raw.register(view, expr.select(*keep).to_pyarrow_batches())
-                    select = "*"
-                else:  # no contract column: keep the row count only
-                    raw.register(view, expr.to_pyarrow_batches())
-                    select = f"NULL::BIGINT AS {_q(ROW_COLUMN)}"
-                try:
-                    raw.execute(
-                        f"CREATE TABLE {_q('_raw_' + table)} AS SELECT {select} FROM {view}"
-                    )
-                finally:
-                    raw.unregister(view)
-                out.origin[table] = f"{type(source).__module__}:{table}"
-                out.utc_columns[table] = set()
-                out.tables.append(table)
+        _copy_backend(out, raw, source)
     else:
         raise ConfigError(
             "source must be a folder, a .duckdb file, an Ibis connection or a dict of DataFrames; "
             f"got {type(source).__name__}"
         )
+    _describe_copies(out, raw)
+    return out
+
+
+def _copy_frames(out: RawTables, raw: duckdb.DuckDBPyConnection, source: Mapping) -> None:
+    """A dict of pandas frames: register each contract table's contract columns as the Arrow
+    view ``_src_<table>`` (with its row numbers). A frame with repeated column names is a
+    ``duplicate_column`` problem; extra tables in a dict are ignored like extra files in a
+    folder."""
+    for table in TABLES:
+        if table in source and source[table] is not None:
+            df = source[table]
+            if not isinstance(df, pd.DataFrame):
+                raise ConfigError(f"source[{table!r}] must be a pandas DataFrame")
+            names = [str(c) for c in df.columns]
+            dups = duplicate_columns(table, f"source[{table!r}]", names)
+            if dups:
+                out.problems += dups
+                out.broken.add(table)
+                continue
+            keep = _keep_declared(out, table, names)
+            df = df.set_axis(names, axis=1)[keep]
+            view = f"_src_{table}"
+            out.utc_columns[table] = _register_frame(raw, view, df)
+            out.scans[table] = _q(view)
+            out.row_sql[table] = ROW_COLUMN
+            out.registered.append(view)
+            types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
+            types.pop(ROW_COLUMN, None)
+            out.types[table] = types
+            out.origin[table] = "pandas frame"
+            out.tables.append(table)
+
+
+def _copy_duckdb_file(out: RawTables, raw: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A DuckDB file, attached read-only: copy the contract columns of each contract table
+    into ``_raw_<table>``."""
+    try:
+        raw.execute(f"ATTACH {_lit(path)} AS _source (READ_ONLY)")
+    except duckdb.Error as err:
+        raise ConfigError(f"{path}: cannot open as a DuckDB file ({err})") from err
+    names = {
+        r[0]
+        for r in raw.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = '_source'"
+        ).fetchall()
+    }
+    for table in TABLES:
+        if table in names:
+            src = f"_source.{_q(table)}"
+            keep = _keep_declared(out, table, list(_describe_sql(raw, src)))
+            raw.execute(f"CREATE TABLE {_q('_raw_' + table)} AS SELECT {_select(keep)} FROM {src}")
+            out.origin[table] = f"{path}:{table}"
+            out.utc_columns[table] = set()
+            out.tables.append(table)
+    raw.execute("DETACH _source")
+
+
+def _copy_backend(out: RawTables, raw: duckdb.DuckDBPyConnection, source: Any) -> None:
+    """An Ibis backend: stream the contract columns of each contract table as Arrow batches
+    into ``_raw_<table>`` (the row count alone when it has no contract column)."""
+    names = set(source.list_tables())
+    for table in TABLES:
+        if table in names:
+            expr = source.table(table)
+            keep = _keep_declared(out, table, list(expr.columns))
+            view = f"_src_{table}"
+            if keep:
+                raw.register(view, expr.select(*keep).to_pyarrow_batches())
+                select = "*"
+            else:  # no contract column: keep the row count only
+                raw.register(view, expr.to_pyarrow_batches())
+                select = f"NULL::BIGINT AS {_q(ROW_COLUMN)}"
+            try:
+                raw.execute(f"CREATE TABLE {_q('_raw_' + table)} AS SELECT {select} FROM {view}")
+            finally:
+                raw.unregister(view)
+            out.origin[table] = f"{type(source).__module__}:{table}"
+            out.utc_columns[table] = set()
+            out.tables.append(table)
+
+
+def _describe_copies(out: RawTables, raw: duckdb.DuckDBPyConnection) -> None:
+    """Scan, row numbers (``rowid + 1``: copies keep the source row order) and column types
+    of the tables copied into the engine as ``_raw_<table>``."""
     for table in out.tables:
         if table not in out.scans:  # copied into the engine
             out.scans[table] = _q(f"_raw_{table}")
@@ -461,7 +482,6 @@ def copy_source(
             types = _describe(raw, f"_raw_{table}")
             types.pop(ROW_COLUMN, None)
             out.types[table] = types
-    return out
 
 
 def _select(columns: list[str]) -> str:
@@ -574,21 +594,7 @@ def _open_part(
         except Exception:  # noqa: BLE001 - unreadable: the engine's probe below says why
             names = []
     elif lname.endswith(EXCEL_SUFFIXES):
-        if sheet not in (None, 0):
-            name = f"{file.name}[{sheet}]"
-        names, has_header = _read_excel(raw, file, sheet, skip, view)
-        if not has_header:
-            out.empty_files.setdefault(table, name)
-            return None
-        out.registered.append(view)
-        dups = duplicate_columns(table, name, names)
-        if dups:
-            out.problems += dups
-            out.broken.add(table)
-            return None
-        types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
-        types.pop(ROW_COLUMN, None)
-        return _Part(name, _q(view), _q(ROW_COLUMN), names, types, view=view)
+        return _open_excel_part(out, raw, table, file, sheet, skip, view)
     else:
         enc = (encoding or detect_encoding(file)).lower().replace("_", "-")
         if enc not in ("utf-8", "utf8", "utf-8-sig"):
@@ -634,6 +640,35 @@ def _open_part(
     return _Part(name, from_sql, row_sql, list(types), types, csv_info)
 
 
+def _open_excel_part(
+    out: RawTables,
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    file: Path,
+    sheet: str | int | None,
+    skip: int,
+    view: str,
+) -> _Part | None:
+    """Open one sheet of an Excel workbook as the Arrow view ``view``; None when it is empty
+    (recorded in ``empty_files``) or has repeated header names (``duplicate_column``)."""
+    name = file.name
+    if sheet not in (None, 0):
+        name = f"{file.name}[{sheet}]"
+    names, has_header = _read_excel(raw, file, sheet, skip, view)
+    if not has_header:
+        out.empty_files.setdefault(table, name)
+        return None
+    out.registered.append(view)
+    dups = duplicate_columns(table, name, names)
+    if dups:
+        out.problems += dups
+        out.broken.add(table)
+        return None
+    types = _describe_sql(raw, f"SELECT * FROM {_q(view)}")
+    types.pop(ROW_COLUMN, None)
+    return _Part(name, _q(view), _q(ROW_COLUMN), names, types, view=view)
+
+
 def _match_header(wanted: tuple[str, ...], names: list[str]) -> str | None:
     """The first of ``wanted`` present in ``names`` (exact, else ignoring case and blanks)."""
     for w in wanted:
@@ -657,6 +692,46 @@ def _scan_table(
 ) -> None:
     """Register the scan of ``table`` from ``files`` (described by ``spec``, or by its
     contract column names when there is no description)."""
+    parts = _open_parts(out, raw, table, files, workdir, encoding, spec)
+    if not parts:
+        return  # every file empty (recorded in empty_files), or a file is broken
+    _record_parts(out, table, files, parts, spec)
+    if spec is None and len(parts) == 1:  # a contract-named file: scanned as it is
+        p = parts[0]
+        keep = _keep_declared(out, table, list(p.types))
+        out.types[table] = {c: p.types[c] for c in keep}
+        out.scans[table] = p.from_sql
+        out.row_sql[table] = p.row_sql
+        out.tables.append(table)
+        return
+    # Described (renamed) and/or several files: one SELECT per file exposing contract names,
+    # concatenated, with row numbers counted across the files.
+    chosen = _map_columns(out, table, parts, spec)
+    if table in out.broken:
+        return
+    scan = _union_scan(out, raw, table, parts, chosen)
+    if scan is None:
+        return
+    types = _describe_sql(raw, f"SELECT * FROM {scan}")
+    types.pop(ROW_COLUMN, None)
+    out.types[table] = types
+    out.scans[table] = scan
+    out.row_sql[table] = _q(ROW_COLUMN)
+    out.tables.append(table)
+
+
+def _open_parts(
+    out: RawTables,
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    files: list[Path],
+    workdir: Path,
+    encoding: str | None,
+    spec: TableSpec | None,
+) -> list[_Part]:
+    """Open every file of ``table`` (:func:`_open_part`) with the encoding in force (the
+    argument, else the table's, else the description's). Returns the non-empty files; []
+    as soon as one file is broken (the table is then in ``out.broken``)."""
     enc = encoding or (spec.encoding if spec else None)
     if enc is None and out.description is not None:
         enc = out.description.encoding
@@ -674,11 +749,18 @@ def _scan_table(
             f"_xl_{table}_{i}",
         )
         if table in out.broken:
-            return
+            return []
         if part is not None:
             parts.append(part)
-    if not parts:
-        return  # every file empty: recorded in empty_files
+    return parts
+
+
+def _record_parts(
+    out: RawTables, table: str, files: list[Path], parts: list[_Part], spec: TableSpec | None
+) -> None:
+    """What the validator and its messages need to know of a table's opened files: headers,
+    whether it was read from text, CSV details for ragged-line diagnosis, origin, and the
+    description's formats and value maps. An empty file among others is just no rows."""
     out.empty_files.pop(table, None)  # an empty month among others is just no rows
     out.headers[table] = {p.name: p.names for p in parts}
     if any(p.csv is not None or p.view is not None for p in parts):
@@ -691,16 +773,15 @@ def _scan_table(
             out.formats[table] = dict(spec.formats)
         if spec.values:
             out.values[table] = dict(spec.values)
-    if spec is None and len(parts) == 1:  # a contract-named file: scanned as it is
-        p = parts[0]
-        keep = _keep_declared(out, table, list(p.types))
-        out.types[table] = {c: p.types[c] for c in keep}
-        out.scans[table] = p.from_sql
-        out.row_sql[table] = p.row_sql
-        out.tables.append(table)
-        return
-    # Described (renamed) and/or several files: one SELECT per file exposing contract names,
-    # concatenated, with row numbers counted across the files.
+
+
+def _map_columns(
+    out: RawTables, table: str, parts: list[_Part], spec: TableSpec | None
+) -> list[dict[str, str]]:
+    """For each file, contract column -> its header name (the description's names, else the
+    contract name). A described column a file lacks is a ``column_required`` problem naming
+    the closest headers (the table is then broken); the other headers go to
+    ``out.dropped``."""
     declared = C.declared(table)
     chosen: list[dict[str, str]] = []
     dropped: list[str] = []
@@ -711,21 +792,7 @@ def _scan_table(
             if alts:
                 h = _match_header(alts, p.names)
                 if h is None:
-                    near = [n for a in alts for n in closest(a, p.names)]
-                    hint = f"; closest: {', '.join(repr(n) for n in near[:3])}" if near else ""
-                    out.problems.append(
-                        Problem(
-                            table,
-                            col,
-                            C.R_COLUMN,
-                            0,
-                            detail=f"{p.name} has no column "
-                            + " or ".join(repr(a) for a in alts)
-                            + f" (growthlab.yaml tables.{table}.columns.{col}); its columns: "
-                            + ", ".join(p.names)
-                            + hint,
-                        )
-                    )
+                    out.problems.append(_described_column_missing(table, col, alts, p))
                     out.broken.add(table)
                     continue
                 mapping[col] = h
@@ -735,11 +802,41 @@ def _scan_table(
         for n in p.names:
             if n not in mapping.values() and n not in dropped:
                 dropped.append(n)
-    if table in out.broken:
-        return
-    if dropped:
+    if table not in out.broken and dropped:
         out.dropped[table] = dropped
-    present = [c for c in declared if any(c in m for m in chosen)]
+    return chosen
+
+
+def _described_column_missing(table: str, col: str, alts: tuple[str, ...], p: _Part) -> Problem:
+    """``column_required``: none of the header names growthlab.yaml gives for ``col`` is in
+    the file ``p`` (with its columns and the closest names)."""
+    near = [n for a in alts for n in closest(a, p.names)]
+    hint = f"; closest: {', '.join(repr(n) for n in near[:3])}" if near else ""
+    return Problem(
+        table,
+        col,
+        C.R_COLUMN,
+        0,
+        detail=f"{p.name} has no column "
+        + " or ".join(repr(a) for a in alts)
+        + f" (growthlab.yaml tables.{table}.columns.{col}); its columns: "
+        + ", ".join(p.names)
+        + hint,
+    )
+
+
+def _union_scan(
+    out: RawTables,
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    parts: list[_Part],
+    chosen: list[dict[str, str]],
+) -> str | None:
+    """SQL FROM item of the files concatenated: one SELECT per file exposing the contract
+    names (a column whose type differs between files as text; an optional column a file
+    lacks as NULL) and ``ROW_COLUMN`` counted across the files (``out.parts`` records each
+    file's offset). None when a file turns out broken while counting its rows."""
+    present = [c for c in C.declared(table) if any(c in m for m in chosen)]
     col_types: dict[str, set[str]] = {c: set() for c in present}
     for p, m in zip(parts, chosen, strict=True):
         for c, h in m.items():
@@ -764,18 +861,12 @@ def _scan_table(
         if len(parts) > 1:
             n = _count_part(out, raw, table, p) if i < len(parts) - 1 else 0
             if n is None:
-                return
+                return None
             out.parts[table].append((p.name, before, n if i < len(parts) - 1 else 1 << 62))
             before += n
     if len(parts) == 1:
         out.parts.pop(table, None)
-    scan = "(" + " UNION ALL ".join(selects) + ")"
-    types = _describe_sql(raw, f"SELECT * FROM {scan}")
-    types.pop(ROW_COLUMN, None)
-    out.types[table] = types
-    out.scans[table] = scan
-    out.row_sql[table] = _q(ROW_COLUMN)
-    out.tables.append(table)
+    return "(" + " UNION ALL ".join(selects) + ")"
 
 
 def _count_part(out: RawTables, raw: duckdb.DuckDBPyConnection, table: str, p: _Part) -> int | None:
