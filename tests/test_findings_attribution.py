@@ -38,7 +38,8 @@ def test_disagreement_names_the_channel_and_the_budget_meaning():
     assert f.section == "attribution" and f.kind == "attribution_models_disagree"
     assert f.subject == "wecom"  # spread 0.14 against 0.07
     assert "13.0 %" in f.en and "27.0 %" in f.en and "Markov (order 1)" in f.en
-    assert "under-credit" in f.en and "Do not cut wecom" in f.action_en
+    assert "under-credit" in f.en and "Do not cut WeCom 1:1" in f.action_en  # display names
+    assert "对企业微信的分歧最大" in f.zh and "wecom" not in f.zh + f.action_zh
     assert "低估" in f.zh and f.action_zh
     assert f.effect == pytest.approx(0.14 / 0.27)
     assert f.reach == pytest.approx(0.6)
@@ -95,10 +96,11 @@ def test_roas_best_and_worst_suggest_a_budget_shift():
     worst, best = FA.roas_extremes(econ, currency="CNY")
     assert worst.kind == "channel_roas_below_break_even" and worst.subject == "paid_ads"
     assert "0.17" in worst.en and "4.00 CNY" in worst.en  # CPA = 40 / 10
-    assert "shift it to sms" in worst.action_en  # below 1 under every model, sms above 1
+    assert "shift it to SMS" in worst.action_en  # below 1 under every model, sms above 1
+    assert worst.en.startswith("Paid ads brings") and "转投回报最高的短信" in worst.action_zh
     assert worst.effect == pytest.approx(0.83) and worst.reach == pytest.approx(0.4)
     assert best.kind == "channel_roas_best" and best.subject == "sms"
-    assert "from paid_ads first" in best.action_en
+    assert "from Paid ads first" in best.action_en
     assert best.effect == 1.0 and best.reach == pytest.approx(0.1)
     assert {worst.confidence, best.confidence} == {POINT_ESTIMATE_CONFIDENCE}
 

@@ -74,7 +74,8 @@ def test_segment_completion_best_and_worst_outside_the_overall_rate():
     best, worst = FF.segment_completion(table, 0.096, by="channel")
     assert (best.kind, best.subject) == ("funnel_group_best", "referral")
     assert (worst.kind, worst.subject) == ("funnel_group_worst", "xhs")  # lowest of the "below"
-    assert "channel referral" in best.en and "渠道 referral" in best.zh
+    assert "channel Referral" in best.en and "渠道「邀请裂变」" in best.zh  # display names
+    assert "xhs" in worst.en  # a name from the data (no display name) stays as it is
     assert (
         "add to cart → purchase (79.0 %)" in worst.en
         and "add to cart → purchase" in worst.action_en

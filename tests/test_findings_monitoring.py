@@ -128,10 +128,12 @@ def test_contact_fatigue_names_channels_whose_interval_is_above_zero():
     )
     (f,) = monitoring.contact_fatigue_findings(c, days=7)
     assert f.kind == "contact_fatigue" and f.subject == "sms, app_push"
-    assert "sms" in f.en and "app_push" in f.en and "wecom" not in f.en
+    # channels by their display names (i18n channel.*), in both languages
+    assert "SMS" in f.en and "App push" in f.en and "WeCom" not in f.en
+    assert "短信" in f.zh and "App 推送" in f.zh and "app_push" not in f.zh
     assert f.reach == pytest.approx(100 / 140)
     assert f.effect == 1.0  # 100 vs 39: more than doubled, capped
-    assert "sms" in f.action_en and f.confidence == 1.0
+    assert "SMS" in f.action_en and f.confidence == 1.0
     assert [e.metric for e in f.evidence] == ["unsubscribes:sms", "unsubscribes:app_push"]
 
 
@@ -167,7 +169,7 @@ def test_tables_and_recorded_numbers():
         "alert_score",
         "alert_direction",
     ]
-    assert list(a["channel"]) == ["all", "sms"] and a["alert_band"].iloc[0] == "60.0 – 160.0"
+    assert list(a["channel"]) == ["all", "SMS"] and a["alert_band"].iloc[0] == "60.0 – 160.0"
     assert not a.isna().any().any()
 
 

@@ -165,7 +165,7 @@ def test_problem_tables_translate_names_and_keep_example_rows():
     q = r.quarantine_table("zh")
     assert q.iloc[0].to_dict() == {
         "table": "行为事件",
-        "column": "user_id",
+        "column": "用户 ID",  # contract columns by their Chinese names
         "rule": "用户不存在",
         "rows": "4",
         "quarantine_share": "0.040 %",
@@ -178,6 +178,26 @@ def test_problem_tables_translate_names_and_keep_example_rows():
     assert (
         list(n.columns) == ["table", "rule", "detail"] and n.iloc[0]["rule"] == "columns not read"
     )
+    assert r.quarantine_table("en").iloc[0]["column"] == "user_id"  # English: the contract name
+
+
+def test_validator_details_in_chinese_keep_the_names_from_the_source():
+    notes = [
+        Problem("users", None, "unused_columns", 0, detail="2 column(s) outside the data "
+                "contract, not read: 手机, nickname"),
+        Problem("costs", None, "empty_table", 0, detail="all 1,204 row(s) were quarantined; "
+                "treated as absent: sections that need it are skipped"),
+        Problem("events", None, "odd_rule", 0, detail="some English the table cannot say"),
+    ]  # fmt: skip
+    n = _report(notes=notes).note_table("zh")
+    assert list(n["detail"][:2]) == [
+        "2 列不在数据约定中，未读取：手机, nickname",
+        "全部 1,204 行均被剔除，视为缺失：需要它的分析会跳过",
+    ]
+    assert pd.isna(n["detail"].iloc[2])  # no English on a Chinese page
+    assert _report(notes=notes).note_table("en")["detail"].iloc[2].startswith("some English")
+    assert fq.column_name("events.cost", "zh") == "行为事件·成本"
+    assert fq.column_name("events.cost", "en") == "events.cost"
 
 
 def test_unknown_channel_table_suppresses_small_names():

@@ -131,7 +131,8 @@ def test_channel_value_names_the_channels_that_differ():
         ("channel_worth_less", "douyin"),
     ]  # sms includes 0; unknown and the pooled row are not named
     assert found[0].effect == pytest.approx(0.5) and found[0].reach == pytest.approx(200 / 1150)
-    assert "wecom" in found[0].en and "Shift acquisition budget toward wecom" in found[0].action_en
+    assert "WeCom 1:1" in found[0].en and "budget toward WeCom 1:1" in found[0].action_en
+    assert "企业微信" in found[0].zh and "wecom" not in found[0].zh  # display names
     assert fv.channel_value(table.iloc[[1]], 365) == []
     assert fv.channel_value(pd.DataFrame(columns=table.columns), 365) == []
 

@@ -92,6 +92,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule.empty_table": ("empty table, treated as absent", "空表，视为缺失"),
     "rule.unused_columns": ("columns not read", "未读取的列"),
     "rule.unused_files": ("files not read", "未读取的文件"),
+    "table.source": ("source", "数据源"),
     "field.user_id": ("user_id", "用户 ID"),
     "field.signup_at": ("signup_at", "注册时间"),
     "field.channel": ("channel", "渠道"),
@@ -297,8 +298,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.referral.share_total": ("share of invitees", "受邀用户占比"),
     "chart.referral.equal": ("equal spread", "均匀分布"),
     "chart.referral.cycle_time": (
-        "Days from signup to the first successful invitation",
-        "注册到首次成功邀请的天数",
+        "How soon inviters bring their first user",
+        "邀请人多快带来第一位用户",
     ),
     "chart.referral.days": (
         "days from signup to first successful invite",
@@ -684,7 +685,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.monitor.unit.revenue": ("revenue per day ({currency})", "每日收入（{currency}）"),
     "chart.monitor.unit.unsubscribes": ("unsubscribes per day", "每日退订数"),
     "chart.monitor.unit.complaints": ("complaints per day", "每日投诉数"),
-    "chart.monitor.rolling_k_axis": ("invitees per new user", "每位新增用户对应的受邀用户"),
+    "chart.monitor.rolling_k_axis": ("invitees per new user", "受邀用户 / 新增用户"),
     "chart.monitor.conversion": ("conversion rate (%)", "转化率（%）"),
     "chart.monitor.diff": ("difference vs control (pp)", "与对照组之差（百分点）"),
     "chart.monitor.rolling_k": (

@@ -513,7 +513,7 @@ _ENTRIES = [
     _m(
         "clusters_stability_ari",
         "Cluster stability (ARI)",
-        "分群稳定性（ARI）",
+        "分群稳定性（调整兰德指数）",
         "score",
         "Mean adjusted Rand index between the chosen clustering and re-runs with other seeds.",
         "up",
@@ -594,7 +594,7 @@ _ENTRIES = [
     _m(
         "clv_referred_vs_organic",
         "Predicted value per buyer, referred vs organic (relative)",
-        "人均预测价值：受邀 vs 自然购买用户（相对差）",
+        "人均预测价值：受邀与自然购买用户的相对差",
         "fraction",
         "mean CLV of referred buyers / mean CLV of organic buyers − 1.",
     ),
@@ -791,7 +791,7 @@ _ENTRIES = [
     _m(
         "alerts_count",
         "KPI alerts",
-        "KPI 告警",
+        "关键指标告警",
         "count",
         "Days × series outside their expected band (all series).",
         "down",
@@ -799,7 +799,7 @@ _ENTRIES = [
     _m(
         "alerts_overall",
         "KPI alerts on overall series",
-        "总体序列的 KPI 告警",
+        "整体序列的关键指标告警",
         "count",
         "Alerts on the all-channel series.",
         "down",
@@ -807,7 +807,7 @@ _ENTRIES = [
     _m(
         "alerts_recent",
         "KPI alerts in the last {days} days",
-        "近 {days} 天的 KPI 告警",
+        "近 {days} 天的关键指标告警",
         "count",
         "Alerts dated within the last `days` days up to as_of.",
         "down",
@@ -815,7 +815,7 @@ _ENTRIES = [
     _m(
         "alerts",
         "KPI alerts (recent first, then strongest)",
-        "KPI 告警（近期优先，其余按强度）",
+        "关键指标告警（近期优先，其余按强度）",
         "records",
         "Alert records (date, metric, segment, observed, expected, low, high, score, "
         "direction): every alert of the recent period, then the strongest others, at most "

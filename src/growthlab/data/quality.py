@@ -7,6 +7,7 @@ data-quality notebook (SPEC §4.1). Frames are plain pandas so notebooks can dis
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,45 @@ def table_names(tables: pd.Series, lang: str = "en") -> pd.Series:
 def table_name(name: str | None, lang: str = "en") -> str | None:
     """One contract table name in ``lang`` (None stays None)."""
     return None if name is None else i18n.maybe(f"table.{name}", lang, str(name))
+
+
+def field_names(columns: pd.Series, lang: str = "en") -> pd.Series:
+    """Contract column names in ``lang`` (i18n ``field.<name>``: English keeps the contract
+    name); lists "a, b" name each column; other names unchanged, missing stays missing."""
+    join = i18n.t("field.join", lang)
+
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        return join.join(i18n.name("field", c.strip(), lang) for c in str(v).split(","))
+
+    return columns.map(one).astype(object)
+
+
+#: Validator details (English) of the rules whose detail says more than the rule name, as
+#: (pattern, i18n key); other details are English only (``lang="en"``).
+_DETAILS = (
+    (re.compile(r"^(?P<n>\d+) column\(s\) outside the data contract, not read: (?P<names>.*)$"),
+     "detail.unused_columns"),
+    (re.compile(r"^(?P<n>\d+) file\(s\) in the folder that no table reads: (?P<names>.*) "
+                r"\(name them in growthlab\.yaml to read them\)$"), "detail.unused_files"),
+    (re.compile(r"^all (?P<n>[\d,]+) row\(s\) were quarantined; .*$"), "detail.all_quarantined"),
+    (re.compile(r"^(?P<name>.*): no data rows; .*$"), "detail.no_rows"),
+    (re.compile(r"^(?P<name>.*) is empty; .*$"), "detail.empty_file"),
+)  # fmt: skip
+
+
+def detail_text(detail: Any, lang: str = "en") -> Any:
+    """A validator detail in ``lang``: English as written; in Chinese the known details of
+    :data:`_DETAILS` (names from the source kept), None for the others (the rule name, shown
+    beside it, says what it is)."""
+    if lang != "zh" or detail is None or (isinstance(detail, float) and math.isnan(detail)):
+        return detail
+    for pattern, key in _DETAILS:
+        m = pattern.match(str(detail))
+        if m:
+            return i18n.t(key, lang, **m.groupdict())
+    return None
 
 
 def rule_names(rules: pd.Series, lang: str = "en") -> pd.Series:
@@ -97,7 +137,7 @@ def uniqueness_table(unique: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     return pd.DataFrame(
         {
             "table": table_names(unique["table"], lang),
-            "key_columns": unique["key"],
+            "key_columns": field_names(unique["key"], lang),
             "rows": _counts(unique["rows"]),
             "distinct_keys": _counts(unique["distinct"]),
             "duplicate_keys": _counts(unique["duplicates"]),
@@ -276,7 +316,7 @@ class QualityReport:
         return pd.DataFrame(
             {
                 "table": table_names(q["table"], lang),
-                "column": q["column"],
+                "column": field_names(q["column"], lang),
                 "rule": rule_names(q["rule"], lang),
                 "rows": _counts(q["rows"]),
                 "quarantine_share": _shares(share),
@@ -299,13 +339,13 @@ class QualityReport:
     def _problem_table(frame: pd.DataFrame, lang: str, *, rows: bool) -> pd.DataFrame:
         out = {"table": table_names(frame["table"], lang)}
         if rows:
-            out["column"] = frame["column"]
+            out["column"] = field_names(frame["column"], lang)
         out["rule"] = rule_names(frame["rule"], lang)
         if rows:
             out["rows"] = _counts(frame["rows"].where(frame["rows"] > 0))
             out["example_rows"] = _examples(frame["examples"])
         said = (frame["detail"] == "") | frame["rule"].isin(SELF_EXPLAINED_RULES)
-        out["detail"] = frame["detail"].where(~said)
+        out["detail"] = frame["detail"].where(~said).map(lambda d: detail_text(d, lang))
         return pd.DataFrame(out).reset_index(drop=True)
 
     def unknown_channel_table(
@@ -315,7 +355,9 @@ class QualityReport:
         first, at most ``top``; names on fewer than ``min_group_size`` rows pooled into one
         suppressed row (dropped too when the pool is smaller; ``privacy.suppress_small_groups``)."""
         u = self.unknown_channels.sort_values("rows", ascending=False, kind="stable")
-        u = u.assign(table=table_names(u["table"], lang)).rename(columns={"raw": "raw_channel"})
+        u = u.assign(
+            table=table_names(u["table"], lang), column=field_names(u["column"], lang)
+        ).rename(columns={"raw": "raw_channel"})
         u = suppress_small_groups(
             u[["table", "column", "raw_channel", "rows"]],
             "rows",

@@ -26,6 +26,11 @@ def model_name(model: str, lang: str = "en") -> str:
     return i18n.maybe(f"model.{model}", lang, model)
 
 
+def channel_name(channel: str, lang: str = "en") -> str:
+    """Display name of a channel key (``channel.<key>``; names from the data as they are)."""
+    return i18n.name("channel", channel, lang)
+
+
 def model_fields(model: str) -> dict[str, str]:
     """Label fields ``model``/``model_zh`` of the metrics named after a model (``best_roas`` ...)."""
     return {"model": model_name(model, "en"), "model_zh": model_name(model, "zh")}
@@ -48,7 +53,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "disagree": (
         "The attribution models disagree most on {ch}: from {lo} of conversions under "
         "{lo_model} to {hi} under {hi_model}",
-        "各归因模型对 {ch} 的分歧最大：{lo_model}给它 {lo} 的转化，{hi_model}给它 {hi}",
+        "各归因模型对{ch}的分歧最大：{lo_model}给它 {lo} 的转化，{hi_model}给它 {hi}",
     ),
     "disagree_last": ("; last touch gives it {last}", "；末次触点给它 {last}"),
     "disagree_ref": (", {ref_model} {ref}", "，{ref_model}给它 {ref}"),
@@ -66,49 +71,49 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "disagree_action_under": (
         "Do not cut {ch} on last-touch reports: judge it by {ref_model} and confirm with a "
         "holdout group before moving its budget.",
-        "不要依据末次触点报表削减 {ch} 的预算；按{ref_model}评估，并在调整预算前用留出对照组验证。",
+        "不要依据末次触点报表削减{ch}的预算；按{ref_model}评估，并在调整预算前用空白对照组（不投放的人群）验证。",
     ),
     "disagree_action_over": (
         "Do not add budget to {ch} on last-touch reports alone: confirm its incremental "
         "effect with a holdout group first.",
-        "不要仅凭末次触点报表给 {ch} 加预算；先用留出对照组验证它的增量。",
+        "不要仅凭末次触点报表给{ch}加预算；先用空白对照组（不投放的人群）验证它的增量。",
     ),
     "disagree_action_test": (
         "Test {ch} with a holdout (incrementality) group before moving its budget: its credit "
         "depends on the model.",
-        "移动 {ch} 的预算前先做留出对照（增量）测试：它的功劳取决于所用模型。",
+        "调整{ch}的预算前先做空白对照（增量）测试：它的功劳取决于所用模型。",
     ),
     "roas_worst": (
         "{ch} brings in only {roas} of attributed revenue per unit of spend under {model} "
         "attribution (CPA {cpa}; ROAS {lo} to {hi} across the compared models): its revenue "
         "does not cover its spend.",
-        "按{model}归因，{ch} 每单位花费只带来 {roas} 的归因收入（单次转化成本 {cpa}；"
+        "按{model}归因，{ch}每单位花费只带来 {roas} 的归因收入（单次转化成本 {cpa}；"
         "各对比模型下 ROAS 为 {lo} 至 {hi}）：收入抵不过花费。",
     ),
     "roas_worst_shift": (
         "Cut the spend on {ch} and shift it to {best}, the channel with the best return.",
-        "削减 {ch} 的花费，转投回报最高的 {best}。",
+        "削减{ch}的花费，转投回报最高的{best}。",
     ),
     "roas_worst_cut": (
         "Cut the spend on {ch}, or rework its targeting and offer.",
-        "削减 {ch} 的花费，或重做其定向与投放内容。",
+        "削减{ch}的花费，或重做其定向与投放内容。",
     ),
     "roas_worst_test": (
         "Run a holdout test on {ch} before cutting it: one of the compared models puts it at "
         "break-even or better.",
-        "削减 {ch} 之前先做留出对照测试：有对比模型认为它能回本。",
+        "削减{ch}之前先做空白对照测试：有对比模型认为它能回本。",
     ),
     "roas_best": (
         "{ch} has the best return of the {n} channels with spend: {roas} of attributed revenue "
         "per unit of spend under {model} attribution (CPA {cpa}; ROAS {lo} to {hi} across the "
         "compared models).",
-        "在 {n} 个有花费的渠道中，{ch} 回报最高：按{model}归因，每单位花费带来 {roas} 的归因收入"
+        "在 {n} 个有花费的渠道中，{ch}回报最高：按{model}归因，每单位花费带来 {roas} 的归因收入"
         "（单次转化成本 {cpa}；各对比模型下 ROAS 为 {lo} 至 {hi}）。",
     ),
     "roas_best_action": (
         "Shift budget to {ch} in steps (from {worst} first) and check that its return holds as "
         "its spend grows.",
-        "分步把预算转投 {ch}（先从 {worst} 调出），并确认加投后回报仍然成立。",
+        "分步把预算转投{ch}（先从{worst}调出），并确认加投后回报仍然成立。",
     ),
 }
 
@@ -148,7 +153,7 @@ def model_disagreement(comparison: Comparison, *, min_spread: float = 0.05) -> l
 
     def values(lang: str) -> dict[str, Any]:
         return {
-            "ch": channel,
+            "ch": channel_name(channel, lang),
             "lo": _pct(row[lo_model], lang),
             "lo_model": model_name(lo_model, lang),
             "hi": _pct(row[hi_model], lang),
@@ -214,14 +219,14 @@ def roas_extremes(
     def finding(kind: str, r: Any, keys: list[str], action: str) -> Finding:
         def values(lang: str) -> dict[str, Any]:
             return {
-                "ch": str(r["channel"]),
+                "ch": channel_name(str(r["channel"]), lang),
                 "roas": _ratio(r["roas"], lang),
                 "cpa": _money(r["cpa"], lang, currency),
                 "model": model_name(economics.model, lang),
                 "lo": _ratio(r["roas_min"], lang),
                 "hi": _ratio(r["roas_max"], lang),
-                "best": str(best["channel"]),
-                "worst": str(worst["channel"]),
+                "best": channel_name(str(best["channel"]), lang),
+                "worst": channel_name(str(worst["channel"]), lang),
                 "n": n,
             }
 
@@ -318,7 +323,7 @@ def top_channel_text(comparison: Comparison, lang: str, *, max_channels: int) ->
         "zh": "按{model}归因，**{top}** 获得的转化份额最高（{share}）。Shapley 值最多计算 {k} 个渠道"
         "（本次 {n} 个）。",
         "model": model_name(comparison.reference, lang),
-        "top": top,
+        "top": channel_name(top, lang),
         "share": metrics.format_value(share, "fraction", lang=lang),
         "k": max_channels,
         "n": comparison.n_channels,

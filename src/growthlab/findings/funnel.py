@@ -25,6 +25,18 @@ def step_name(step: str, lang: str = "en") -> str:
     return i18n.maybe(f"step.{step}", lang, str(step))
 
 
+#: Group columns holding canonical channel keys: their values are shown by display name.
+CHANNEL_COLUMNS = frozenset({"channel", "share_channel", "first_channel", "last_channel"})
+
+
+def group_name(value: Any, by: str, lang: str = "en") -> str:
+    """Display name of a group value of column ``by``: channel keys by ``channel.<key>``, other
+    values (campaigns, names from the data) as they are."""
+    if by in CHANNEL_COLUMNS:
+        return i18n.name("channel", value, lang)
+    return str(value)
+
+
 def period_name(period: int, unit: str, lang: str = "en") -> str:
     """ "week 4" / "第 4 周" for retention period ``period`` of unit ``W`` or ``M``."""
     return i18n.t(f"period.{unit}", lang, n=int(period))
@@ -58,23 +70,23 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "group_best": (
         "Users from {by} {g} complete the funnel most often: {c} reach the last step (95 % CI "
         "{lo} to {hi}), against {all} of all users.",
-        "{by} {g} 的用户漏斗完成率最高：{c} 的用户走完漏斗（95% 置信区间 {lo} 至 {hi}），整体为 "
+        "{by}「{g}」的用户漏斗完成率最高：{c} 的用户走完漏斗（95% 置信区间 {lo} 至 {hi}），整体为 "
         "{all}。",
     ),
     "group_best_action": (
         "Give {g} a larger share of acquisition effort, and find out what its users do "
         "differently to apply it to the other groups.",
-        "加大 {g} 的获客投入，并找出这部分用户的不同之处，推广到其他群体。",
+        "加大{g}的获客投入，并找出这部分用户的不同之处，推广到其他群体。",
     ),
     "group_worst": (
         "Users from {by} {g} complete the funnel least often: {c} reach the last step (95 % CI "
         "{lo} to {hi}), against {all} of all users; their largest drop-off is {a} → {b} ({d}).",
-        "{by} {g} 的用户漏斗完成率最低：{c} 的用户走完漏斗（95% 置信区间 {lo} 至 {hi}），整体为 "
+        "{by}「{g}」的用户漏斗完成率最低：{c} 的用户走完漏斗（95% 置信区间 {lo} 至 {hi}），整体为 "
         "{all}；他们流失最大的一步是从{a}到{b}（{d}）。",
     ),
     "group_worst_action": (
         "Review {g}'s {a} → {b} step (landing page, offer, onboarding) before adding spend there.",
-        "在给 {g} 加投之前，先检查它从{a}到{b}这一步（落地页、优惠、新手引导）。",
+        "在给{g}加投之前，先检查它从{a}到{b}这一步（落地页、优惠、新手引导）。",
     ),
     "retention_higher": (
         "Users acquired through the referral channel stay longer: {a} are active in {p} after "
@@ -217,7 +229,7 @@ def segment_completion(table: pd.DataFrame, overall: float, *, by: str) -> list[
 
         def values(lang: str, r: Any = r) -> dict[str, Any]:
             return {
-                "g": str(r[by]),
+                "g": group_name(r[by], by, lang),
                 "by": i18n.maybe(f"column.{by}", lang, by).lower(),
                 "c": _pct(r["completion"], lang),
                 "lo": _pct(r["low"], lang),

@@ -213,6 +213,22 @@ def _name(kind: str, value: str, lang: str) -> str:
     return i18n.maybe(f"{kind}.{value}", lang, str(value))
 
 
+def column_name(qualified: str | None, lang: str = "en") -> str | None:
+    """A "table.column" name (e.g. :attr:`QualitySummary.emptiest_column`) in ``lang``:
+    "events.cost" / "行为事件·成本" (``table.*``, ``field.*`` in :mod:`growthlab.i18n`)."""
+    if qualified is None:
+        return None
+    table, _, column = str(qualified).partition(".")
+    if not column:
+        return _name("field", table, lang)
+    return i18n.t(
+        "field.qualified",
+        lang,
+        table=_name("table", table, lang),
+        column=_name("field", column, lang),
+    )
+
+
 def quarantine_findings(report: QualityReport) -> list[Finding]:
     """One finding when rows were quarantined: how many, the largest rule, what to do.
 
@@ -320,7 +336,7 @@ def freshness_findings(
                     "Check the {table} export: it stopped {days} days before the analysis date. "
                     "Re-export it, or set as_of to {date}."
                 ).format(table=en_t, **values),
-                action_zh="请检查{table}的导出：它在分析时点前 {days} 天停止。重新导出，或把 as_of 设为 {date}。".format(
+                action_zh="请检查{table}的导出：它在分析时点前 {days} 天停止。请重新导出，或把分析日期设为 {date}（运行参数 as_of）。".format(
                     table=zh_t, **values
                 ),
                 evidence=(Evidence("max_stale_days", days),),
@@ -380,7 +396,7 @@ def unknown_channel_findings(report: QualityReport, min_group_size: int) -> list
                     if listed
                     else "请把这 {rare} 个名称加入 channels.yaml"
                 )
-                + "（各少于 {min} 行，此处不显示；`growthlab validate SOURCE` 会列出）。"
+                + "（各少于 {min} 行，此处不显示；对数据目录运行 growthlab validate 命令可列出）。"
             )
         out.append(
             Finding(

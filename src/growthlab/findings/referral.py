@@ -97,7 +97,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "Every seed user became {amplification} users on average. Generation 0 reproduced at "
         "R = {r0}, generation 1 at R = {r1}; the deepest wave is generation {deepest}. K by "
         "generation (users whose window is complete) and amplification by campaign:",
-        "平均每名种子用户最终带来 {amplification} 名用户。第 0 代的繁殖率 R = {r0}，第 1 代 "
+        "平均每名种子用户最终带来 {amplification} 名用户。第 0 代的裂变倍数 R = {r0}，第 1 代 "
         "R = {r1}；最深到第 {deepest} 代。按代计算的 K（仅含窗口已满的用户）和各活动的放大倍数：",
     ),
     "cascades": (
@@ -159,8 +159,8 @@ _SKIPPED = {
         "**数据源中没有邀请记录：跳过裂变分析。**",
     ),
     "no_invites": (
-        "No invite_sent events: the i × c split is skipped.",
-        "没有 invite_sent 事件：跳过 i × c 拆分。",
+        "No `invite_sent` events: the i × c split is skipped.",
+        "没有“发出邀请”事件（`invite_sent`）：跳过 i × c 拆分。",
     ),
 }
 

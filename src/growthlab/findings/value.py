@@ -198,7 +198,7 @@ def cluster_stability(result: ClusterResult | None, threshold: float = 0.8) -> l
             "The {k} behavioural clusters are stable: re-running K-Means with other seeds "
             "reproduces them (adjusted Rand index {lo} to {hi}, above {t})."
         )
-        zh = "{k} 个行为分群是稳定的：换随机种子重跑 K-Means 得到相同的划分（调整兰德指数 {lo} 至 {hi}，高于 {t}）。"
+        zh = "{k} 个行为分群是稳定的：换随机种子重新聚类，得到的划分相同（调整兰德指数 {lo} 至 {hi}，高于 {t}）。"
         act_en = "Use the personas to tailor content and offers to each cluster."
         act_zh = "可以按分群画像定制内容和权益。"
     else:

@@ -30,6 +30,16 @@ def _model(model: str, lang: str) -> str:
     return i18n.maybe(f"model.{model}", lang, model)
 
 
+def _channels(channels: pd.Series, lang: str) -> pd.Series:
+    """Channel keys by their display names (``channel.<key>``; names from the data as they are)."""
+    return channels.map(lambda c: i18n.name("channel", c, lang))
+
+
+def _journey(path: str, lang: str) -> str:
+    """A journey "a>b>c" as "A → B → C" with channel display names."""
+    return " → ".join(i18n.name("channel", c, lang) for c in str(path).split(">"))
+
+
 def _fmt(values: pd.Series, unit: str, lang: str, currency: str | None = None) -> pd.Series:
     """Catalogue formatting of a numeric column; missing values stay missing (shown as a dash)."""
     out = pd.Series(
@@ -45,7 +55,10 @@ def models_comparison(compare: pd.DataFrame, lang: str = "en") -> Figure:
 
     ``compare`` is :attr:`growthlab.attribution.Comparison.credits` (model, channel, share).
     """
-    data = compare.assign(model=[_model(m, lang) for m in compare["model"]])
+    data = compare.assign(
+        model=[_model(m, lang) for m in compare["model"]],
+        channel=_channels(compare["channel"], lang),
+    )
     order = data.groupby("channel")["share"].mean().sort_values(ascending=False).index.tolist()
     n_ch = max(len(order), 1)
     fig, ax = plt.subplots(figsize=(9, 1.0 + 0.55 * n_ch))
@@ -62,7 +75,7 @@ def removal_effects(markov_result: MarkovResult, lang: str = "en") -> Figure:
     """Bar chart of the Markov removal effect per channel (:func:`growthlab.attribution.markov`)."""
     r = markov_result.credits.sort_values("removal_effect")
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.4 * max(len(r), 1)))
-    ax.barh(r["channel"], r["removal_effect"], color="C0")
+    ax.barh(_channels(r["channel"], lang), r["removal_effect"], color="C0")
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
     ax.set_xlabel(_t("removal_x", lang))
     ax.set_title(_t("removal", lang, model=_model(f"markov_{markov_result.order}", lang)))
@@ -73,6 +86,7 @@ def cpa_roas(table: pd.DataFrame, lang: str = "en", currency: str | None = None)
     """Two panels: CPA and ROAS per channel and model (:attr:`Economics.table`)."""
     t = table[table["spend"] > 0].copy()
     t["model"] = [_model(m, lang) for m in t["model"]]
+    t["channel"] = _channels(t["channel"], lang)
     fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.5 * max(t["channel"].nunique(), 1)))
     order = t.groupby("channel")["spend"].sum().sort_values(ascending=False).index.tolist()
     for ax, col in zip(axes, ("cpa", "roas"), strict=True):
@@ -103,10 +117,10 @@ def paths_table(paths: pd.DataFrame, lang: str = "en", currency: str | None = No
     conversion rate."""
     out = pd.DataFrame(
         {
-            "path": paths["path"]
-            .astype(str)
-            .str.replace(">", " → ", regex=False)
-            .replace({SUPPRESSED: i18n.t("ui.suppressed", lang)}),
+            "path": [
+                i18n.t("ui.suppressed", lang) if p == SUPPRESSED else _journey(p, lang)
+                for p in paths["path"].astype(str)
+            ],
             "journey_conversions": _fmt(paths["conversions"], "count", lang),
             "journey_nulls": _fmt(paths["nulls"], "count", lang),
         }

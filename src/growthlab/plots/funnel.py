@@ -140,7 +140,8 @@ def fatigue(curve: pd.DataFrame, lang: str = "en", metric: str = "response_rate"
     for i, (ch, d) in enumerate(curve.groupby("channel", sort=True)):
         d = d.sort_values("contacts")
         color = f"C{i % 10}"
-        ax.plot(d["contacts"], d[metric], marker="o", ms=3, color=color, label=ch)
+        label = i18n.name("channel", ch, lang)
+        ax.plot(d["contacts"], d[metric], marker="o", ms=3, color=color, label=label)
         if metric == "response_rate":
             ax.fill_between(d["contacts"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
     _pct(ax, "y")
@@ -148,7 +149,7 @@ def fatigue(curve: pd.DataFrame, lang: str = "en", metric: str = "response_rate"
     ax.set_xlabel(_t("contacts", lang))
     ax.set_ylabel(_t("response" if metric == "response_rate" else "per_contact", lang))
     ax.set_title(_t("fatigue", lang))
-    ax.legend(frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(title=_t("channel", lang), frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from growthlab import i18n
 
@@ -56,15 +57,22 @@ def series_ax(
     a = r.loc[r["is_alert"].astype(bool)]
     if not a.empty:
         up = a["direction"] == "up"
-        ax.scatter(pd.to_datetime(a["date"][up]), a["observed"][up], color="C3", marker="^",
-                   s=60, zorder=5, label=_l(lang, "alert"))  # fmt: skip
-        ax.scatter(pd.to_datetime(a["date"][~up]), a["observed"][~up], color="C3", marker="v",
-                   s=60, zorder=5, label=None if up.any() else _l(lang, "alert"))  # fmt: skip
+        if up.any():
+            ax.scatter(pd.to_datetime(a["date"][up]), a["observed"][up], color="C3", marker="^",
+                       s=60, zorder=5, label=_l(lang, "alert_up"))  # fmt: skip
+        if (~up).any():
+            ax.scatter(pd.to_datetime(a["date"][~up]), a["observed"][~up], color="C3",
+                       marker="v", s=60, zorder=5, label=_l(lang, "alert_down"))  # fmt: skip
     if title:
         ax.set_title(title)
     ax.tick_params(axis="x", labelrotation=30)
-    if legend:
-        ax.legend(loc="upper left", fontsize="small", frameon=False)
+    if legend:  # both alert markers explained, whether or not this panel has them
+        handles, labels = ax.get_legend_handles_labels()
+        for key, marker in (("alert_up", "^"), ("alert_down", "v")):
+            if _l(lang, key) not in labels:
+                handles.append(Line2D([], [], color="C3", marker=marker, ls="", ms=7))
+                labels.append(_l(lang, key))
+        ax.legend(handles, labels, loc="upper left", fontsize="small", frameon=False)
     return ax
 
 
@@ -76,10 +84,12 @@ def series_grid(
     titles: Mapping[str, str] | None = None,
     lang: str = "en",
     ncols: int = 2,
+    currency: str = "",
 ) -> Figure:
     """Small multiples of a ``detect_anomalies`` result: one panel per metric (of segment
     ``segment``) or per ``(metric, segment)`` pair, titled by the KPI (and channel) name in
-    ``lang`` unless ``titles`` gives one."""
+    ``lang`` unless ``titles`` gives one; each panel's value axis says its unit
+    (``chart.monitor.unit.<metric>``, money in ``currency``)."""
     panels = [(*m, True) if isinstance(m, tuple) else (m, segment, False) for m in metrics]
     n = max(len(panels), 1)
     nrows = int(np.ceil(n / ncols))
@@ -94,6 +104,9 @@ def series_grid(
         if pair:
             title = _l(lang, "series_title", metric=title, segment=_segment(seg, lang))
         series_ax(sub, axes.flat[i], title=title, lang=lang, legend=(i == 0))
+        unit = f"chart.monitor.unit.{m}"
+        if unit in i18n.TEXT:
+            axes.flat[i].set_ylabel(i18n.t(unit, lang, currency=currency), fontsize="small")
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -145,6 +158,7 @@ def trend_chart(
     title: str | None = None,
     lang: str = "en",
     figsize: tuple[float, float] = (9, 3.2),
+    ylabel: str | None = None,
 ) -> Figure:
     """A plain daily line (columns date, value), e.g. the rolling K-factor, with y = 1 marked
     when the values approach it (the viral threshold for a K-factor)."""
@@ -160,6 +174,8 @@ def trend_chart(
             ax.axhline(1.0, color="C3", lw=1, ls=":")
     if title:
         ax.set_title(title)
+    if ylabel:
+        ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig
@@ -168,4 +184,9 @@ def trend_chart(
 def rolling_k_chart(series: pd.DataFrame, window_days: int, *, lang: str = "en") -> Figure:
     """The overall rolling K-factor (``growthlab.monitor.rolling_k(...).series``) as a trend,
     titled with its definition (invitees / new users over the last ``window_days`` days)."""
-    return trend_chart(series, title=_l(lang, "rolling_k", window_days=window_days), lang=lang)
+    return trend_chart(
+        series,
+        title=_l(lang, "rolling_k", window_days=window_days),
+        lang=lang,
+        ylabel=_l(lang, "rolling_k_axis"),
+    )

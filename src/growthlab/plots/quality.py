@@ -20,6 +20,16 @@ def _table(name: str, lang: str) -> str:
     return i18n.maybe(f"table.{name}", lang, str(name))
 
 
+def field_label(table: str, column: str, lang: str = "en") -> str:
+    """A contract column with its table: "events.cost" / "行为事件·成本" (``field.*``)."""
+    return i18n.t(
+        "field.qualified",
+        lang,
+        table=_table(table, lang),
+        column=i18n.name("field", column, lang),
+    )
+
+
 def coverage(cov: pd.DataFrame, lang: str = "en", zone: str = "") -> Figure:
     """Horizontal bars from each table's first to last row (``table, first, last``, local time
     in ``zone``); tables without a time axis are left out."""
@@ -32,6 +42,7 @@ def coverage(cov: pd.DataFrame, lang: str = "en", zone: str = "") -> Figure:
         ax.xaxis_date()
         ax.invert_yaxis()
     ax.set_title(i18n.t("chart.quality.coverage", lang, zone=zone))
+    ax.set_xlabel(i18n.t("chart.quality.date", lang))
     fig.autofmt_xdate()
     return fig
 
@@ -41,7 +52,7 @@ def null_rates(nulls: pd.DataFrame, lang: str = "en", top: int = 25) -> Figure:
     nz = nulls[nulls["null_rate"] > 0].sort_values("null_rate", ascending=False).head(top)
     fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(nz), 1) + 1.2))
     if len(nz):
-        labels = nz["table"].astype(str) + "." + nz["column"].astype(str)  # contract names
+        labels = [field_label(t, c, lang) for t, c in zip(nz["table"], nz["column"], strict=True)]
         ax.barh(labels, nz["null_rate"] * 100)
         ax.invert_yaxis()
         ax.set_xlabel(i18n.t("chart.quality.nulls_axis", lang))

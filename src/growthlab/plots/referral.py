@@ -15,11 +15,15 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from growthlab import i18n
+from growthlab.plots.theme import log_axis, percent_axis
+
+#: Group columns holding canonical channel keys: shown by their display names.
+_CHANNEL_GROUPS = frozenset({"channel", "share_channel"})
 
 
-def _l(lang: str, key: str) -> str:
+def _l(lang: str, key: str, **fields) -> str:
     """Chart text ``chart.referral.<key>`` of :mod:`growthlab.i18n`."""
-    return i18n.t(f"chart.referral.{key}", lang)
+    return i18n.t(f"chart.referral.{key}", lang, **fields)
 
 
 def k_by_group(
@@ -33,8 +37,9 @@ def k_by_group(
     """Horizontal K with its interval per group (``k_factor`` output), K = 1 marked.
 
     ``order="k"`` puts the largest K on top; ``order="given"`` keeps the frame's order from
-    top to bottom (e.g. signup weeks in time order). ``group`` values are shown as text
-    (timestamps as dates). The title defaults to ``chart.referral.k_by_<group>`` when defined.
+    top to bottom. ``group`` values are shown as text (channel keys by their display names,
+    timestamps as dates; :func:`k_by_week` draws weeks on a time axis). The title defaults to
+    ``chart.referral.k_by_<group>`` when defined.
     """
     if title is None:
         key = f"chart.referral.k_by_{group}"
@@ -44,6 +49,8 @@ def k_by_group(
     labels = d[group]
     if pd.api.types.is_datetime64_any_dtype(labels):
         labels = labels.dt.strftime("%Y-%m-%d")
+    elif group in _CHANNEL_GROUPS:
+        labels = labels.map(lambda v: i18n.name("channel", v, lang))
     fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 2) + 1.2))
     y = np.arange(len(d))
     err = np.vstack([d["k"] - d["k_low"].fillna(d["k"]), d["k_high"].fillna(d["k"]) - d["k"]])
@@ -58,13 +65,32 @@ def k_by_group(
     return fig
 
 
+def k_by_week(k: pd.DataFrame, *, lang: str = "en", column: str = "signup_week") -> Figure:
+    """K with its 95 % interval per signup week on a time axis (oldest week left; a
+    :func:`growthlab.referral.k_by_signup_week` frame), K = 1 marked."""
+    d = k.dropna(subset=["k"]).sort_values(column)
+    weeks = pd.to_datetime(d[column])
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    err = np.vstack([d["k"] - d["k_low"].fillna(d["k"]), d["k_high"].fillna(d["k"]) - d["k"]])
+    ax.errorbar(weeks, d["k"], yerr=np.clip(err, 0, None), fmt="o-", ms=4, capsize=3, lw=1)
+    ax.axhline(1.0, color="crimson", ls="--", lw=1, label=_l(lang, "viral"))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(_l(lang, "signup_week"))
+    ax.set_ylabel(_l(lang, "k"))
+    ax.legend(loc="upper left")
+    ax.set_title(_l(lang, "k_by_signup_week"))
+    fig.autofmt_xdate()
+    return fig
+
+
 def generation_decay(gen: pd.DataFrame, *, lang: str = "en") -> Figure:
     """Users per generation (log scale) and R_g with its interval (``generations`` output)."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.bar(gen["generation"], gen["users"], color="C0")
-    a1.set_yscale("log")
+    log_axis(a1, "y")
     a1.set_xlabel(_l(lang, "generation"))
     a1.set_ylabel(_l(lang, "users"))
+    a1.set_title(_l(lang, "users_title"))
     g = gen.loc[gen["users"] > 0]
     err = np.vstack([g["r"] - g["r_low"].fillna(g["r"]), g["r_high"].fillna(g["r"]) - g["r"]])
     a2.errorbar(g["generation"], g["r"], yerr=np.clip(err, 0, None), fmt="o-", capsize=3)
@@ -72,6 +98,7 @@ def generation_decay(gen: pd.DataFrame, *, lang: str = "en") -> Figure:
     a2.set_xlabel(_l(lang, "generation"))
     a2.set_ylabel(_l(lang, "r"))
     a2.set_ylim(bottom=0)
+    a2.set_title(_l(lang, "r_title"))
     fig.suptitle(_l(lang, "generations"))
     fig.tight_layout()
     return fig
@@ -94,10 +121,11 @@ def ccdf(
             continue
         x, first = np.unique(v, return_index=True)
         ax.step(x, 1 - first / v.size, where="post")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axis(ax, "x")
+        log_axis(ax, "y")
         ax.set_xlabel(_l(lang, col))
-        ax.set_ylabel(_l(lang, "ccdf"))
+        if ax is axes[0]:
+            ax.set_ylabel(_l(lang, "ccdf"))
     fig.suptitle(_l(lang, "ccdf_title"))
     fig.tight_layout()
     return fig
@@ -118,6 +146,8 @@ def concentration_curve(curve: pd.DataFrame, *, lang: str = "en") -> Figure:
     ax.set_ylabel(_l(lang, "share_total"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
+    percent_axis(ax, "x")
+    percent_axis(ax, "y")
     ax.legend(loc="lower right")
     ax.set_title(_l(lang, "concentration"))
     return fig
@@ -130,7 +160,11 @@ def cycle_time_hist(ct: pd.DataFrame, *, window_days: float = 30, lang: str = "e
     if d.size:
         hi = max(window_days, float(np.quantile(d, 0.99)))
         ax.hist(np.clip(d, 0, hi), bins=60, color="C0")
-        ax.axvline(float(np.median(d)), color="crimson", ls="--", lw=1.2)
+        median = float(np.median(d))
+        ax.axvline(
+            median, color="crimson", ls="--", lw=1.2, label=_l(lang, "median", days=f"{median:.1f}")
+        )
+        ax.legend(loc="upper right")
     ax.set_xlabel(_l(lang, "days"))
     ax.set_ylabel(_l(lang, "count"))
     ax.set_title(_l(lang, "cycle_time"))
@@ -167,6 +201,12 @@ def referred_vs_organic(res: pd.DataFrame, *, currency: str = "", lang: str = "e
         ax.bar([0, 1], x["value"], color=["C1", "C0"])
         ax.errorbar([0, 1], x["value"], yerr=np.clip(err, 0, None), fmt="none", ecolor="k")
         ax.set_xticks([0, 1], [_l(lang, "referred"), _l(lang, "not_referred")])
+        if m == "value_per_user":
+            ax.set_ylabel(_l(lang, "per_user", currency=currency))
+        else:  # shares of users; the axis named once
+            percent_axis(ax, "y")
+            if ax is axes[0]:
+                ax.set_ylabel(_l(lang, "share"))
         title = (
             i18n.t(f"outcome.{m}", lang, currency=currency) if f"outcome.{m}" in i18n.TEXT else m
         )

@@ -20,18 +20,18 @@ def _l(lang: str, key: str, **fields) -> str:
     return i18n.t(f"chart.segments.{key}", lang, **fields)
 
 
-def rfm_heatmap(grid: pd.DataFrame, lang: str = "en") -> Figure:
+def rfm_heatmap(grid: pd.DataFrame, lang: str = "en", currency: str = "") -> Figure:
     """Heatmap of :func:`growthlab.segments.rfm_grid`: R (rows) × F (columns), colour = mean
-    spend, annotation = users. Cells the grid suppressed (missing values) are drawn blank."""
+    spend (in ``currency``), annotation = users. Cells the grid suppressed (missing values)
+    are drawn blank."""
     colour = grid.pivot(index="r_score", columns="f_score", values="mean_monetary")
     users = grid.pivot(index="r_score", columns="f_score", values="users")
     colour = colour.sort_index(ascending=False)
     users = users.reindex_like(colour)
     annot = users.map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     fig, ax = plt.subplots(figsize=(7, 5))
-    sns.heatmap(
-        colour, annot=annot, fmt="", cmap="YlGnBu", ax=ax, cbar_kws={"label": _l(lang, "m")}
-    )
+    spend = _l(lang, "m_currency", currency=currency) if currency else _l(lang, "m")
+    sns.heatmap(colour, annot=annot, fmt="", cmap="YlGnBu", ax=ax, cbar_kws={"label": spend})
     ax.set_xlabel(_l(lang, "f"))
     ax.set_ylabel(_l(lang, "r"))
     ax.set_title(_l(lang, "rfm_title"))
@@ -91,7 +91,10 @@ def profile_heatmap(profile: pd.DataFrame, lang: str = "en") -> Figure:
     p.columns = [feature_label(c, lang) for c in p.columns]
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * p.shape[1] + 2), 0.6 * p.shape[0] + 2))
     lim = float(np.nanmax(np.abs(p.to_numpy()))) if p.size else 1.0
-    sns.heatmap(p, annot=True, fmt=".1f", cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, ax=ax)
+    sns.heatmap(
+        p, annot=True, fmt=".1f", cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, ax=ax,
+        cbar_kws={"label": _l(lang, "z")},
+    )  # fmt: skip
     ax.set_ylabel(_l(lang, "cluster"))
     ax.set_title(_l(lang, "profile_title"))
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")

@@ -12,11 +12,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from growthlab import i18n
+from growthlab.plots.theme import log_axis
 from growthlab.segments import group_label
 
 
-def _l(lang: str, key: str) -> str:
-    return i18n.t(f"chart.value.{key}", lang)
+def _l(lang: str, key: str, **fields) -> str:
+    return i18n.t(f"chart.value.{key}", lang, **fields)
 
 
 def clv_distribution(clv: pd.Series, lang: str = "en", currency: str = "") -> Figure:
@@ -29,11 +30,11 @@ def clv_distribution(clv: pd.Series, lang: str = "en", currency: str = "") -> Fi
     lo, hi = max(float(v.quantile(0.001)), 1e-3), float(v.max())
     bins = np.geomspace(lo, hi * 1.01, 50)
     ax.hist(v.clip(lower=lo), bins=bins, color="C0", alpha=0.8)
-    ax.set_xscale("log")
+    log_axis(ax, "x")
     for stat, style in (("median", "--"), ("mean", "-")):
         x = float(v.median() if stat == "median" else v.mean())
         ax.axvline(x, color="C3", ls=style, label=f"{_l(lang, stat)} {x:,.1f}")
-    ax.set_xlabel(f"{_l(lang, 'clv')} {currency}".strip())
+    ax.set_xlabel(_l(lang, "clv", currency=currency))
     ax.set_ylabel(_l(lang, "customers"))
     ax.set_title(_l(lang, "dist_title"))
     ax.legend()
@@ -61,16 +62,19 @@ def holdout_chart(
     return fig
 
 
-def value_by_group_chart(table: pd.DataFrame, kind: str, lang: str = "en") -> Figure:
+def value_by_group_chart(
+    table: pd.DataFrame, kind: str, lang: str = "en", currency: str = ""
+) -> Figure:
     """Horizontal bars of mean value per group with interval whiskers
     (``value.clv_by_group`` table; ``kind`` = tier / channel / referral names the groups and
-    the title). Rows without a mean (the pooled small groups) are not drawn."""
+    the title; ``currency`` is the value axis unit). Rows without a mean (the pooled small
+    groups) are not drawn."""
     t = table.dropna(subset=["mean"]).sort_values("mean")
     names = [group_label(g, lang, kind) for g in t["group"]]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(t) + 1.5))
     err = np.vstack([t["mean"] - t["low"], t["high"] - t["mean"]])
     err = np.where(np.isfinite(err), err, 0.0)
     ax.barh(names, t["mean"], xerr=err, color="C0", alpha=0.85, capsize=3)
-    ax.set_xlabel(_l(lang, "mean_clv"))
+    ax.set_xlabel(_l(lang, "mean_clv", currency=currency))
     ax.set_title(_l(lang, f"by_{kind}"))
     return fig
