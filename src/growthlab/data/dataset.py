@@ -256,55 +256,97 @@ def load(
         source, timezone=timezone, as_of=as_of, min_date=min_date, currency=currency, truth=truth
     )
     desc = resolved["description"]
-    timezone, as_of, min_date = resolved["timezone"], resolved["as_of"], resolved["min_date"]
+    opts = _engine_options(
+        resolved, encoding=encoding, memory_limit=memory_limit, threads=threads, truth=truth
+    )
+    lookup = load_map(channel_map, described=desc.channels if desc else None)
+    cdir, key = _cache_entry(source, cache_dir, lookup, desc, opts)
+    if key is None:
+        ds = _load_fresh(source, lookup, desc, resolved["as_of_source"], **opts)
+    else:
+        ds = _load_through_cache(source, cdir, key, lookup, desc, resolved["as_of_source"], opts)
+    ds.description = desc
+    return ds
+
+
+def _engine_options(
+    resolved: dict[str, Any],
+    *,
+    encoding: str | None,
+    memory_limit: str | None,
+    threads: int | None,
+    truth: dict | None,
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`_load_fresh`/:func:`_load_cached` from the resolved
+    load parameters (:func:`resolve_options`); the currency must be a non-empty code."""
     currency = resolved["currency"]
     if not isinstance(currency, str) or not currency.strip():
         raise ConfigError("currency: must be a non-empty code such as 'CNY'")
-    lookup = load_map(channel_map, described=desc.channels if desc else None)
-    opts = {
-        "timezone": timezone,
-        "as_of": as_of,
-        "min_date": min_date,
+    return {
+        "timezone": resolved["timezone"],
+        "as_of": resolved["as_of"],
+        "min_date": resolved["min_date"],
         "currency": currency.strip(),
         "encoding": encoding,
         "memory_limit": memory_limit,
         "threads": threads,
         "truth": truth,
     }
+
+
+def _cache_entry(
+    source: Any,
+    cache_dir: str | Path | None,
+    lookup: dict[str, str],
+    desc: _description.SourceDescription | None,
+    opts: dict[str, Any],
+) -> tuple[Path | None, str | None]:
+    """The cache folder and the key of ``source``'s entry there (the folder is created); key
+    None when there is no cache, the source is not cacheable (frames, connections) or the
+    folder cannot be used. The key covers :func:`cache.cache_key`'s inputs, a non-default
+    ``min_date`` and the source description."""
     cdir = _cache.resolve_dir(cache_dir)
     key = None
     if cdir is not None:
         try:
             key = _cache.cache_key(
                 source,
-                timezone=timezone,
-                as_of=as_of,
-                currency=currency.strip(),
+                timezone=opts["timezone"],
+                as_of=opts["as_of"],
+                currency=opts["currency"],
                 lookup=lookup,
-                encoding=encoding,
+                encoding=opts["encoding"],
             )
-            if key is not None and min_date != DEFAULT_MIN_DATE:
+            if key is not None and opts["min_date"] != DEFAULT_MIN_DATE:
                 # cache.cache_key has no min_date parameter: a non-default floor extends the key
-                key = _extend_key(key, min_date=min_date)
+                key = _extend_key(key, min_date=opts["min_date"])
             if key is not None and desc is not None:
                 key = _extend_key(key, description=desc.digest)
             if key is not None:
                 cdir.mkdir(parents=True, exist_ok=True)
         except OSError:
             key = None
-    if key is None:
-        ds = _load_fresh(source, lookup, desc, resolved["as_of_source"], **opts)
-    else:
-        ds = _load_cached(source, cdir, key, **opts)
-        if ds is None:
-            with _cache.key_lock(cdir, key):
-                # another process may have written the entry while this one waited for the lock
-                ds = _load_cached(source, cdir, key, **opts)
-                if ds is None:
-                    ds = _load_fresh(
-                        source, lookup, desc, resolved["as_of_source"], store=(cdir, key), **opts
-                    )
-    ds.description = desc
+    return cdir, key
+
+
+def _load_through_cache(
+    source: Any,
+    cdir: Path,
+    key: str,
+    lookup: dict[str, str],
+    desc: _description.SourceDescription | None,
+    as_of_source: str | None,
+    opts: dict[str, Any],
+) -> Dataset:
+    """The cached Dataset of ``key``, else a fresh validation that writes the entry (under
+    the key's lock, so concurrent loads validate once)."""
+    ds = _load_cached(source, cdir, key, **opts)
+    if ds is None:
+        with _cache.key_lock(cdir, key):
+            # another process may have written the entry while this one waited for the lock
+            ds = _load_cached(source, cdir, key, **opts)
+            if ds is None:
+                ds = _load_fresh(source, lookup, desc, as_of_source, store=(cdir, key), **opts)
     return ds
 
 
