@@ -198,16 +198,18 @@ class TreeSampler(threading.Thread):
         self.samples = 0
 
     def _notebook(self, pid: int) -> str | None:
-        if pid not in self._roles:
-            cmd = _read(f"/proc/{pid}/cmdline") or b""
-            name = None
-            if b"ipykernel" in cmd:
-                env = _read(f"/proc/{pid}/environ") or b""
-                for item in env.split(b"\0"):
-                    if item.startswith(b"GROWTHLAB_NOTEBOOK="):
-                        name = item.split(b"=", 1)[1].decode()
-            self._roles[pid] = name
-        return self._roles[pid]
+        if pid in self._roles:
+            return self._roles[pid]
+        cmd = _read(f"/proc/{pid}/cmdline") or b""
+        if b"ipykernel" not in cmd:
+            return None  # not remembered: a process just forked shows its parent's command line
+        name = None
+        env = _read(f"/proc/{pid}/environ") or b""
+        for item in env.split(b"\0"):
+            if item.startswith(b"GROWTHLAB_NOTEBOOK="):
+                name = item.split(b"=", 1)[1].decode()
+        self._roles[pid] = name
+        return name
 
     def sample(self) -> None:
         rss = pss = 0

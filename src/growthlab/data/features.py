@@ -131,6 +131,43 @@ def rfm_inputs(source: Any, as_of=None) -> pd.DataFrame:
     return df[cols + ["first_order_at", "last_order_at"]].set_index("user_id").sort_index()
 
 
+def _day_stats(source: Any, ref: pd.Timestamp | None) -> ir.Table | None:
+    """Per user with an active day: ``last_active, previous_active, active_days, event_days``.
+
+    Active days = calendar days with an event or a paid order at or before ``ref``;
+    ``event_days`` counts the (non-missing) days with an event. One pass over the events that
+    :func:`activity` and :func:`user_features` share (once per Dataset and ``ref``, see
+    :func:`shared_table`). None when there are neither events nor orders.
+    """
+    parts = []
+    events = _table(source, "events")
+    if events is not None:
+        require_columns(events, name="events", columns=["user_id", "ts"])
+        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
+        parts.append(e.select("user_id", day=e.ts.truncate("D"), _ev=ibis.literal(1)))
+    orders = _table(source, "orders")
+    if orders is not None:
+        o = paid_orders(orders, ref)
+        parts.append(o.select("user_id", day=o.ts.truncate("D"), _ev=ibis.literal(0)))
+    if not parts:
+        return None
+
+    def build() -> ir.Table:
+        days = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+        days = days.group_by(["user_id", "day"]).aggregate(_ev=days._ev.max())
+        # the user's last day as a window over their days, then one group-by: the day before
+        # it is the largest day below the last (a self-join of the days costs about twice)
+        days = days.mutate(_last=days.day.max().over(group_by="user_id"))
+        return days.group_by("user_id").aggregate(
+            last_active=days.day.max(),
+            active_days=days.count(),
+            previous_active=days.day.max(where=days.day < days._last),
+            event_days=days.count(where=(days._ev == 1) & days.day.notnull()),
+        )
+
+    return shared_table(source, ("user_day_stats", ref), build)
+
+
 def activity(source: Any, as_of=None) -> pd.DataFrame:
     """Per user of ``users``: ``signup_at, last_active, previous_active, active_days``.
 
@@ -144,33 +181,14 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
         raise AnalysisInputError("users: table required for lifecycle stages")
     require_columns(users, name="users", columns=["user_id", "signup_at"])
     ref = _as_of(source, as_of)
-    parts = []
-    events = _table(source, "events")
-    if events is not None:
-        require_columns(events, name="events", columns=["user_id", "ts"])
-        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
-        parts.append(e.select("user_id", day=e.ts.truncate("D")))
-    orders = _table(source, "orders")
-    if orders is not None:
-        o = paid_orders(orders, ref)
-        parts.append(o.select("user_id", day=o.ts.truncate("D")))
     base = users.select("user_id", "signup_at")
-    if not parts:
+    last = _day_stats(source, ref)
+    if last is None:
         df = base.to_pandas()
         df["last_active"] = pd.NaT
         df["previous_active"] = pd.NaT
         df["active_days"] = 0
         return df.set_index("user_id")
-    days = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
-    days = days.distinct()
-    # the user's last day as a window over their days, then one group-by: the day before it
-    # is the largest day below the last (a self-join of the days costs about twice as much)
-    days = days.mutate(_last=days.day.max().over(group_by="user_id"))
-    last = days.group_by("user_id").aggregate(
-        last_active=days.day.max(),
-        active_days=days.count(),
-        previous_active=days.day.max(where=days.day < days._last),
-    )
     out = base.left_join(last, "user_id")
     out = out.select(
         "user_id", "signup_at", "last_active", "previous_active", active_days=out.active_days
@@ -250,8 +268,9 @@ def user_features(
         for c in channels:
             aggs[f"_ch_{c}"] = e.count(where=(e.channel == c) & engage)
         ev = e.group_by("user_id").aggregate(**{k: v.cast("float64") for k, v in aggs.items()})
-        ud = e.select("user_id", day=e.ts.truncate("D")).distinct()
-        ud = ud.group_by("user_id").aggregate(active_days=ud.day.count().cast("float64"))
+        # distinct active days: the per-user day statistics lifecycle stages use too
+        days = _day_stats(source, ref)
+        ud = days.select("user_id", active_days=days.event_days.cast("float64"))
         uc = e.select("user_id", "channel").distinct()
         uc = uc.group_by("user_id").aggregate(channels_used=uc.channel.count().cast("float64"))
         out = out.left_join(ud, "user_id").drop("user_id_right")
