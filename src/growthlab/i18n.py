@@ -676,6 +676,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart.monitor.band": ("expected band", "期望区间"),
     "chart.monitor.alert": ("alert", "告警"),
     "chart.monitor.alert_up": ("alert: above the band", "告警：高于区间"),
+    "chart.monitor.grid_title": ("Daily values against their expected band", "每日数值与期望区间"),
     "chart.monitor.alert_down": ("alert: below the band", "告警：低于区间"),
     "chart.monitor.date": ("local date", "当地日期"),
     "chart.monitor.unit.new_users": ("users per day", "每日人数"),

@@ -85,11 +85,13 @@ def series_grid(
     lang: str = "en",
     ncols: int = 2,
     currency: str = "",
+    title: str | None = None,
 ) -> Figure:
     """Small multiples of a ``detect_anomalies`` result: one panel per metric (of segment
     ``segment``) or per ``(metric, segment)`` pair, titled by the KPI (and channel) name in
     ``lang`` unless ``titles`` gives one; each panel's value axis says its unit
-    (``chart.monitor.unit.<metric>``, money in ``currency``)."""
+    (``chart.monitor.unit.<metric>``, money in ``currency``); the figure is titled ``title``
+    (default ``chart.monitor.grid_title``)."""
     panels = [(*m, True) if isinstance(m, tuple) else (m, segment, False) for m in metrics]
     n = max(len(panels), 1)
     nrows = int(np.ceil(n / ncols))
@@ -109,6 +111,7 @@ def series_grid(
             axes.flat[i].set_ylabel(i18n.t(unit, lang, currency=currency), fontsize="small")
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
+    fig.suptitle(title or _l(lang, "grid_title"))
     fig.tight_layout()
     return fig
 

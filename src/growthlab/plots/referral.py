@@ -85,7 +85,7 @@ def k_by_week(k: pd.DataFrame, *, lang: str = "en", column: str = "signup_week")
 
 def generation_decay(gen: pd.DataFrame, *, lang: str = "en") -> Figure:
     """Users per generation (log scale) and R_g with its interval (``generations`` output)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6.6))  # stacked: readable on a phone
     a1.bar(gen["generation"], gen["users"], color="C0")
     log_axis(a1, "y")
     a1.set_xlabel(_l(lang, "generation"))
@@ -110,9 +110,14 @@ def ccdf(
     *,
     lang: str = "en",
 ) -> Figure:
-    """Complementary CDF P(X ≥ x) of cascade metrics on log–log axes."""
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.4))
-    axes = np.atleast_1d(axes)
+    """Complementary CDF P(X ≥ x) of cascade metrics on log–log axes, two panels a row (readable
+    on a phone)."""
+    ncols = min(len(columns), 2)
+    nrows = int(np.ceil(len(columns) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows + 0.4), squeeze=False)
+    for ax in axes.flat[len(columns) :]:
+        ax.set_visible(False)
+    axes = axes.flat[: len(columns)]
     for ax, col in zip(axes, columns, strict=True):
         v = np.sort(cascades[col].dropna().to_numpy(dtype=float))
         v = v[v > 0]
@@ -124,7 +129,7 @@ def ccdf(
         log_axis(ax, "x")
         log_axis(ax, "y")
         ax.set_xlabel(_l(lang, col))
-        if ax is axes[0]:
+        if ax in axes[::ncols]:  # the first panel of each row
             ax.set_ylabel(_l(lang, "ccdf"))
     fig.suptitle(_l(lang, "ccdf_title"))
     fig.tight_layout()
@@ -191,8 +196,13 @@ def referred_vs_organic(res: pd.DataFrame, *, currency: str = "", lang: str = "e
     output); panel titles from ``outcome.<metric>``."""
     d = res.loc[res["group"].isin(["referred", "organic"])]
     metrics = list(dict.fromkeys(d["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.9))
-    axes = np.atleast_1d(axes)
+    ncols = min(len(metrics), 3)  # at most three panels a row: readable on a phone
+    nrows = int(np.ceil(len(metrics) / ncols))
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.3 * nrows + 0.5), squeeze=False)
+    for ax in grid.flat[len(metrics) :]:
+        ax.set_visible(False)
+    axes = grid.flat[: len(metrics)]
+    firsts = list(grid[:, 0])
     for ax, m in zip(axes, metrics, strict=True):
         x = d.loc[d["metric"] == m].set_index("group").reindex(["referred", "organic"])
         err = np.vstack(
@@ -205,7 +215,7 @@ def referred_vs_organic(res: pd.DataFrame, *, currency: str = "", lang: str = "e
             ax.set_ylabel(_l(lang, "per_user", currency=currency))
         else:  # shares of users; the axis named once
             percent_axis(ax, "y")
-            if ax is axes[0]:
+            if ax in firsts:
                 ax.set_ylabel(_l(lang, "share"))
         title = (
             i18n.t(f"outcome.{m}", lang, currency=currency) if f"outcome.{m}" in i18n.TEXT else m

@@ -196,12 +196,20 @@ def log_axis(ax, axis: str = "x") -> None:
     """Put ``axis`` ("x" or "y") of ``ax`` on a log scale with plain-number ticks.
 
     The default log tick labels are mathtext ("$10^{3}$"), which the theme turns off
-    (``text.parse_math=False``): they would print as code. Minor ticks get no label.
+    (``text.parse_math=False``): they would print as code. Call it after drawing: an axis that
+    spans at most three decades gets ticks at 1, 2 and 5 of each decade (else one a decade);
+    minor ticks get no label.
     """
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0.0
+    subs = (1.0, 2.0, 5.0) if decades <= 3 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
     target.set_major_formatter(FuncFormatter(_plain_number))
     target.set_minor_formatter(NullFormatter())
 
