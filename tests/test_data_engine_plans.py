@@ -277,3 +277,14 @@ def test_touchpoints_come_sorted_like_pandas(people):
     again = tp.sort_values(["user_id", "conv_seq", "ts", "channel"], na_position="last")
     pd.testing.assert_frame_equal(tp, again.reset_index(drop=True))
     assert tp["conv_seq"].isna().any() and tp["conv_seq"].notna().any()
+
+
+def test_touchpoints_converted_only_is_what_time_decay_reads(people):
+    from growthlab import attribution
+
+    users, events, orders = people
+    ds = Tables(events=events, orders=orders)
+    every = journeys.touchpoints(ds, lookback_days=30)
+    conv = journeys.touchpoints(ds, lookback_days=30, converted_only=True)
+    pd.testing.assert_frame_equal(conv, every[every["converted"]].reset_index(drop=True))
+    pd.testing.assert_frame_equal(attribution.time_decay(every), attribution.time_decay(conv))
