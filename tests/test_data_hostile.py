@@ -102,6 +102,22 @@ def test_ragged_line_beyond_the_sniffer_sample_and_in_two_tables(tmp_path):
     assert orders.rows == (1,) and "orders.csv.gz: line 2 has 3 field(s)" in orders.detail
 
 
+def test_ragged_file_after_an_empty_one_is_the_only_problem(tmp_path):
+    """An empty file among a table's files is just no rows, also when a later file of the
+    table is broken: the ragged line is the problem, not 'users is empty'."""
+    folder = _write(tmp_path / "src", tiny_frames())
+    (folder / "users.csv").unlink()
+    (folder / "users_1.csv").write_text("", encoding="utf-8")
+    (folder / "users_2.csv").write_text(
+        "user_id,signup_at\nu1,2024-01-01 10:00:00\nu2,2024-01-02 10:00:00,x\n", encoding="utf-8"
+    )
+    (folder / "growthlab.yaml").write_text(
+        "tables:\n  users:\n    files: [users_1.csv, users_2.csv]\n", encoding="utf-8"
+    )
+    problems = _problems(folder)
+    assert [(p.table, p.rule) for p in problems] == [("users", C.R_RAGGED)], problems
+
+
 def test_trailing_delimiters_and_semicolons_still_read(tmp_path):
     folder = tmp_path / "src"
     folder.mkdir()

@@ -731,7 +731,8 @@ def _open_parts(
 ) -> list[_Part]:
     """Open every file of ``table`` (:func:`_open_part`) with the encoding in force (the
     argument, else the table's, else the description's). Returns the non-empty files; []
-    as soon as one file is broken (the table is then in ``out.broken``)."""
+    as soon as one file is broken (the table is then in ``out.broken``, and not in
+    ``out.empty_files`` even when an earlier file was empty)."""
     enc = encoding or (spec.encoding if spec else None)
     if enc is None and out.description is not None:
         enc = out.description.encoding
@@ -749,6 +750,7 @@ def _open_parts(
             f"_xl_{table}_{i}",
         )
         if table in out.broken:
+            out.empty_files.pop(table, None)  # an empty file among others is just no rows
             return []
         if part is not None:
             parts.append(part)
