@@ -431,6 +431,93 @@ _ENTRIES = [
         "Mean paid revenue up to as_of per user with an accepted inviter − the same mean for "
         "users without one.",
     ),
+    # --- campaign economics (02) ---
+    _m(
+        "campaign_cost",
+        "Cost of fission campaigns (rewards and campaign spend)",
+        "裂变活动成本（奖励与活动花费）",
+        "currency",
+        "Σ over campaigns of cost = max(costs.spend of the campaign, its rewards) when costs "
+        "include rewards (the default), else spend + rewards; rewards = referrals.reward of "
+        "accepted invitations, fraud-like inviters included (growthlab.campaigns).",
+        "down",
+    ),
+    _m(
+        "campaign_rewards",
+        "Referral rewards paid on accepted invitations",
+        "已接受邀请的奖励金额",
+        "currency",
+        "Σ referrals.reward (every side) over accepted invitations; quarantined rows excluded.",
+    ),
+    _m(
+        "abuse_cost",
+        "Rewards paid on invitations of fraud-like inviters",
+        "发给疑似作弊邀请人的奖励",
+        "currency",
+        "Σ referrals.reward of accepted invitations whose inviter is fraud_like "
+        "(growthlab.referral_abuse.suspicious_inviters).",
+        "down",
+    ),
+    _m(
+        "abuse_cost_share",
+        "Share of referral rewards paid to fraud-like inviters",
+        "疑似作弊邀请人所得奖励占比",
+        "fraction",
+        "abuse_cost / campaign_rewards (0 when no reward was paid).",
+        "down",
+    ),
+    _m(
+        "campaign_roi_to_date",
+        "Return on fission-campaign cost to date (revenue of credible invitees)",
+        "裂变活动至今投资回报率（可信受邀人收入）",
+        "fraction",
+        "(margin × paid revenue to date of invitees of inviters not flagged fraud-like − "
+        "campaign_cost) / campaign_cost, over all campaigns.",
+        "up",
+    ),
+    _m(
+        "campaign_ltv_cac",
+        "Predicted value of invitees per yuan of campaign cost ({horizon_days}-day LTV/CAC)",
+        "每 1 元活动成本对应的受邀人预测价值（{horizon_days} 天 LTV/CAC）",
+        "ratio",
+        "margin × (revenue to date + BG/NBD + Gamma-Gamma CLV over the horizon of the credible "
+        "invitees who bought) / campaign_cost = predicted ROI + 1.",
+        "up",
+    ),
+    _m(
+        "campaign_marginal_roi",
+        "Predicted ROI of a campaign's latest cohort (marginal return)",
+        "活动最近一批邀请的预测投资回报率（边际回报）",
+        "fraction",
+        "Predicted ROI of the invitations in the last recent_days (default 28) before "
+        "min(the campaign's last invitation, as_of − mature_days), with a cascade bootstrap "
+        "interval (growthlab.campaigns.marginal_returns).",
+        "up",
+    ),
+    _m(
+        "campaigns_to_scale",
+        "Campaigns to scale (latest cohort's ROI clearly above target)",
+        "建议加大投入的活动",
+        "count",
+        "Campaigns whose marginal ROI interval lies above target_roi "
+        "(stats.interval_verdict == 'above').",
+    ),
+    _m(
+        "campaigns_to_stop",
+        "Campaigns to stop (latest cohort's ROI clearly below target)",
+        "建议停止的活动",
+        "count",
+        "Campaigns whose marginal ROI interval lies below target_roi "
+        "(stats.interval_verdict == 'below').",
+        "down",
+    ),
+    _m(
+        "ltv_cac_by_campaign",
+        "LTV/CAC by campaign",
+        "各活动 LTV/CAC",
+        "records",
+        "campaign_ltv_cac per campaign (growthlab.campaigns.unit_economics).",
+    ),
     # --- segments and value (03) ----------------------------------------------------------
     _m(
         "buyers",
