@@ -109,7 +109,13 @@ def test_run_folder_layout(two_runs):
     expected = {"00_summary.ipynb", "00_summary.html", "tiny.ipynb", "tiny.html"}
     expected |= {"metrics.json", "manifest.json", "index.html"}
     for d, extra in zip(runs, [{"ok.ipynb", "ok.html"}, set()], strict=True):
-        assert {p.name for p in d.iterdir()} == expected | extra
+        assert {p.name for p in d.iterdir()} - {"tables"} == expected | extra
+        # downloadable tables: tables/<notebook>/<name>.csv|.xlsx, one pair per table shown
+        files = [p for p in (d / "tables").rglob("*") if p.is_file()]
+        assert {p.parent.name for p in files} <= {"ok", "tiny", "00_summary"}
+        assert {p.suffix for p in files} <= {".csv", ".xlsx"}
+        assert len([p for p in files if p.suffix == ".csv"]) * 2 == len(files)
+    assert list((runs[0] / "tables" / "ok").glob("*.csv"))  # the fixture notebook shows tables
     assert (out / "index.html").is_file()
     assert rindex.current_latest(out) == runs[-1].name
     assert (out / "latest" / "manifest.json").is_file()
