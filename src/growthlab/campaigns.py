@@ -465,6 +465,9 @@ _ECONOMICS_COLUMNS = [
 
 
 def _interval(draws: np.ndarray, alpha: float) -> tuple[float, float]:
+    """(α/2, 1 − α/2) percentiles of the bootstrap ``draws`` of a ratio; non-finite draws are
+    dropped (missing when more than half are). Bias-corrected (BCa) percentiles gave no better
+    coverage on the synthetic truth, so the plain percentile interval is kept."""
     ok = draws[np.isfinite(draws)]
     if ok.size < 0.5 * draws.size or ok.size == 0:
         return float("nan"), float("nan")
