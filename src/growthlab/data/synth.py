@@ -103,6 +103,21 @@ assignment (always observable: first orders come < 12.5 d after signup). Closed 
 p0 = 1 - q̄² exp(-2 (1 - q̄)), q̄ = mean_c(1 - effect_c); p1 = 1 - (1 - p0)(1 - .14);
 lift = p1 - p0 (≈ .07).
 
+Campaign economics (truth["campaign_economics"], issue #16)
+----------------------------------------------------------
+Computed from the laws above, with no random draw and no change to any table. Reward rule:
+every accepted invitation of campaign c pays ``reward_c`` CNY (:data:`CAMPAIGNS`: member_day
+5, cny_poster 10, group_buy 8, help_unlock 3; the fraud ring's cashback 20), written in
+``referrals.reward`` and booked in ``costs`` (channel ``referral``) on the invitation's local
+day, so the campaign's spend is exactly its rewards (no other spend). Invitee value: invitees
+follow the same conversion, BG/NBD and Gamma-Gamma laws as every active user; fraud-ring
+invitees never buy. Per campaign: cost = reward_c × invitations; cost_per_invitee = reward_c
+(over the invitees of inviters outside the fraud ring); expected buyers, expected revenue to
+date and the expected discounted value over :data:`ECONOMICS` (365 days, 1 % per 30 days) of
+the invitees who bought, each conditional on the invitees' signup times (exact up to a
+0.01-day integration grid: :func:`_economics_truth`), hence roi_to_date, roi_predicted,
+ltv_cac and cost_per_buyer; abuse_cost = the fraud ring's rewards.
+
 Other events and tables
 -----------------------
 Events (~25 per user): ``signup`` at signup (acquisition channel); ``invite_sent`` by the inviter
@@ -144,6 +159,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from scipy.special import hyp2f1
 from scipy.stats import gamma as _gamma_dist
 
 # ----------------------------------------------------------------------------- parameters
@@ -217,6 +233,10 @@ REFUND_SHARE = 0.03
 AB = {"experiment_id": "welcome_coupon", "start_day": 120, "end_day": 150, "window_days": 14}
 AB_DELTA = 0.14
 ANOMALY = {"day": 160, "metric": "revenue", "factor": 3.0}
+#: Campaign economics truth (truth["campaign_economics"]): the value section's CLV horizon
+#: and discounting (notebook 03 defaults) and the step of the numerical integration (days).
+ECONOMICS = {"horizon_days": 365.0, "discount_period_days": 30.0, "discount_rate": 0.01}
+ECONOMICS_GRID = 0.01
 
 ACQUISITION = {
     "organic": 0.18, "search": 0.10, "paid_ads": 0.14, "douyin": 0.12, "xiaohongshu": 0.10,
@@ -334,6 +354,145 @@ class _Raw:
         """Index into ``self.names`` of a random raw variant of each canonical channel."""
         k = self.count[canon_idx]
         return self.first[canon_idx] + np.floor(rng.random(canon_idx.size) * k).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- economics truth
+def _repeat_purchases(t) -> np.ndarray:
+    """E[X(t)]: expected BG/NBD repeat purchases within t op-days of the first purchase
+    (Fader, Hardie & Lee 2005, eq. 9) under :data:`BGNBD`; 0 for t <= 0."""
+    r, alpha, a, b = (BGNBD[k] for k in ("r", "alpha", "a", "b"))
+    t = np.maximum(np.asarray(t, dtype=float), 0.0)
+    z = t / (alpha + t)
+    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+
+
+def _delay_masses(h: float, no_convert: float) -> np.ndarray:
+    """Sub-probability masses of the delay L = first paid order − signup of a buyer, on cells
+    of width ``h`` (mass m sits at (m + 1) h), times P(convert).
+
+    L = TOUCH_SPAN · max(U_1..U_N) + D with N = TOUCH_BASE + Poisson(TOUCH_MEAN_EXTRA) touches
+    and D ~ Exp(CONVERSION_DELAY_MEAN) truncated at CONVERSION_DELAY_MAX; given N the user
+    converts with probability 1 − q̄^N · ``no_convert`` (q̄ = mean_c(1 − effect_c); the A/B
+    treatment's extra chance enters through ``no_convert``), independently of the touch times.
+    """
+    qbar = float(np.mean(1 - np.array(list(CHANNEL_EFFECT.values()))))
+    k = np.arange(60)
+    pk = np.exp(
+        k * np.log(TOUCH_MEAN_EXTRA) - TOUCH_MEAN_EXTRA - np.cumsum(np.log(np.r_[1, k[1:]]))
+    )
+    n_touch = TOUCH_BASE + k
+    w = pk * (1 - qbar**n_touch * no_convert)
+    edges = np.arange(int(np.ceil(TOUCH_SPAN / h)) + 1) * h / TOUCH_SPAN
+    cdf = np.minimum(edges, 1.0)[None, :] ** n_touch[:, None]
+    span_mass = w @ np.diff(cdf, axis=1)
+    d_edges = np.minimum(np.arange(int(np.ceil(CONVERSION_DELAY_MAX / h)) + 1) * h,
+                         CONVERSION_DELAY_MAX)  # fmt: skip
+    d_cdf = 1 - np.exp(-d_edges / CONVERSION_DELAY_MEAN)
+    d_mass = np.diff(d_cdf) / d_cdf[-1]
+    return np.convolve(span_mass, d_mass)
+
+
+def _economics_truth(
+    clock: _Clock,
+    names: list[str],
+    rewards: np.ndarray,
+    inv_camp: np.ndarray,
+    inv_signup_op: np.ndarray,
+    inv_ab: np.ndarray,
+    inv_fraud: np.ndarray,
+) -> dict[str, Any]:
+    """truth["campaign_economics"] from the generator's own laws (no random draw, no table).
+
+    Per campaign c, over its accepted invitations i (signup op-day s_i): cost = Σ reward_c (the
+    campaign's ``costs`` rows are exactly these rewards, booked on the invitation's day);
+    credible invitees = invitees of inviters outside the fraud ring. For a credible invitee,
+    conditional on s_i (the expectations are exact up to a 0.01-day integration grid):
+
+    - P(buyer to date) = ∫ f_L(l) 1{s_i + l < as_of} dl (:func:`_delay_masses`);
+    - E[paid revenue to date] = ∫ f_L(l) g(s_i + l) dl with g(t0) = μ · (1 + E[X(as_of − t0)]
+      + (factor − 1) · E[orders of the anomaly day]), μ = p γ / (q − 1) = 120 the Gamma-Gamma
+      mean spend and E[X(t)] the BG/NBD mean (:func:`_repeat_purchases`);
+    - E[discounted value over the horizon] of those who bought by as_of =
+      ∫ f_L(l) μ Σ_k (E[X(T + e_k)] − E[X(T + e_{k−1})]) / (1 + d)^k dl, T = as_of − t0,
+      e_k the ends of the discounting periods (the estimand of ``value.lifetime_value``,
+      averaged over customers).
+
+    Fraud-ring invitees never buy. Ratios are ratios of expectations: cost_per_invitee =
+    cost / credible invitees (= the reward: every invitation is rewarded), cost_per_buyer =
+    cost / E[buyers], roi_to_date = E[revenue] / cost − 1, roi_predicted = (E[revenue] +
+    E[value over the horizon]) / cost − 1, ltv_cac = roi_predicted + 1 (None when undefined).
+    """
+    h = ECONOMICS_GRID
+    mu = GAMMA_GAMMA["p"] * GAMMA_GAMMA["v"] / (GAMMA_GAMMA["q"] - 1)
+    factor = ANOMALY["factor"]
+    a1, a2 = (float(x) for x in clock.op(np.array([ANOMALY["day"], ANOMALY["day"] + 1.0])))
+    end = float(PERIOD_DAYS)
+    t0 = np.arange(int(round((end + TOUCH_SPAN + CONVERSION_DELAY_MAX) / h)) + 4) * h
+    bought = t0 < end
+    ex_to_date = _repeat_purchases(end - t0)
+    on_day = ((t0 >= a1) & (t0 < a2)).astype(float)
+    # repeat purchases on the anomaly day (op interval [a1, a2)) of a buyer who started at t0
+    in_day = _repeat_purchases(a2 - t0) - _repeat_purchases(np.maximum(a1, t0) - t0)
+    anomaly_orders = on_day + np.where(t0 < a2, in_day, 0.0)
+    g_rev = np.where(bought, mu * (1 + ex_to_date + (factor - 1) * anomaly_orders), 0.0)
+    hz, per, rate = (
+        ECONOMICS[k] for k in ("horizon_days", "discount_period_days", "discount_rate")
+    )
+    ends = np.append(np.arange(per, hz, per), hz)
+    cum = np.column_stack([_repeat_purchases(end - t0 + e) for e in np.r_[0.0, ends]])
+    disc = (1 + rate) ** -np.arange(1, ends.size + 1)
+    g_fut = np.where(bought, mu * (np.diff(cum, axis=1) @ disc), 0.0)
+    g_buy = bought.astype(float)
+    s_grid = np.arange(int(round(end / h)) + 1) * h
+    per_signup = {}
+    for ab, no_convert in ((False, 1.0), (True, 1 - 0.5 * AB_DELTA)):
+        mass = _delay_masses(h, no_convert)
+        per_signup[ab] = [
+            np.convolve(g[1:], mass[::-1], mode="valid")[: s_grid.size]
+            for g in (g_buy, g_rev, g_fut)
+        ]
+    credible = ~inv_fraud
+    exp = np.zeros((3, inv_camp.size))
+    for ab in (False, True):
+        sel = credible & (inv_ab == ab)
+        for j in range(3):
+            exp[j, sel] = np.interp(inv_signup_op[sel], s_grid, per_signup[ab][j])
+    out: dict[str, Any] = {}
+    for ci, c in enumerate(names):
+        sel = inv_camp == ci
+        n_inv, n_cred = int(sel.sum()), int((sel & credible).sum())
+        cost = float(rewards[ci]) * n_inv
+        buyers, revenue, future = (float(exp[j, sel].sum()) for j in range(3))
+
+        def ratio(num: float, den: float) -> float | None:
+            return num / den if den > 0 else None
+
+        roi = ratio(revenue, cost)
+        pred = ratio(revenue + future, cost)
+        out[c] = {
+            "reward_per_invitation": float(rewards[ci]),
+            "invitations": n_inv,
+            "credible_invitees": n_cred,
+            "cost": cost,
+            "other_spend": 0.0,
+            "abuse_cost": float(rewards[ci]) * int((sel & inv_fraud).sum()),
+            "cost_per_invitee": ratio(cost, n_cred),
+            "expected_buyers": buyers,
+            "cost_per_buyer": ratio(cost, buyers),
+            "expected_revenue_to_date": revenue,
+            "expected_value_horizon": future,
+            "roi_to_date": None if roi is None else roi - 1,
+            "roi_predicted": None if pred is None else pred - 1,
+            "ltv_cac": pred,
+        }
+    return {
+        **ECONOMICS,
+        "mean_order_value": mu,
+        "abuse_cost": float(sum(v["abuse_cost"] for v in out.values())),
+        "rule": "cost = rewards of every accepted invitation (costs rows = these rewards); "
+        "return = invitees of inviters outside the fraud ring",
+        "campaigns": out,
+    }
 
 
 # ----------------------------------------------------------------------------- generator
@@ -1055,6 +1214,15 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "users": int(a_idx.size),
         },
         "identity": {"n_persons": n_persons, "duplicate_accounts": int(dup_pairs.shape[0])},
+        "campaign_economics": _economics_truth(
+            clock,
+            camp_names,
+            rewards,
+            camp[child],
+            signup_op[child],
+            in_ab[child],
+            kind[child] == 2,
+        ),  # fmt: skip
         "dirty": dict(sorted(dirty.items())),
         "dirty_by_table": {t: dict(sorted(v.items())) for t, v in dirty_by_table.items()},
         "dirty_details": details,
