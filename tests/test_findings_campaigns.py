@@ -138,7 +138,9 @@ def test_no_cost_means_no_numbers_tables_or_findings():
         econ.table, econ.costs, econ.units, {**econ.totals, "cost": 0.0}, econ.params
     )
     sec = cf.economics_section(econ, 10, "CNY")
-    assert sec.sentence == "no_cost" and not sec.numbers and not sec.tables and not sec.findings
+    assert sec.sentence == "no_cost" and not sec.numbers and not sec.findings
+    assert set(sec.tables) == {"economics", "next_yuan"}
+    assert all(t.empty for t in sec.tables.values())
     assert "skipped" in sec.say["en"] and "跳过" in sec.say["zh"]
     assert sec.chart.empty and cplots.return_per_yuan(sec.chart) is None
 

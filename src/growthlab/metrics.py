@@ -478,7 +478,7 @@ _ENTRIES = [
     _m(
         "campaign_ltv_cac",
         "Predicted value of invitees per yuan of campaign cost ({horizon_days}-day LTV/CAC)",
-        "每 1 元活动成本对应的受邀人预测价值（{horizon_days} 天 LTV/CAC）",
+        "每 1 元活动成本对应的受邀人预测价值（{horizon_days} 天生命周期价值/获客成本）",
         "ratio",
         "margin × (revenue to date + BG/NBD + Gamma-Gamma CLV over the horizon of the credible "
         "invitees who bought) / campaign_cost = predicted ROI + 1.",
@@ -514,7 +514,7 @@ _ENTRIES = [
     _m(
         "ltv_cac_by_campaign",
         "LTV/CAC by campaign",
-        "各活动 LTV/CAC",
+        "各活动生命周期价值/获客成本",
         "records",
         "campaign_ltv_cac per campaign (growthlab.campaigns.unit_economics).",
     ),

@@ -352,13 +352,15 @@ def economics_section(
     horizon_days: float = 365,
 ) -> EconomicsSection:
     """Numbers, sentence, tables and findings of the campaign economics; only the ``no_cost``
-    (neither rewards nor campaign spend) or ``no_orders`` (return unknown) sentence when
-    there is nothing to weigh."""
+    (neither rewards nor campaign spend) or ``no_orders`` (return unknown) sentence, with empty
+    tables and chart rows (``report.show`` shows nothing for them), when there is nothing to
+    weigh."""
     tot = econ.totals
+    nothing = {"economics": pd.DataFrame(), "next_yuan": pd.DataFrame()}  # shown as nothing
     if not tot["cost"] > 0:
-        return EconomicsSection(sentence="no_cost")
+        return EconomicsSection(tables=nothing, sentence="no_cost")
     if not econ.params.get("has_orders", True):
-        return EconomicsSection(sentence="no_orders")
+        return EconomicsSection(tables=nothing, sentence="no_orders")
     counts = econ.verdict_counts()
     numbers = {
         "campaign_cost": tot["cost"],
