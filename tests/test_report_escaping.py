@@ -264,3 +264,9 @@ def test_tables_are_saved_for_download_as_shown(tmp_path, monkeypatch):
     assert [c.value for c in sheet[3]] == ["[phone]", 12]
     monkeypatch.delenv(nbk.TABLES_ENV)
     assert nbk.save_table(shown) == []  # outside a run nothing is written
+
+
+def test_numbers_have_thousands_separators_whatever_the_formats():
+    df = pd.DataFrame({"n": [2155, 12], "p": [0.123, 0.5]})
+    cells = re.findall(r">([^<>]+)</td>", nbk.table_html(df, {"p": "{:.1%}"}))
+    assert cells == ["2,155", "12.3%", "12", "50.0%"]

@@ -224,9 +224,13 @@ def _styled(
 ) -> str:
     if isinstance(formats, Mapping):
         formats = {c: f for c, f in formats.items() if c in shown.columns}
-    st = shown.style.format(precision=precision, na_rep=na_rep, escape="html")
-    if formats:
-        st = st.format(formats, precision=precision, na_rep=na_rep, escape="html")
+    opts = dict(precision=precision, na_rep=na_rep, escape="html", thousands=",")
+    st = shown.style.format(**opts)
+    if isinstance(formats, Mapping) and formats:
+        # subset: a dict format must not reset the other columns to the plain formatter
+        st = st.format(formats, subset=list(formats), **opts)
+    elif formats:
+        st = st.format(formats, **opts)
     st = st.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if not index:
         st = st.hide(axis="index")
