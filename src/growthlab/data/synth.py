@@ -123,7 +123,8 @@ Other events and tables
 Events (~25 per user): ``signup`` at signup (acquisition channel); ``invite_sent`` by the inviter
 at each ``invited_at`` (plus the segment's unsuccessful ones) and ``invite_click`` by the invitee
 at its signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
-(3 % of users) and ``complaint`` (1 %) at a uniform time, on sms/wecom/app_push. Accidental exact
+(3 % of users) and ``complaint`` (1 %) an exponential time after signup (mean
+``OPT_OUT_MEAN_DAYS``, censored at the period's end), on sms/wecom/app_push. Accidental exact
 duplicates (same user, second, event, channel) are moved on by one second.
 identities: ``openid`` and ``unionid`` per user, ``phone_hash`` for 70 %, ``device_id`` for 50 %
 (all fraud users); 1 % of organic users are second accounts sharing another organic user's
@@ -165,6 +166,8 @@ from scipy.stats import gamma as _gamma_dist
 # ----------------------------------------------------------------------------- parameters
 START = np.datetime64("2025-01-01T00:00:00", "s")
 PERIOD_DAYS = 181  # 2025-01-01 .. 2025-06-30 (local), as_of = end of 2025-06-30
+#: Mean days from signup to an unsubscribe or complaint (those after the period are unseen).
+OPT_OUT_MEAN_DAYS = 45.0
 WINDOW_DAYS = 30
 MAX_INVITE_DELAY = 28.0
 CALIBRATION_DAYS = 120  # calibration_end = start + 120 d
@@ -865,10 +868,15 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
         "purchase",
     )
     for name, share in (("unsubscribe", 0.03), ("complaint", 0.01)):
+        # Time from signup ~ Exponential(OPT_OUT_MEAN_DAYS), censored at the period's end: the
+        # daily rate follows the recently joined users, with no pile-up before as_of (a uniform
+        # time over the remaining period crowded late signups' events into the last days).
         uu = act[rng.random(act.size) < share]
-        tt = signup_op[uu] + rng.random(uu.size) * (PERIOD_DAYS - signup_op[uu])
+        tt = signup_op[uu] - OPT_OUT_MEAN_DAYS * np.log1p(-rng.random(uu.size))
         chn = raw.idx(["sms", "wecom", "app_push"])[rng.integers(0, 3, uu.size)]
-        add(uu, _sec(clock.wall(tt)), raw.draw(rng, chn), name)
+        names = raw.draw(rng, chn)
+        seen = tt < PERIOD_DAYS
+        add(uu[seen], _sec(clock.wall(tt[seen])), names[seen], name)
     e_user, e_sec, e_name, e_ch = _sorted_events(parts, n, len(ch_dict))
     parts.clear()
 
