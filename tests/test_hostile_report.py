@@ -283,3 +283,23 @@ def test_metric_ids_are_catalogued_and_agree_across_sections(hostile_run):
             seen[metric_id] = (section, entry["value"])
     shared = [k for k in seen if sum(k in v for v in recorded.values()) > 1]
     assert "users" in shared
+
+
+def test_front_page_leads_with_findings_about_someone_not_metric_values(hostile_run):
+    """The executive summary lists the ranked findings (3-7), at least one names a campaign,
+    channel, segment or experiment, none reads "<metric> is <value>", and the page shows them."""
+    import html as _html
+
+    from growthlab.report import summary
+
+    _, run_dir, _ = hostile_run
+    current = summary.load_metrics(run_dir / "metrics.json")
+    front = summary.front_findings({k: v for k, v in current.items() if k != "00_summary"})
+    assert 3 <= len(front) <= 7
+    assert any(f.subject for _, f in front)
+    page = _html.unescape((run_dir / "00_summary.html").read_text(encoding="utf-8"))
+    for _, f in front:
+        assert not re.fullmatch(r".{1,80} is [-+0-9.,% ]+[A-Z]*\.?", f.en), f.en
+        assert not re.fullmatch(r".{1,80}为 ?[-+0-9.,% ]+。?", f.zh), f.zh
+        assert f.zh in page  # the run is in Chinese
+        assert f.action_zh and f.action_zh in page
