@@ -151,6 +151,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -638,35 +639,130 @@ def _drop_trees(rng: np.random.Generator, trees: dict, budget: int) -> dict:
     return out
 
 
+#: event name -> its code (index in :data:`EVENT_NAMES`)
+_EVENT_CODE = {e: i for i, e in enumerate(EVENT_NAMES)}
+
+
+def _day(d) -> str:
+    """The local calendar date ``d`` days after START (ISO)."""
+    return str(START.astype("datetime64[D]") + np.timedelta64(int(d), "D"))
+
+
+@dataclass
+class _People:
+    """Every user, in signup order (index k = user id ``U{k+1}``)."""
+
+    n: int
+    trees: dict  # the kept campaign trees (:func:`_grow_trees`; truth counts their seeds)
+    camp_names: list[str]  # the trees' campaigns, then the fraud ring's
+    kind: np.ndarray  # 0 tree, 1 fraud inviter, 2 fraud invitee, 3 organic
+    signup_wall: np.ndarray  # wall-clock days
+    invited_wall: np.ndarray  # wall-clock days of the accepted invitation (NaN: not referred)
+    seg: np.ndarray  # planted segment
+    camp: np.ndarray  # campaign index into camp_names (-1: none)
+    parent: np.ndarray  # inviter's index (-1: not referred)
+    uid: pa.Array  # user ids
+    ghost: pa.Array  # ids of users absent from users (orphan rows)
+
+    def __post_init__(self) -> None:
+        self.user_dict = pa.concat_arrays([self.uid, self.ghost])  # index n + i = ghost i
+        self.uid_np = np.asarray(self.uid.to_numpy(zero_copy_only=False), dtype=object)
+        self.signup_sec = _sec(self.signup_wall)
+        self.active = self.kind != 2  # fraud invitees are inactive after signup
+        self.fraud_inviters = np.flatnonzero(self.kind == 1)
+        self.fraud_invitees = np.flatnonzero(self.kind == 2)
+
+
+@dataclass
+class _Touches:
+    """Reach touches of the active users (op days) and the conversions they cause."""
+
+    in_ab: np.ndarray  # user in the A/B test
+    treat: np.ndarray  # user in its treatment group
+    act: np.ndarray  # indices of the active users
+    t_own: np.ndarray  # touch -> user
+    t_ch: np.ndarray  # touch -> attribution channel (index into CHANNEL_EFFECT)
+    t_time: np.ndarray  # touch -> op day
+    first_buy: np.ndarray  # user -> op day of the first paid order (if converted)
+    buyer: np.ndarray  # user converted with the first order before as_of
+
+
+@dataclass
+class _Orders:
+    """Orders in time order (BG/NBD repeat purchases, Gamma-Gamma amounts, refunds)."""
+
+    b_idx: np.ndarray  # the buyers
+    user: np.ndarray
+    sec: np.ndarray
+    amount: np.ndarray
+    status: np.ndarray  # 0 paid, 1 refunded
+
+    @property
+    def paid(self) -> np.ndarray:
+        return self.status == 0
+
+
+@dataclass
+class _Rows:
+    """The rows of the tables with dirty rows appended (column arrays in table order)."""
+
+    u_rows: np.ndarray  # users: index of the user of each row
+    refs: tuple  # referrals: inviter, invitee, second, campaign, reward, raw share channel
+    events: tuple  # events: user, second, event code, raw channel
+    orders: tuple  # orders: user, second, amount, status, order number
+    dirty_by_table: dict[str, dict[str, int]]
+    details: dict[str, Any]
+
+
 def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
+    """The raw tables and the truth of :func:`generate_tables`.
+
+    Every step draws from one ``PCG64(seed)`` generator, in the order below; that order is
+    what makes a seed reproducible, so a new draw goes at the end (or in a new generator).
+    """
     if n_users < 1:
         raise ValueError("n_users must be >= 1")
     rng = np.random.default_rng(np.random.PCG64(seed))
     clock = _Clock()
     raw = _Raw()
+    people = _people(rng, clock, n_users)
+    signup_op = clock.op(people.signup_wall)
+    acq, share_canon, rewards = _channels(rng, raw, people)
+    profile = _profiles(rng, raw, people.n, acq)
+    child = np.flatnonzero(people.parent >= 0)  # referrals (sorted by invited_at)
+    child = child[np.argsort(people.invited_wall[child], kind="stable")]
+    r_sec = _sec(people.invited_wall[child])
+    r_share = raw.draw(rng, share_canon[child])
+    touches = _touches(rng, clock, people, signup_op)
+    orders = _orders(rng, clock, people.n, touches)
+    events = _events(
+        rng, clock, raw, people, signup_op, acq, touches, (child, r_sec, r_share), orders
+    )
+    ident = _identities(rng, people)
+    costs = _costs(rng, raw, people, child, r_sec, rewards)
+    refs = (people.parent[child], child, r_sec, people.camp[child], rewards[people.camp[child]])
+    rows = _dirty_rows(
+        rng, raw, people, ident[-1], child, (*refs, r_share), events, orders, touches.act
+    )
+    tables = _tables(rng, raw, people, profile, rows, ident, costs, touches.in_ab, touches.treat)
+    truth = _truth(
+        seed, clock, people, signup_op, rewards, child, touches, orders, ident, rows, tables
+    )
+    return tables, truth
+
+
+# ----------------------------------------------------------------------------- users
+def _people(rng: np.random.Generator, clock: _Clock, n_users: int) -> _People:
+    """Every user: the campaign trees (:func:`_grow_trees`; whole trees dropped when they
+    overflow), the fraud ring (:func:`_fraud_ring`) and the organic users (signup uniform over
+    the period), with segment, campaign and inviter, ordered by signup."""
     n_fraud_inv = 0 if n_users < 500 else max(1, int(round(0.0004 * n_users)))
     fraud_sizes = 8 + rng.poisson(6, n_fraud_inv)
     n_fraud = int(n_fraud_inv + fraud_sizes.sum())
-
-    # ---- referral trees
     trees = _drop_trees(rng, _grow_trees(rng, n_users), max(0, n_users - n_fraud))
     n_tree = trees["signup"].size
     n_org = n_users - n_tree - n_fraud
-
-    # ---- fraud ring (wall-clock times generated directly)
-    f_inv_wall = (
-        np.floor(40 + rng.random(n_fraud_inv) * 100) + (8 + rng.random(n_fraud_inv) * 4) / 24
-    )
-    burst_day = np.floor(f_inv_wall) + 1 + rng.integers(0, 10, n_fraud_inv)
-    burst_start = burst_day + (10 + rng.random(n_fraud_inv) * 8) / 24
-    f_owner = _expand(fraud_sizes)
-    gaps = (1 + rng.random(f_owner.size) * 4) / 1440
-    cum = np.cumsum(gaps)
-    first_cum = np.r_[0.0, cum][np.r_[0, np.cumsum(fraud_sizes)][:-1]][f_owner]
-    f_invited_wall = burst_start[f_owner] + (cum - first_cum)
-    f_signup_wall = f_invited_wall + (1 + rng.random(f_owner.size) * 2) / 1440
-
-    # ---- all users in one frame (op days); wall-clock signup
+    f_inv_wall, f_owner, f_invited_wall, f_signup_wall = _fraud_ring(rng, fraud_sizes)
     org_signup = rng.random(n_org) * PERIOD_DAYS
     kind = np.concatenate(
         [
@@ -679,7 +775,6 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     signup_wall = np.concatenate(
         [clock.wall(trees["signup"]), f_inv_wall, f_signup_wall, clock.wall(org_signup)]
     )
-    n = n_users
     seg = np.concatenate(
         [trees["seg"], _choice(rng, n_fraud_inv, SEGMENT_SHARE), np.full(f_owner.size, 3),
          _choice(rng, n_org, SEGMENT_SHARE)]
@@ -699,66 +794,93 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             np.full(n_org, np.nan),
         ]
     )
-    gen = np.concatenate(
-        [trees["gen"], np.zeros(n_fraud_inv, int), np.ones(f_owner.size, int), np.zeros(n_org, int)]
-    )
     # order users by signup: user k gets id U{k+1}
+    n = n_users
     order = np.argsort(signup_wall, kind="stable")
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
-    signup_wall, seg, camp, kind, invited_wall, gen = (
-        a[order] for a in (signup_wall, seg, camp, kind, invited_wall, gen)
+    signup_wall, seg, camp, kind, invited_wall = (
+        a[order] for a in (signup_wall, seg, camp, kind, invited_wall)
     )
     parent = np.where(parent_local >= 0, rank[np.maximum(parent_local, 0)], -1)[order]
     width = max(7, len(str(n + 10)))
     uid = _ids("U", np.arange(1, n + 1), width)
     ghost = _ids("X", np.arange(1, N_GHOSTS + 1), width)
-    user_dict = pa.concat_arrays([uid, ghost])  # index n + i = orphan (ghost) id i
-    uid_np = np.asarray(uid.to_numpy(zero_copy_only=False), dtype=object)
-    signup_sec = _sec(signup_wall)
-    signup_op = clock.op(signup_wall)
-    active = kind != 2
-    fraud_inviters = np.flatnonzero(kind == 1)
-    fraud_invitees = np.flatnonzero(kind == 2)
-    ch_dict = pa.array(raw.names + UNKNOWN_RAW, pa.string())
     camp_names = trees["names"] + [FRAUD_CAMPAIGN]
-    camp_dict = pa.array(camp_names, pa.string())
+    return _People(
+        n, trees, camp_names, kind, signup_wall, invited_wall, seg, camp, parent, uid, ghost
+    )
 
-    # acquisition channel (canonical index)
+
+def _fraud_ring(rng: np.random.Generator, fraud_sizes: np.ndarray):
+    """Wall-clock times of the fraud ring (generated directly, not through the clock):
+    inviters sign up on days 40-140 at 08:00-12:00; each brings a burst of ``fraud_sizes``
+    invitees 1-5 minutes apart from 10:00-18:00 of a day 1-10 days later, each signing up
+    1-3 minutes after its invite. Returns the inviters' signups, each invitee's inviter
+    (0-based within the ring), invited_at and signup."""
+    n_fraud_inv = fraud_sizes.size
+    f_inv_wall = (
+        np.floor(40 + rng.random(n_fraud_inv) * 100) + (8 + rng.random(n_fraud_inv) * 4) / 24
+    )
+    burst_day = np.floor(f_inv_wall) + 1 + rng.integers(0, 10, n_fraud_inv)
+    burst_start = burst_day + (10 + rng.random(n_fraud_inv) * 8) / 24
+    f_owner = _expand(fraud_sizes)
+    gaps = (1 + rng.random(f_owner.size) * 4) / 1440
+    cum = np.cumsum(gaps)
+    first_cum = np.r_[0.0, cum][np.r_[0, np.cumsum(fraud_sizes)][:-1]][f_owner]
+    f_invited_wall = burst_start[f_owner] + (cum - first_cum)
+    f_signup_wall = f_invited_wall + (1 + rng.random(f_owner.size) * 2) / 1440
+    return f_inv_wall, f_owner, f_invited_wall, f_signup_wall
+
+
+def _channels(rng: np.random.Generator, raw: _Raw, people: _People):
+    """Each user's acquisition channel (canonical index; referred users: ``referral``) and the
+    share channel its invitation came through (the campaign's mix), and each campaign's
+    reward per invitation (the fraud ring's cashback last)."""
+    n = people.n
     acq = raw.idx(list(ACQUISITION))[_choice(rng, n, list(ACQUISITION.values()))]
-    acq = np.where(parent >= 0, raw.index["referral"], acq)
+    acq = np.where(people.parent >= 0, raw.index["referral"], acq)
     share_canon = np.full(n, raw.index["wechat_group"])
-    for ci, c in enumerate(trees["names"]):
-        sel = np.flatnonzero(camp == ci)
+    for ci, c in enumerate(people.trees["names"]):
+        sel = np.flatnonzero(people.camp == ci)
         opts = list(CAMPAIGNS[c]["share"])
         share_canon[sel] = raw.idx(opts)[
             _choice(rng, sel.size, list(CAMPAIGNS[c]["share"].values()))
         ]
-    rewards = np.array([CAMPAIGNS[c]["reward"] for c in trees["names"]] + [20.0])
+    rewards = np.array([CAMPAIGNS[c]["reward"] for c in people.trees["names"]] + [20.0])
+    return acq, share_canon, rewards
 
-    # ---- users
+
+def _profiles(rng: np.random.Generator, raw: _Raw, n: int, acq: np.ndarray):
+    """Independent user attributes: city (Zipf-like), gender, age band, marketing consent,
+    and the raw spelling of the acquisition channel."""
     city = _choice(rng, n, 1.0 / np.arange(1, len(CITIES) + 1) ** 0.8)
     gender = _choice(rng, n, [0.52, 0.44, 0.04])
     age = _choice(rng, n, AGE_SHARE)
     consent = rng.random(n) < 0.85
     acq_raw = raw.draw(rng, acq)
+    return city, gender, age, consent, acq_raw
 
-    # ---- referrals (sorted by invited_at)
-    child = np.flatnonzero(parent >= 0)
-    child = child[np.argsort(invited_wall[child], kind="stable")]
-    r_sec = _sec(invited_wall[child])
-    r_share = raw.draw(rng, share_canon[child])
 
-    # ---- touches and first conversion (op time)
+# ----------------------------------------------------------------------------- touches, orders
+def _touches(
+    rng: np.random.Generator, clock: _Clock, people: _People, signup_op: np.ndarray
+) -> _Touches:
+    """A/B assignment (active users signing up in the test's window, treatment with
+    probability .5), the reach touches of every active user (2 + Poisson(2), uniform
+    attribution channels, within TOUCH_SPAN days of signup), conversion (each touch converts
+    with its channel's effect; the treatment adds AB_DELTA) and the first paid order (last
+    touch + truncated Exp delay; a buyer only when before as_of)."""
+    n = people.n
+    active = people.active
     ab_lo, ab_hi = clock.op(np.array([AB["start_day"], AB["end_day"]], float))
     in_ab = active & (signup_op >= ab_lo) & (signup_op < ab_hi)
     treat = in_ab & (rng.random(n) < 0.5)
     act = np.flatnonzero(active)
     n_touch = TOUCH_BASE + rng.poisson(TOUCH_MEAN_EXTRA, act.size)
     t_own = act[_expand(n_touch)]
-    attr = list(CHANNEL_EFFECT)
     eff = np.array(list(CHANNEL_EFFECT.values()))
-    t_ch = rng.integers(0, len(attr), t_own.size)
+    t_ch = rng.integers(0, len(CHANNEL_EFFECT), t_own.size)
     t_time = signup_op[t_own] + rng.random(t_own.size) * TOUCH_SPAN
     hit = rng.random(t_own.size) < eff[t_ch]
     converted = np.zeros(n, bool)
@@ -770,10 +892,36 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     buyer = converted & (first_buy < PERIOD_DAYS)
     keep_touch = t_time < PERIOD_DAYS
     t_own, t_ch, t_time = t_own[keep_touch], t_ch[keep_touch], t_time[keep_touch]
-    del hit, keep_touch
+    return _Touches(in_ab, treat, act, t_own, t_ch, t_time, first_buy, buyer)
 
-    # ---- BG/NBD repeat purchases, Gamma-Gamma amounts
-    b_idx = np.flatnonzero(buyer)
+
+def _orders(rng: np.random.Generator, clock: _Clock, n: int, touches: _Touches) -> _Orders:
+    """Every buyer's orders: the first paid order and its BG/NBD repeat purchases with
+    Gamma-Gamma amounts (:func:`_repeat_orders`), plus one refunded order for REFUND_SHARE
+    of the buyers (not part of BG/NBD); sorted by (second, user)."""
+    first_buy = touches.first_buy
+    b_idx = np.flatnonzero(touches.buyer)
+    o_user, o_sec, amount, nu_user = _repeat_orders(rng, clock, n, b_idx, first_buy)
+    status = np.zeros(o_user.size, np.int8)
+    # refunded extras (not part of BG/NBD)
+    rf_users = b_idx[rng.random(b_idx.size) < REFUND_SHARE]
+    rf_time = first_buy[rf_users] + rng.random(rf_users.size) * (PERIOD_DAYS - first_buy[rf_users])
+    rf_amount = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[rf_users]), 2), 0.01)
+    o_user = np.concatenate([o_user, rf_users])
+    o_sec = np.concatenate([o_sec, _sec(clock.wall(rf_time))])
+    amount = np.concatenate([amount, rf_amount])
+    status = np.concatenate([status, np.ones(rf_users.size, np.int8)])
+    o_sort = np.lexsort((o_user, o_sec))
+    return _Orders(b_idx, o_user[o_sort], o_sec[o_sort], amount[o_sort], status[o_sort])
+
+
+def _repeat_orders(
+    rng: np.random.Generator, clock: _Clock, n: int, b_idx: np.ndarray, first_buy: np.ndarray
+):
+    """Paid orders of the buyers ``b_idx``: the first at ``first_buy``, then BG/NBD repeat
+    purchases (Poisson(λ) arrivals, drop-out with probability p after each) up to as_of;
+    Gamma-Gamma amounts (per-buyer ν), x ANOMALY factor on the anomaly day, rounded to 0.01
+    (min 0.01). Returns user, second and amount of each order, and ν per user."""
     t0 = first_buy[b_idx]
     T = PERIOD_DAYS - t0
     lam = rng.gamma(BGNBD["r"], 1.0 / BGNBD["alpha"], b_idx.size)
@@ -796,51 +944,115 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     on_day = o_sec // 86400 == ANOMALY["day"]
     amount = np.where(on_day, amount * ANOMALY["factor"], amount)
     amount = np.maximum(np.round(amount, 2), 0.01)
-    status = np.zeros(o_user.size, np.int8)
-    # refunded extras (not part of BG/NBD)
-    rf_users = b_idx[rng.random(b_idx.size) < REFUND_SHARE]
-    rf_time = first_buy[rf_users] + rng.random(rf_users.size) * (PERIOD_DAYS - first_buy[rf_users])
-    rf_amount = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu_user[rf_users]), 2), 0.01)
-    o_user = np.concatenate([o_user, rf_users])
-    o_sec = np.concatenate([o_sec, _sec(clock.wall(rf_time))])
-    amount = np.concatenate([amount, rf_amount])
-    status = np.concatenate([status, np.ones(rf_users.size, np.int8)])
-    o_sort = np.lexsort((o_user, o_sec))
-    o_user, o_sec, amount, status = o_user[o_sort], o_sec[o_sort], amount[o_sort], status[o_sort]
-    paid = status == 0
+    return o_user, o_sec, amount, nu_user
 
-    # ---- events: parts of (user, second, raw channel, event)
-    E = {e: i for i, e in enumerate(EVENT_NAMES)}
-    parts: list[tuple] = []
 
-    def add(u, sec, ch_raw, name):
-        name = np.full(u.size, E[name], np.int8) if isinstance(name, str) else name
-        parts.append((u.astype(np.int64), sec, np.asarray(ch_raw, np.int64), name))
+# ----------------------------------------------------------------------------- events
+class _EventParts:
+    """Event rows collected in parts of (user, second, raw channel, event code)."""
 
-    add(np.arange(n), signup_sec, raw.draw(rng, acq), "signup")
+    def __init__(self) -> None:
+        self.parts: list[tuple] = []
+
+    def add(self, u, sec, ch_raw, name) -> None:
+        name = np.full(u.size, _EVENT_CODE[name], np.int8) if isinstance(name, str) else name
+        self.parts.append((u.astype(np.int64), sec, np.asarray(ch_raw, np.int64), name))
+
+
+def _events(
+    rng: np.random.Generator,
+    clock: _Clock,
+    raw: _Raw,
+    people: _People,
+    signup_op: np.ndarray,
+    acq: np.ndarray,
+    touches: _Touches,
+    referrals: tuple,
+    orders: _Orders,
+):
+    """All clean events, sorted (:func:`_sorted_events`): signup, reach and click
+    (:func:`_touch_events`), behaviour (:func:`_behaviour_events`), invite_sent and
+    invite_click of every accepted invitation, a purchase per paid order, unsubscribe and
+    complaint (an exponential time after signup, unseen after the period). Returns user, second, event code and raw channel arrays."""
+    ev = _EventParts()
+    _touch_events(ev, rng, clock, raw, people, acq, touches)
+    _behaviour_events(ev, rng, clock, raw, people, signup_op, touches.act)
+    # invites: inviter's invite_sent at invited_at, invitee's invite_click at its signup
+    child, r_sec, r_share = referrals
+    ev.add(people.parent[child], r_sec, r_share, "invite_sent")
+    ev.add(child, people.signup_sec[child], r_share, "invite_click")
+    # purchases
+    paid = orders.paid
+    ev.add(
+        orders.user[paid],
+        orders.sec[paid],
+        raw.draw(rng, np.full(int(paid.sum()), raw.index["mini_program"])),
+        "purchase",
+    )
+    act = touches.act
+    for name, share in (("unsubscribe", 0.03), ("complaint", 0.01)):
+        uu = act[rng.random(act.size) < share]
+        # Time from signup ~ Exponential(OPT_OUT_MEAN_DAYS), censored at the period's end: the
+        # daily rate follows the recently joined users, with no pile-up before as_of (a uniform
+        # time over the remaining period crowded late signups' events into the last days).
+        tt = signup_op[uu] - OPT_OUT_MEAN_DAYS * np.log1p(-rng.random(uu.size))
+        chn = raw.idx(["sms", "wecom", "app_push"])[rng.integers(0, 3, uu.size)]
+        names = raw.draw(rng, chn)
+        seen = tt < PERIOD_DAYS
+        ev.add(uu[seen], _sec(clock.wall(tt[seen])), names[seen], name)
+    return _sorted_events(ev.parts, people.n, len(raw.names) + len(UNKNOWN_RAW))
+
+
+def _touch_events(
+    ev: _EventParts,
+    rng: np.random.Generator,
+    clock: _Clock,
+    raw: _Raw,
+    people: _People,
+    acq: np.ndarray,
+    touches: _Touches,
+) -> None:
+    """``signup`` at signup (acquisition channel), a ``reach`` per touch, and its ``click``:
+    1-30 min after the reach with probability CLICK_BASE x CLICK_FATIGUE^(c - 1) (c = the
+    user's reaches on that channel), never after the user's first order."""
+    t_own, t_ch, t_time = touches.t_own, touches.t_ch, touches.t_time
+    attr = list(CHANNEL_EFFECT)
+    ev.add(np.arange(people.n), people.signup_sec, raw.draw(rng, acq), "signup")
     attr_canon = raw.idx(attr)
-    add(t_own, _sec(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach")
-    # clicks: 1-30 min after a reach, fatigue with repeated reaches on the same channel, never
-    # after the user's first order
+    ev.add(t_own, _sec(clock.wall(t_time)), raw.draw(rng, attr_canon[t_ch]), "reach")
     pair = t_own * len(attr) + t_ch
     _, pair_inv, pair_n = np.unique(pair, return_inverse=True, return_counts=True)
     p_click = CLICK_BASE * CLICK_FATIGUE ** (pair_n[pair_inv] - 1)
     c_time = t_time + (1 + rng.random(t_own.size) * 29) / 1440
     clicked = (rng.random(t_own.size) < p_click) & (c_time < PERIOD_DAYS)
-    clicked &= ~(buyer[t_own] & (c_time >= first_buy[t_own]))
-    add(
+    clicked &= ~(touches.buyer[t_own] & (c_time >= touches.first_buy[t_own]))
+    ev.add(
         t_own[clicked],
         _sec(clock.wall(c_time[clicked])),
         raw.draw(rng, attr_canon[t_ch[clicked]]),
         "click",
     )
-    del t_own, t_time, t_ch, pair, pair_inv, p_click, c_time, clicked
-    # behaviour: Poisson counts per (user, type), uniform over min(90 d, to as_of) after signup
+
+
+def _behaviour_events(
+    ev: _EventParts,
+    rng: np.random.Generator,
+    clock: _Clock,
+    raw: _Raw,
+    people: _People,
+    signup_op: np.ndarray,
+    act: np.ndarray,
+) -> None:
+    """Behaviour events of the active users: Poisson counts per (user, type) by segment
+    (SEGMENT_EVENTS), uniform over min(90 d, time to as_of) after signup, on a channel from
+    the segment's mix (SEGMENT_CHANNEL_MIX)."""
+    seg = people.seg
     counts = rng.poisson(SEGMENT_EVENTS[seg[act]])
     flat = _expand(counts.ravel())
     del counts
     b_own = act[flat // len(BEHAVIOUR_EVENTS)]
-    b_name = np.array([E[e] for e in BEHAVIOUR_EVENTS], np.int8)[flat % len(BEHAVIOUR_EVENTS)]
+    codes = np.array([_EVENT_CODE[e] for e in BEHAVIOUR_EVENTS], np.int8)
+    b_name = codes[flat % len(BEHAVIOUR_EVENTS)]
     del flat
     b_op = signup_op[b_own]
     b_time = b_op + rng.random(b_own.size) * np.minimum(90.0, PERIOD_DAYS - b_op)
@@ -855,32 +1067,17 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     del u, b_seg
     b_canon = raw.idx(BEHAVIOUR_CHANNELS)[b_ch.clip(0, len(BEHAVIOUR_CHANNELS) - 1)]
     del b_ch
-    add(b_own, _sec(clock.wall(b_time)), raw.draw(rng, b_canon), b_name)
-    del b_own, b_time, b_canon, b_name
-    # invites: inviter's invite_sent at invited_at, invitee's invite_click at its signup
-    add(parent[child], r_sec, r_share, "invite_sent")
-    add(child, signup_sec[child], r_share, "invite_click")
-    # purchases
-    add(
-        o_user[paid],
-        o_sec[paid],
-        raw.draw(rng, np.full(int(paid.sum()), raw.index["mini_program"])),
-        "purchase",
-    )
-    for name, share in (("unsubscribe", 0.03), ("complaint", 0.01)):
-        # Time from signup ~ Exponential(OPT_OUT_MEAN_DAYS), censored at the period's end: the
-        # daily rate follows the recently joined users, with no pile-up before as_of (a uniform
-        # time over the remaining period crowded late signups' events into the last days).
-        uu = act[rng.random(act.size) < share]
-        tt = signup_op[uu] - OPT_OUT_MEAN_DAYS * np.log1p(-rng.random(uu.size))
-        chn = raw.idx(["sms", "wecom", "app_push"])[rng.integers(0, 3, uu.size)]
-        names = raw.draw(rng, chn)
-        seen = tt < PERIOD_DAYS
-        add(uu[seen], _sec(clock.wall(tt[seen])), names[seen], name)
-    e_user, e_sec, e_name, e_ch = _sorted_events(parts, n, len(ch_dict))
-    parts.clear()
+    ev.add(b_own, _sec(clock.wall(b_time)), raw.draw(rng, b_canon), b_name)
 
-    # ---- identities (integer value codes; components on integers)
+
+# ----------------------------------------------------------------------------- identities, costs
+def _identities(rng: np.random.Generator, people: _People):
+    """openid and unionid per user, phone_hash for 70 % (1 % of organic users are second
+    accounts sharing another organic user's phone), device_id for 50 % and every fraud user
+    (a fraud invitee uses its inviter's device or one of 3 ring devices), as integer value
+    codes; OneID persons = connected components. Returns the rows (user, id type, value code;
+    sorted), the value strings, the number of persons and the duplicate-account pairs."""
+    n, kind, parent = people.n, people.kind, people.parent
     phone_code = np.arange(n)
     org = np.flatnonzero(kind == 3)
     n_dup = int(round(0.01 * org.size))
@@ -893,7 +1090,8 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     has_phone = rng.random(n) < 0.7
     has_phone[dup_pairs.ravel()] = True
     device_code = np.arange(n)
-    if fraud_inviters.size:
+    fraud_invitees = people.fraud_invitees
+    if people.fraud_inviters.size:
         pick = rng.integers(0, 4, fraud_invitees.size)
         _, first_of_burst = np.unique(parent[fraud_invitees], return_index=True)
         pick[first_of_burst] = 0  # the first invitee of each burst uses the inviter's device
@@ -924,18 +1122,30 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     _, labels = connected_components(g, directed=False)
     n_persons = int(np.unique(labels[:n]).size)
     id_sort = np.lexsort((i_type, i_user))
-    i_user, i_type, i_code = i_user[id_sort], i_type[id_sort], i_code[id_sort]
+    return i_user[id_sort], i_type[id_sort], i_code[id_sort], values, n_persons, dup_pairs
 
-    # ---- costs: paid channels per day, plus rewards per campaign and day
+
+def _costs(
+    rng: np.random.Generator,
+    raw: _Raw,
+    people: _People,
+    child: np.ndarray,
+    r_sec: np.ndarray,
+    rewards: np.ndarray,
+):
+    """Spend per day and paid channel (COST_BASE x n/20000 x weekday x Gamma(20, 1/20)),
+    plus the referral rewards per campaign and day of the invitation (channel ``referral``),
+    sorted by (day, channel). Returns day, canonical channel, spend and campaign arrays."""
+    camp = people.camp
     days = np.arange(PERIOD_DAYS)
     c_names = list(COST_BASE)
     c_day = np.repeat(days, len(c_names))
     c_ch = np.tile(np.arange(len(c_names)), PERIOD_DAYS)
     spend = (
-        np.array(list(COST_BASE.values()))[c_ch] * (n_users / 20000) * WEEKDAY[(c_day + 2) % 7]
+        np.array(list(COST_BASE.values()))[c_ch] * (people.n / 20000) * WEEKDAY[(c_day + 2) % 7]
         * rng.gamma(20, 1 / 20, c_day.size)
     )  # fmt: skip
-    rw = np.zeros((len(camp_names), PERIOD_DAYS))
+    rw = np.zeros((len(people.camp_names), PERIOD_DAYS))
     np.add.at(rw, (camp[child], np.clip(r_sec // 86400, 0, PERIOD_DAYS - 1)), rewards[camp[child]])
     nz_c, nz_d = np.nonzero(rw)
     cost_day = np.concatenate([c_day, nz_d])
@@ -943,126 +1153,194 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     cost_spend = np.round(np.concatenate([spend, rw[nz_c, nz_d]]), 2)
     cost_camp = np.concatenate([np.full(c_day.size, -1), nz_c])
     cs = np.lexsort((cost_canon, cost_day))
-    cost_day, cost_canon, cost_spend, cost_camp = (
-        a[cs] for a in (cost_day, cost_canon, cost_spend, cost_camp)
-    )
+    return tuple(a[cs] for a in (cost_day, cost_canon, cost_spend, cost_camp))
 
-    # ---- assignments
-    a_idx = np.flatnonzero(in_ab)
 
-    # ---- dirty rows (appended; each breaks exactly one rule)
-    dirty_by_table: dict[str, dict[str, int]] = {
-        t: {} for t in ("users", "referrals", "events", "orders")
-    }
-    details: dict[str, Any] = {}
-    u_rows = np.arange(n)
-    r_from, r_to, r_at = parent[child], child, r_sec
-    r_camp, r_reward, r_ch = camp[child], rewards[camp[child]], r_share
-    ev_cols = (e_user, e_sec, e_name, e_ch)
-    o_cols = (o_user, o_sec, amount, status, np.arange(o_user.size))
+# ----------------------------------------------------------------------------- dirty rows
+def _dirty_rows(
+    rng: np.random.Generator,
+    raw: _Raw,
+    people: _People,
+    dup_pairs: np.ndarray,
+    child: np.ndarray,
+    refs: tuple,
+    events: tuple,
+    orders: _Orders,
+    act: np.ndarray,
+) -> _Rows:
+    """The clean rows with dirty rows appended, each breaking exactly one rule (none when
+    n_users < 100 or too few candidates): users :func:`_dirty_users`, events
+    :func:`_dirty_events`, orders :func:`_dirty_orders`, referrals :func:`_dirty_referrals`."""
+    n, kind = people.n, people.kind
+    o_cols = (orders.user, orders.sec, orders.amount, orders.status, np.arange(orders.user.size))
+    rows = _Rows(np.arange(n), refs, events, o_cols, {t: {} for t in _DIRTY_TABLES}, {})
     free = np.flatnonzero((kind == 3) & ~np.isin(np.arange(n), dup_pairs.ravel()))
-    slow = (signup_wall[child] - invited_wall[child] > 600 / 86400) & (kind[child] == 0)
-    if n_users >= 100 and free.size >= 20 and b_idx.size >= 5 and slow.sum() >= 2:
+    slow = (people.signup_wall[child] - people.invited_wall[child] > 600 / 86400) & (
+        kind[child] == 0
+    )
+    if n >= 100 and free.size >= 20 and orders.b_idx.size >= 5 and slow.sum() >= 2:
         pick_free = rng.choice(free, size=8, replace=False)
-        # users: 2 exact duplicates
-        users_dup = np.sort(rng.choice(n, 2, replace=False))
-        u_rows = np.concatenate([u_rows, users_dup])
-        dirty_by_table["users"]["duplicate"] = 2
-        # events: 5 duplicates, 3 future, 4 orphans, 4 unknown raw channels (warning only)
-        mp = raw.index["mini_program"]
-        ev_dup = np.sort(rng.choice(e_user.size, 5, replace=False))
-        fut_u = rng.choice(act, 3)
-        unk_u = rng.choice(act, 4)
-        x_user = np.concatenate([e_user[ev_dup], fut_u, n + np.arange(4), unk_u])
-        x_sec = np.concatenate(
-            [e_sec[ev_dup], FUTURE_SEC + 3600 * np.arange(3), _sec(10 + rng.random(4) * 150),
-             np.maximum(signup_sec[unk_u], _sec(np.full(4, 100.5)))]
-        )  # fmt: skip
-        x_name = np.concatenate(
-            [e_name[ev_dup], np.full(7, E["visit"]), np.full(4, E["engage"])]
-        ).astype(np.int8)
-        x_ch = np.concatenate(
-            [e_ch[ev_dup], raw.draw(rng, np.full(7, mp)), len(raw.names) + np.arange(4) % 2]
+        users_dup = _dirty_users(rng, rows, n)
+        _dirty_events(rng, raw, rows, people, act)
+        _dirty_orders(rng, rows, people, orders.b_idx)
+        self_u, cyc_from, conf_child = _dirty_referrals(
+            rng, raw, rows, people, pick_free, free, child[slow]
         )
-        ev_cols = tuple(
-            np.concatenate([a, b])
-            for a, b in zip(ev_cols, (x_user, x_sec, x_name, x_ch), strict=True)
-        )
-        dirty_by_table["events"] = {"duplicate": 5, "future_timestamp": 3, "orphan": 4}
-        # orders: 3 duplicates, 3 negative amounts, 2 future, 2 orphans (new order ids)
-        o_dup = np.sort(rng.choice(o_user.size, 3, replace=False))
-        neg_u, fut_o = rng.choice(b_idx, 3), rng.choice(b_idx, 2)
-        k0 = o_user.size
-        xo_user = np.concatenate([o_user[o_dup], neg_u, fut_o, n + 4 + np.arange(2)])
-        xo_sec = np.concatenate(
-            [o_sec[o_dup], np.maximum(signup_sec[neg_u], _sec(np.full(3, 90.4))),
-             FUTURE_SEC + 86400 * np.arange(2), _sec(20 + rng.random(2) * 100)]
-        )  # fmt: skip
-        xo_amount = np.concatenate(
-            [
-                amount[o_dup],
-                -np.round(10 + rng.random(3) * 50, 2),
-                np.round(20 + rng.random(4) * 80, 2),
-            ]
-        )
-        xo_status = np.concatenate([status[o_dup], np.zeros(7, np.int8)])
-        xo_id = np.concatenate([o_dup, k0 + np.arange(7)])
-        o_cols = tuple(
-            np.concatenate([a, b])
-            for a, b in zip(o_cols, (xo_user, xo_sec, xo_amount, xo_status, xo_id), strict=True)
-        )
-        dirty_by_table["orders"] = {
-            "duplicate": 3,
-            "negative_amount": 3,
-            "future_timestamp": 2,
-            "orphan": 2,
-        }
-        # referrals: 2 self, one 3-cycle, 2 later second inviters, 2 orphan invitees
-        self_u = pick_free[:2]
-        cyc_from, cyc_to = pick_free[2:5], pick_free[[3, 4, 2]]
-        conf_child = rng.choice(child[slow], 2, replace=False)
-        conf_t = invited_wall[conf_child] + (signup_wall[conf_child] - invited_wall[conf_child]) / 2
-        cand = free[~np.isin(free, pick_free)]  # organic, signed up >= 1 day before the invite
-        conf_inv = cand[(np.searchsorted(signup_wall[cand], conf_t - 1.0)).clip(1, cand.size) - 1]
-        orph_inv = pick_free[5:7]
-        r_from = np.concatenate([r_from, self_u, cyc_from, conf_inv, orph_inv])
-        r_to = np.concatenate([r_to, self_u, cyc_to, conf_child, n + np.arange(2)])
-        r_at = np.concatenate(
-            [r_at, _sec(signup_wall[self_u] + 1.0), _sec(signup_wall[cyc_to] - 1 / 24), _sec(conf_t),
-             _sec(signup_wall[orph_inv] + 2.0)]
-        )  # fmt: skip
-        r_camp = np.concatenate([r_camp, np.full(9, -1)])
-        r_reward = np.concatenate([r_reward, np.full(9, np.nan)])
-        r_ch = np.concatenate([r_ch, np.full(9, raw.first[raw.index["wechat_group"]] + 1)])
-        dirty_by_table["referrals"] = {
-            "self_referral": 2,
-            "cycle": 3,
-            "inviter_conflict": 2,
-            "orphan": 2,
-        }
-        details = {
+        uid_np = people.uid_np
+        rows.details = {
             "duplicate_user_ids": sorted(uid_np[users_dup].tolist()),
             "cycle_user_ids": uid_np[cyc_from].tolist(),
             "self_referral_user_ids": sorted(uid_np[self_u].tolist()),
             "conflict_invitee_ids": sorted(uid_np[conf_child].tolist()),
-            "orphan_user_ids": ghost.to_pylist(),
+            "orphan_user_ids": people.ghost.to_pylist(),
             "unknown_channels": sorted(UNKNOWN_RAW),
         }
-    unknown_count = 4 if details else 0
+    return rows
 
-    # ---- arrow tables (dictionary-encoded strings)
-    e_user, e_sec, e_name, e_ch = ev_cols
-    reach = e_name == E["reach"]
-    touch = reach | (e_name == E["click"])
-    e_camp = np.where(touch | (e_user >= n), -1, camp[np.minimum(e_user, n - 1)])
-    canon_of_raw = np.concatenate([np.repeat(np.arange(len(raw.canon)), raw.count), [-1, -1]])
-    unit = np.array([UNIT_COST.get(c, np.nan) for c in raw.canon] + [np.nan])
-    e_cost = np.where(reach, unit[canon_of_raw[e_ch]], np.nan)
+
+_DIRTY_TABLES = ("users", "referrals", "events", "orders")
+
+
+def _append(columns: tuple, extra: tuple) -> tuple:
+    """Column arrays with ``extra`` rows appended."""
+    return tuple(np.concatenate([a, b]) for a, b in zip(columns, extra, strict=True))
+
+
+def _dirty_users(rng: np.random.Generator, rows: _Rows, n: int) -> np.ndarray:
+    """users: 2 exact duplicate rows (``duplicate``). Returns the duplicated users."""
+    users_dup = np.sort(rng.choice(n, 2, replace=False))
+    rows.u_rows = np.concatenate([rows.u_rows, users_dup])
+    rows.dirty_by_table["users"]["duplicate"] = 2
+    return users_dup
+
+
+def _dirty_events(
+    rng: np.random.Generator, raw: _Raw, rows: _Rows, people: _People, act: np.ndarray
+) -> None:
+    """events: 5 exact duplicates, 3 dated 2031-03 (``future_timestamp``), 4 of absent
+    users (``orphan``) and 4 on unknown raw channels (``unknown_channel``, a warning)."""
+    e_user, e_sec, e_name, e_ch = rows.events
+    n = people.n
+    mp = raw.index["mini_program"]
+    ev_dup = np.sort(rng.choice(e_user.size, 5, replace=False))
+    fut_u = rng.choice(act, 3)
+    unk_u = rng.choice(act, 4)
+    x_user = np.concatenate([e_user[ev_dup], fut_u, n + np.arange(4), unk_u])
+    x_sec = np.concatenate(
+        [e_sec[ev_dup], FUTURE_SEC + 3600 * np.arange(3), _sec(10 + rng.random(4) * 150),
+         np.maximum(people.signup_sec[unk_u], _sec(np.full(4, 100.5)))]
+    )  # fmt: skip
+    x_name = np.concatenate(
+        [e_name[ev_dup], np.full(7, _EVENT_CODE["visit"]), np.full(4, _EVENT_CODE["engage"])]
+    ).astype(np.int8)
+    x_ch = np.concatenate(
+        [e_ch[ev_dup], raw.draw(rng, np.full(7, mp)), len(raw.names) + np.arange(4) % 2]
+    )
+    rows.events = _append(rows.events, (x_user, x_sec, x_name, x_ch))
+    rows.dirty_by_table["events"] = {"duplicate": 5, "future_timestamp": 3, "orphan": 4}
+
+
+def _dirty_orders(
+    rng: np.random.Generator, rows: _Rows, people: _People, b_idx: np.ndarray
+) -> None:
+    """orders: 3 exact duplicates, 3 ``negative_amount``, 2 dated 2031-03
+    (``future_timestamp``) and 2 of absent users (``orphan``; new order ids)."""
+    o_user, o_sec, amount, status, _ = rows.orders
+    n = people.n
+    o_dup = np.sort(rng.choice(o_user.size, 3, replace=False))
+    neg_u, fut_o = rng.choice(b_idx, 3), rng.choice(b_idx, 2)
+    k0 = o_user.size
+    xo_user = np.concatenate([o_user[o_dup], neg_u, fut_o, n + 4 + np.arange(2)])
+    xo_sec = np.concatenate(
+        [o_sec[o_dup], np.maximum(people.signup_sec[neg_u], _sec(np.full(3, 90.4))),
+         FUTURE_SEC + 86400 * np.arange(2), _sec(20 + rng.random(2) * 100)]
+    )  # fmt: skip
+    xo_amount = np.concatenate(
+        [
+            amount[o_dup],
+            -np.round(10 + rng.random(3) * 50, 2),
+            np.round(20 + rng.random(4) * 80, 2),
+        ]
+    )
+    xo_status = np.concatenate([status[o_dup], np.zeros(7, np.int8)])
+    xo_id = np.concatenate([o_dup, k0 + np.arange(7)])
+    rows.orders = _append(rows.orders, (xo_user, xo_sec, xo_amount, xo_status, xo_id))
+    rows.dirty_by_table["orders"] = {
+        "duplicate": 3,
+        "negative_amount": 3,
+        "future_timestamp": 2,
+        "orphan": 2,
+    }
+
+
+def _dirty_referrals(
+    rng: np.random.Generator,
+    raw: _Raw,
+    rows: _Rows,
+    people: _People,
+    pick_free: np.ndarray,
+    free: np.ndarray,
+    slow_children: np.ndarray,
+):
+    """referrals: 2 ``self_referral``, one 3-``cycle`` among organic users, 2 second
+    inviters later than the accepted one (``inviter_conflict``) and 2 invitees absent from
+    users (``orphan``). Returns the self-referring users, the cycle's inviters and the
+    conflicting invitees."""
+    signup_wall, invited_wall, n = people.signup_wall, people.invited_wall, people.n
+    self_u = pick_free[:2]
+    cyc_from, cyc_to = pick_free[2:5], pick_free[[3, 4, 2]]
+    conf_child = rng.choice(slow_children, 2, replace=False)
+    conf_t = invited_wall[conf_child] + (signup_wall[conf_child] - invited_wall[conf_child]) / 2
+    cand = free[~np.isin(free, pick_free)]  # organic, signed up >= 1 day before the invite
+    conf_inv = cand[(np.searchsorted(signup_wall[cand], conf_t - 1.0)).clip(1, cand.size) - 1]
+    orph_inv = pick_free[5:7]
+    r_at = np.concatenate(
+        [_sec(signup_wall[self_u] + 1.0), _sec(signup_wall[cyc_to] - 1 / 24), _sec(conf_t),
+         _sec(signup_wall[orph_inv] + 2.0)]
+    )  # fmt: skip
+    extra = (
+        np.concatenate([self_u, cyc_from, conf_inv, orph_inv]),
+        np.concatenate([self_u, cyc_to, conf_child, n + np.arange(2)]),
+        r_at,
+        np.full(9, -1),
+        np.full(9, np.nan),
+        np.full(9, raw.first[raw.index["wechat_group"]] + 1),
+    )
+    rows.refs = _append(rows.refs, extra)
+    rows.dirty_by_table["referrals"] = {
+        "self_referral": 2,
+        "cycle": 3,
+        "inviter_conflict": 2,
+        "orphan": 2,
+    }
+    return self_u, cyc_from, conf_child
+
+
+# ----------------------------------------------------------------------------- arrow tables
+def _tables(
+    rng: np.random.Generator,
+    raw: _Raw,
+    people: _People,
+    profile: tuple,
+    rows: _Rows,
+    ident: tuple,
+    costs: tuple,
+    in_ab: np.ndarray,
+    treat: np.ndarray,
+) -> dict[str, pa.Table]:
+    """The seven tables as pyarrow tables with dictionary-encoded strings (raw channel
+    spellings; the costs' spellings are the generator's last draw)."""
+    ch_dict = pa.array(raw.names + UNKNOWN_RAW, pa.string())
+    camp_dict = pa.array(people.camp_names, pa.string())
+    user_dict = people.user_dict
+    city, gender, age, consent, acq_raw = profile
+    u_rows, camp = rows.u_rows, people.camp
+    r_from, r_to, r_at, r_camp, r_reward, r_ch = rows.refs
     tables = {
         "users": pa.table(
             {
-                "user_id": uid.take(pa.array(u_rows)),
-                "signup_at": _ts_array(signup_sec[u_rows]),
+                "user_id": people.uid.take(pa.array(u_rows)),
+                "signup_at": _ts_array(people.signup_sec[u_rows]),
                 "channel": _dict(acq_raw[u_rows], ch_dict),
                 "campaign_id": _dict(camp[u_rows], camp_dict),
                 "city": _dict(city[u_rows], CITIES),
@@ -1081,19 +1359,9 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
                 "reward": pa.array(r_reward, pa.float64(), from_pandas=True),
             }
         ),
-        "events": pa.table(
-            {
-                "user_id": _dict(e_user, user_dict),
-                "ts": _ts_array(e_sec),
-                "channel": _dict(e_ch, ch_dict),
-                "event": _dict(e_name, EVENT_NAMES),
-                "campaign_id": _dict(e_camp, camp_dict),
-                "cost": pa.array(e_cost, pa.float64(), from_pandas=True),
-            }
-        ),
+        "events": _events_table(raw, people, rows.events, ch_dict, camp_dict),
     }
-    del ev_cols, e_user, e_sec, e_name, e_ch, e_camp, e_cost, reach, touch
-    o_user, o_sec, amount, status, o_num = o_cols
+    o_user, o_sec, amount, status, o_num = rows.orders
     tables["orders"] = pa.table(
         {
             "order_id": _ids("O", o_num + 1, max(8, len(str(o_num.size + 10)))),
@@ -1103,6 +1371,7 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "status": _dict(status, ["paid", "refunded"]),
         }
     )
+    i_user, i_type, i_code, values = ident[:4]
     tables["identities"] = pa.table(
         {
             "user_id": _dict(i_user, user_dict),
@@ -1110,6 +1379,7 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "id_value": _dict(i_code, values),
         }
     )
+    cost_day, cost_canon, cost_spend, cost_camp = costs
     tables["costs"] = pa.table(
         {
             "date": pa.array(cost_day.astype(np.int32) + DAY0, pa.date32()),
@@ -1118,53 +1388,70 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
             "campaign_id": _dict(cost_camp, camp_dict),
         }
     )
+    a_idx = np.flatnonzero(in_ab)
     tables["assignments"] = pa.table(
         {
             "user_id": _dict(a_idx, user_dict),
             "experiment_id": pa.array([AB["experiment_id"]] * a_idx.size, pa.string()),
             "variant": _dict(treat[a_idx].astype(np.int8), ["control", "treatment"]),
-            "assigned_at": _ts_array(signup_sec[a_idx]),
+            "assigned_at": _ts_array(people.signup_sec[a_idx]),
+        }
+    )
+    return tables
+
+
+def _events_table(
+    raw: _Raw, people: _People, events: tuple, ch_dict: pa.Array, camp_dict: pa.Array
+) -> pa.Table:
+    """The events table: the user's campaign on every event but touches (and orphans), a
+    unit ``cost`` on reaches of paid channels."""
+    n = people.n
+    e_user, e_sec, e_name, e_ch = events
+    reach = e_name == _EVENT_CODE["reach"]
+    touch = reach | (e_name == _EVENT_CODE["click"])
+    e_camp = np.where(touch | (e_user >= n), -1, people.camp[np.minimum(e_user, n - 1)])
+    canon_of_raw = np.concatenate([np.repeat(np.arange(len(raw.canon)), raw.count), [-1, -1]])
+    unit = np.array([UNIT_COST.get(c, np.nan) for c in raw.canon] + [np.nan])
+    e_cost = np.where(reach, unit[canon_of_raw[e_ch]], np.nan)
+    return pa.table(
+        {
+            "user_id": _dict(e_user, people.user_dict),
+            "ts": _ts_array(e_sec),
+            "channel": _dict(e_ch, ch_dict),
+            "event": _dict(e_name, EVENT_NAMES),
+            "campaign_id": _dict(e_camp, camp_dict),
+            "cost": pa.array(e_cost, pa.float64(), from_pandas=True),
         }
     )
 
-    # ---- truth
-    qbar = float(np.mean(1 - eff))
-    p0 = 1 - qbar**TOUCH_BASE * float(np.exp(-TOUCH_MEAN_EXTRA * (1 - qbar)))
-    p1 = 1 - (1 - p0) * (1 - AB_DELTA)
-    dirty: dict[str, int] = {}
-    for t in dirty_by_table.values():
-        for r, c in t.items():
-            dirty[r] = dirty.get(r, 0) + c
-    dirty["unknown_channel"] = unknown_count
-    for r in ("duplicate", "future_timestamp", "negative_amount", "orphan", "self_referral",
-              "inviter_conflict", "cycle"):  # fmt: skip
-        dirty.setdefault(r, 0)
-    seeds_kept = np.bincount(trees["camp"][trees["parent"] < 0], minlength=len(trees["names"]))
-    day = lambda d: str(START.astype("datetime64[D]") + np.timedelta64(int(d), "D"))  # noqa: E731
-    truth = {
+
+# ----------------------------------------------------------------------------- truth
+def _truth(
+    seed: int,
+    clock: _Clock,
+    people: _People,
+    signup_op: np.ndarray,
+    rewards: np.ndarray,
+    child: np.ndarray,
+    touches: _Touches,
+    orders: _Orders,
+    ident: tuple,
+    rows: _Rows,
+    tables: dict[str, pa.Table],
+) -> dict:
+    """truth.json: the planted parameters and what was drawn (see the module docstring)."""
+    n_persons, dup_pairs = ident[4], ident[5]
+    uid_np, camp, in_ab = people.uid_np, people.camp, touches.in_ab
+    return {
         "seed": int(seed),
-        "n_users": int(n_users),
-        "start": day(0),
-        "as_of": day(PERIOD_DAYS - 1),
+        "n_users": int(people.n),
+        "start": _day(0),
+        "as_of": _day(PERIOD_DAYS - 1),
         "as_of_utc": str(START + np.timedelta64(PERIOD_DAYS * 24 - 8, "h")),
         "start_utc": str(START - np.timedelta64(8, "h")),
         "timezone": "Asia/Shanghai",
         "currency": "CNY",
-        "referral": {
-            "window_days": WINDOW_DAYS,
-            "campaigns": {
-                c: {
-                    "offspring_mean": float(CAMPAIGNS[c]["m"]),
-                    "seeds": int(seeds_kept[i]),
-                    "users": int((trees["camp"] == i).sum()),
-                    "law": "Poisson(m * w_segment), E[w] = 1 (mixed Poisson, mean m)",
-                }
-                for i, c in enumerate(trees["names"])
-            },
-            "invite_delay": "Gamma(2, scale 3 d) truncated < 28 d; invitee signs up Exp(30 min) later",
-            "referred_users": int((parent >= 0).sum()),
-            "fraud_campaign": FRAUD_CAMPAIGN,
-        },
+        "referral": _referral_truth(people),
         "segments": {
             "k": len(SEGMENT_NAMES),
             "names": list(SEGMENT_NAMES),
@@ -1174,69 +1461,116 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
                 for i, s in enumerate(SEGMENT_NAMES)
             },  # fmt: skip
             "user_segment": dict(
-                zip(uid_np.tolist(), np.array(SEGMENT_NAMES)[seg].tolist(), strict=True)
+                zip(uid_np.tolist(), np.array(SEGMENT_NAMES)[people.seg].tolist(), strict=True)
             ),
         },
         "bgnbd": {
             **BGNBD,
             "unit": "D",
-            "calibration_end": day(CALIBRATION_DAYS),
-            "observation_end": day(PERIOD_DAYS - 1),
+            "calibration_end": _day(CALIBRATION_DAYS),
+            "observation_end": _day(PERIOD_DAYS - 1),
             "calibration_end_utc": str(START + np.timedelta64(CALIBRATION_DAYS * 24 - 8, "h")),
-            "buyers": int(b_idx.size),
+            "buyers": int(orders.b_idx.size),
         },  # fmt: skip
         "gamma_gamma": dict(GAMMA_GAMMA),
-        "channels": {
-            "conversion_effect": dict(CHANNEL_EFFECT),
-            "touch_events": ["reach"],
-            "conversion": "first paid order",
-            "law": "P(convert) = 1 - prod over reach touches (1 - effect_c); channels uniform",
-            "lookback_days": 30,
-            "click": {
-                "base": CLICK_BASE,
-                "fatigue": CLICK_FATIGUE,
-                "law": "P(click | reach) = base * fatigue^(c-1), c = user's reaches on the channel",
-            },
-        },
+        "channels": _channels_truth(),
         "fraud_ring": {
-            "inviters": sorted(uid_np[fraud_inviters].tolist()),
-            "invitees": sorted(uid_np[fraud_invitees].tolist()),
+            "inviters": sorted(uid_np[people.fraud_inviters].tolist()),
+            "invitees": sorted(uid_np[people.fraud_invitees].tolist()),
             "campaign_id": FRAUD_CAMPAIGN,
         },
         "anomaly": {
-            "date": day(ANOMALY["day"]),
+            "date": _day(ANOMALY["day"]),
             "metric": ANOMALY["metric"],
             "factor": float(ANOMALY["factor"]),
         },  # fmt: skip
-        "ab_test": {
-            "experiment_id": AB["experiment_id"],
-            "variants": {
-                "control": {"share": 0.5, "conversion": p0},
-                "treatment": {"share": 0.5, "conversion": p1},
-            },  # fmt: skip
-            "lift": p1 - p0,
-            "start": day(AB["start_day"]),
-            "end": day(AB["end_day"] - 1),
-            "window_days": AB["window_days"],
-            "outcome": "paid order within window_days after assigned_at",
-            "users": int(a_idx.size),
-        },
+        "ab_test": _ab_truth(int(in_ab.sum())),
         "identity": {"n_persons": n_persons, "duplicate_accounts": int(dup_pairs.shape[0])},
         "campaign_economics": _economics_truth(
             clock,
-            camp_names,
+            people.camp_names,
             rewards,
             camp[child],
             signup_op[child],
             in_ab[child],
-            kind[child] == 2,
+            people.kind[child] == 2,
         ),  # fmt: skip
-        "dirty": dict(sorted(dirty.items())),
-        "dirty_by_table": {t: dict(sorted(v.items())) for t, v in dirty_by_table.items()},
-        "dirty_details": details,
+        "dirty": _dirty_truth(rows),
+        "dirty_by_table": {t: dict(sorted(v.items())) for t, v in rows.dirty_by_table.items()},
+        "dirty_details": rows.details,
         "rows": {t: int(tbl.num_rows) for t, tbl in tables.items()},
     }
-    return tables, truth
+
+
+def _referral_truth(people: _People) -> dict:
+    """truth["referral"]: per campaign its offspring mean and the seeds and users kept."""
+    trees = people.trees
+    seeds_kept = np.bincount(trees["camp"][trees["parent"] < 0], minlength=len(trees["names"]))
+    return {
+        "window_days": WINDOW_DAYS,
+        "campaigns": {
+            c: {
+                "offspring_mean": float(CAMPAIGNS[c]["m"]),
+                "seeds": int(seeds_kept[i]),
+                "users": int((trees["camp"] == i).sum()),
+                "law": "Poisson(m * w_segment), E[w] = 1 (mixed Poisson, mean m)",
+            }
+            for i, c in enumerate(trees["names"])
+        },
+        "invite_delay": "Gamma(2, scale 3 d) truncated < 28 d; invitee signs up Exp(30 min) later",
+        "referred_users": int((people.parent >= 0).sum()),
+        "fraud_campaign": FRAUD_CAMPAIGN,
+    }
+
+
+def _channels_truth() -> dict:
+    """truth["channels"]: the planted conversion effects and the click law."""
+    return {
+        "conversion_effect": dict(CHANNEL_EFFECT),
+        "touch_events": ["reach"],
+        "conversion": "first paid order",
+        "law": "P(convert) = 1 - prod over reach touches (1 - effect_c); channels uniform",
+        "lookback_days": 30,
+        "click": {
+            "base": CLICK_BASE,
+            "fatigue": CLICK_FATIGUE,
+            "law": "P(click | reach) = base * fatigue^(c-1), c = user's reaches on the channel",
+        },
+    }
+
+
+def _ab_truth(n_assigned: int) -> dict:
+    """truth["ab_test"] with the closed-form conversions p0 = 1 - q̄² exp(-2 (1 - q̄)) and
+    p1 = 1 - (1 - p0)(1 - AB_DELTA), q̄ = mean_c(1 - effect_c)."""
+    qbar = float(np.mean(1 - np.array(list(CHANNEL_EFFECT.values()))))
+    p0 = 1 - qbar**TOUCH_BASE * float(np.exp(-TOUCH_MEAN_EXTRA * (1 - qbar)))
+    p1 = 1 - (1 - p0) * (1 - AB_DELTA)
+    return {
+        "experiment_id": AB["experiment_id"],
+        "variants": {
+            "control": {"share": 0.5, "conversion": p0},
+            "treatment": {"share": 0.5, "conversion": p1},
+        },  # fmt: skip
+        "lift": p1 - p0,
+        "start": _day(AB["start_day"]),
+        "end": _day(AB["end_day"] - 1),
+        "window_days": AB["window_days"],
+        "outcome": "paid order within window_days after assigned_at",
+        "users": n_assigned,
+    }
+
+
+def _dirty_truth(rows: _Rows) -> dict[str, int]:
+    """truth["dirty"]: dirty rows per loader rule over all tables (every rule listed)."""
+    dirty: dict[str, int] = {}
+    for t in rows.dirty_by_table.values():
+        for r, c in t.items():
+            dirty[r] = dirty.get(r, 0) + c
+    dirty["unknown_channel"] = 4 if rows.details else 0
+    for r in ("duplicate", "future_timestamp", "negative_amount", "orphan", "self_referral",
+              "inviter_conflict", "cycle"):  # fmt: skip
+        dirty.setdefault(r, 0)
+    return dict(sorted(dirty.items()))
 
 
 # ----------------------------------------------------------------------------- public API
