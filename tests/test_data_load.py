@@ -209,3 +209,23 @@ def test_time_zone_conversion_matches_pandas(zone):
     got = load({"users": users}, timezone=zone, as_of="2030-01-01").frame("users")["signup_at"]
     want = utc.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
     assert (got.to_numpy() == want.to_numpy()).all()
+
+
+def test_local_orders_are_in_the_sources_time_zone(frames):
+    from growthlab.data import campaigns, features, load
+
+    ds = load(frames, as_of="2024-02-01")
+    out = features.local_orders(ds)
+    assert list(out.columns) == ["user_id", "ts", "amount", "status"]
+    pd.testing.assert_series_equal(out["ts"], ds.local(ds.frame("orders")["ts"]), check_names=False)
+    assert campaigns.local_orders is features.local_orders  # one definition
+
+
+def test_decay_touchpoints_need_touch_times(frames):
+    from growthlab.data import journeys, load
+
+    ds = load(frames, as_of="2024-02-01")
+    tp = journeys.decay_touchpoints(ds, lookback_days=30)
+    assert tp is not None and tp["converted"].all()
+    frames["paths"] = pd.DataFrame({"path": ["a > b"], "conversions": [3], "nulls": [1]})
+    assert journeys.decay_touchpoints(load(frames, as_of="2024-02-01")) is None

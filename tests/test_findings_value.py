@@ -245,3 +245,15 @@ def test_sentences_fill_every_placeholder(lang):
     assert fv.referral_sentence(nobody, "CNY", lang) == fv.note("no_referral_comparison")
     largest = segments.group_label(rfm.largest_segment, lang, "rfm")
     assert largest in sentence_html(lang, **fv.rfm_sentence(rfm, lang))
+
+
+def test_bgnbd_numbers_use_the_catalogue_ids():
+    from types import SimpleNamespace
+
+    from growthlab import metrics
+    from growthlab.findings.value import bgnbd_numbers
+
+    ltv = SimpleNamespace(bgnbd={"r": 0.2, "rate_scale": 4.4, "a": 0.8, "b": 2.4})
+    numbers = bgnbd_numbers(ltv)
+    assert numbers == {"bgnbd_r": 0.2, "bgnbd_alpha": 4.4, "bgnbd_a": 0.8, "bgnbd_b": 2.4}
+    assert all(metrics.get(k) for k in numbers)

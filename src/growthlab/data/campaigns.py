@@ -37,7 +37,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import paid_orders
+from growthlab.data.features import local_orders, paid_orders  # noqa: F401 - local_orders re-exported
 from growthlab.errors import require_columns
 
 __all__ = [
@@ -296,18 +296,3 @@ def inputs(source: Any, exclude_inviters: Iterable[str] = (), as_of=None) -> dic
         "has_orders": _table(source, "orders") is not None,
         "as_of": _as_of(source, as_of),
     }
-
-
-def local_orders(source: Any) -> pd.DataFrame | None:
-    """``user_id, ts, amount, status`` of ``orders`` with ``ts`` in local time (``ds.local``,
-    when the source has it), as :func:`growthlab.value.analyse_clv` reads them on the value
-    page; None when the source has no orders."""
-    orders = _table(source, "orders")
-    if orders is None:
-        return None
-    cols = [c for c in ("user_id", "ts", "amount", "status") if c in orders.columns]
-    df = orders.select(*cols).to_pandas()
-    local = getattr(source, "local", None)
-    if callable(local):
-        df["ts"] = local(df["ts"])
-    return df

@@ -305,3 +305,22 @@ def user_features(
         df["share_rate"] = df["_shares"] / (df["events"] + 1.0)
         df = df.drop(columns=[c for c in df.columns if c.startswith("_")])
     return df.astype(float).sort_index()
+
+
+def local_orders(source: Any) -> pd.DataFrame | None:
+    """``user_id, ts, amount, status`` of ``orders`` with ``ts`` in local time (``ds.local``,
+    when the source has it), as :func:`growthlab.value.analyse_clv` reads them (value page,
+    campaign economics); None when the source has no orders."""
+    if isinstance(source, dict):
+        frame = source.get("orders")
+        orders = ibis.memtable(frame) if isinstance(frame, pd.DataFrame) else frame
+    else:
+        orders = source.table("orders") if source.has("orders") else None
+    if orders is None:
+        return None
+    cols = [c for c in ("user_id", "ts", "amount", "status") if c in orders.columns]
+    df = orders.select(*cols).to_pandas()
+    local = getattr(source, "local", None)
+    if callable(local):
+        df["ts"] = local(df["ts"])
+    return df

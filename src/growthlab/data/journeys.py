@@ -215,6 +215,16 @@ def touchpoints(
     return _ordered_touchpoints(tp)
 
 
+def decay_touchpoints(
+    ds: Any, lookback_days: float = 30, touch_events: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """Touch times of converting journeys for time-decay attribution, or None when the source
+    brings its own ``paths`` table (pre-aggregated journeys have no touch times)."""
+    if ds.has("paths"):
+        return None
+    return touchpoints(ds, lookback_days, touch_events, converted_only=True)
+
+
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df["path"] = df["path"].fillna("").astype(str)

@@ -671,3 +671,13 @@ def referral_sentence(
         "（95% 区间 {low} 至 {high}）。",
         **money,
     }
+
+
+def bgnbd_numbers(ltv: ClvAnalysis) -> dict[str, float]:
+    """The fitted BG/NBD parameters under their metric ids (``rate_scale`` is the paper's α)."""
+    return {
+        "bgnbd_r": float(ltv.bgnbd["r"]),
+        "bgnbd_alpha": float(ltv.bgnbd["rate_scale"]),
+        "bgnbd_a": float(ltv.bgnbd["a"]),
+        "bgnbd_b": float(ltv.bgnbd["b"]),
+    }
