@@ -94,7 +94,11 @@ def test_summary_ranks_findings_across_sections(tmp_path, monkeypatch):
     report.record_findings([_f("small", effect=0.1)], namespace="02_referral")
     report.record_findings([_f("big", effect=0.9)], namespace="05_monitoring")
     current = summary.load_metrics(path)
-    assert [f.kind for f in summary.top_findings(current)] == ["big", "small"]
-    assert [f.kind for f in summary.top_findings(current, n=1)] == ["big"]
+    ranked = summary.front_findings(current)
+    assert [(section, f.kind) for section, f in ranked] == [
+        ("05_monitoring", "big"),
+        ("02_referral", "small"),
+    ]
+    assert [f.kind for _, f in summary.front_findings(current, n=1)] == ["big"]
     # Findings are records, not numbers: the headline comparison leaves them out.
     assert "findings" not in set(summary.compare(current)["name"])

@@ -220,12 +220,3 @@ def percent_axis(ax, axis: str = "y", digits: int = 0) -> None:
 
     fmt = FuncFormatter(lambda v, _: f"{100 * v:.{digits}f}%")
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
-
-
-def labeller(labels: dict[str, dict[str, str]]):
-    """A ``label(lang, key)`` lookup over ``{lang: {key: text}}`` that falls back to English."""
-
-    def label(lang: str, key: str) -> str:
-        return labels.get(lang, labels["en"])[key]
-
-    return label

@@ -284,23 +284,6 @@ def findings(
     return out
 
 
-def top_findings(
-    current: Mapping[str, Mapping[str, Mapping[str, Any]]], n: int | None = None
-) -> list[Finding]:
-    """Every section's recorded findings (metric id ``findings``), ranked by importance.
-
-    Ranking is :func:`growthlab.findings.rank` (importance = effect × reach × confidence), so
-    the front page leads with what matters most across sections, whatever page it came from.
-    """
-    found: list[Finding] = []
-    for entries in current.values():
-        if isinstance(entries, Mapping):
-            entry = entries.get("findings")
-            if isinstance(entry, Mapping) and isinstance(entry.get("value"), list):
-                found += from_records(entry["value"])
-    return rank(found, n)
-
-
 def alerts(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> pd.DataFrame:
     """All alert records found in ``metrics`` (list values whose name contains "alert").
 
