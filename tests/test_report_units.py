@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import warnings
 from pathlib import Path
@@ -216,13 +215,11 @@ def test_compare_and_findings_follow_the_numbers():
     assert k["assessment"] == "better"
     assert cmp.set_index("name").loc["quarantine_rate", "assessment"] == "worse"
     assert cmp.set_index("name").loc["users", "assessment"] == "stable"
-    sentences = [
-        html.unescape(x) for x in summary.findings(cmp, "en", titles={"02_referral": "Referral"})
-    ]
-    assert sentences[0].startswith("01_data_quality: Quarantined rose from 1.0 % to 2.0 %")
-    assert "Referral: K-factor rose from 0.400 to 0.500 (+25.0 %), an improvement." in sentences
-    zh = summary.findings(cmp, "zh")
-    assert any("上升" in s and "向好" in s for s in zh)
+    moves = summary.moves_since(cmp, "en")
+    assert list(moves["Metric"]) == ["Quarantined", "K-factor"]  # directional, largest first
+    assert list(moves["Change"]) == ["▲ +1.0 pp", "▲ +25.0 %"]  # shares in points
+    assert list(moves["Assessment"]) == ["worse", "better"]
+    assert list(summary.moves_since(cmp, "zh")["评估"]) == ["变差", "改善"]
     table = summary.headline_table(cmp, "en")
     assert list(table["Value"]) == ["2,000", "2.0 %", "0.500"]
 
@@ -230,8 +227,7 @@ def test_compare_and_findings_follow_the_numbers():
 def test_findings_without_previous_and_alerts():
     cmp = summary.compare(METRICS, {})
     assert cmp["previous"].isna().all() and (cmp["assessment"] == "").all()
-    s = [html.unescape(x) for x in summary.findings(cmp, "en")]
-    assert s == ["01_data_quality: Quarantined is 2.0 %.", "02_referral: K-factor is 0.500."]
+    assert summary.moves_since(cmp, "en").empty  # nothing to compare with
     a = summary.alerts(METRICS)
     assert list(a["metric"]) == ["revenue", "new_users"]  # strongest |score| first
     assert (a["section"] == "05_monitoring").all()
@@ -240,10 +236,11 @@ def test_findings_without_previous_and_alerts():
 
 def test_findings_escape_data_text():
     m = {"nb": {"x": {"value": 1.0, "label": "<img src=x>", "unit": None, "better": "up"}}}
-    s = summary.findings(summary.compare(m), "en")
-    # Findings are plain text; the page gets them through report.say, which escapes.
-    assert s[0] == "nb: <img src=x> is 1."
-    page = report.sentence_html("en", en="- {s}", s=s[0])
+    prev = {"nb": {"x": {"value": 2.0}}}
+    moves = summary.moves_since(summary.compare(m, prev), "en")
+    # Labels stay plain text in the frame; the page gets them through report.show, which escapes.
+    assert list(moves["Metric"]) == ["<img src=x>"]
+    page = report.table_html(moves)
     assert "<img" not in page and "&lt;img src=x&gt;" in page
     links = summary.sections_html(
         [{"name": "a", "title": "<b>", "html": "a.html", "status": "failed"}]
@@ -348,24 +345,6 @@ def test_cjk_labels_render_with_a_cjk_font(tmp_path):
         ax.set_title("各渠道用户数 企业微信")
         fig.savefig(tmp_path / "zh.png")
     plt.close(fig)
-
-
-def test_findings_cover_each_section_before_repeating_one():
-    cur = {
-        "a": {
-            "x": {"value": 3.0, "label": "X", "unit": None, "better": "up"},
-            "y": {"value": 2.0, "label": "Y", "unit": None, "better": "up"},
-        },
-        "b": {"z": {"value": 1.1, "label": "Z", "unit": None, "better": "down"}},
-    }
-    prev = {
-        "a": {"x": {"value": 1.0}, "y": {"value": 1.0}},
-        "b": {"z": {"value": 1.0}},
-    }
-    got = [html.unescape(s) for s in summary.findings(summary.compare(cur, prev), "en", n=3)]
-    assert [s.split(" ")[1] for s in got] == ["X", "Z", "Y"]
-    assert got[1] == "b: Z rose from 1 to 1.100 (+10.0 %), a deterioration."
-    assert summary.format_value(0, None) == "0"
 
 
 def test_methods_cells_fold_into_one_section_at_the_end(tmp_path):

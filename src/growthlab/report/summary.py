@@ -23,7 +23,7 @@ from growthlab import i18n, metrics
 from growthlab.findings import Finding, from_records, rank
 from growthlab.metrics import UNITS
 from growthlab.privacy import mask_personal
-from growthlab.report.notebook import fmt, text
+from growthlab.report.notebook import fmt
 
 #: Relative changes smaller than this (in absolute value) count as "no change".
 STABLE = 0.005
@@ -201,86 +201,6 @@ def headline_table(
             HEADINGS["assessment"][i]: [ASSESSMENT.get(a, (a, a))[i] for a in cmp["assessment"]],
         }
     )
-    return out
-
-
-def findings(
-    cmp: pd.DataFrame,
-    lang: str = "en",
-    n: int = 5,
-    titles: Mapping[str, str] | None = None,
-    previous_run: str | None = None,
-) -> list[str]:
-    """Up to ``n`` plain sentences generated from the numbers.
-
-    With a previous run: the metrics with a direction (``better``) and the largest relative
-    change |rel_change| ≥ :data:`STABLE` (the largest of each section first, then the next
-    largest of each, ...), phrased as rose/fell with the verdict; when nothing
-    moved, one sentence saying so. Without one: the first directional (else first) metric of
-    each section, stated. Plain text (labels may contain data text): display them with
-    :func:`growthlab.report.say`, which escapes.
-    """
-    titles = titles or {}
-    out: list[str] = []
-    if cmp.empty:
-        return out
-    has_prev = cmp["previous"].notna().any()
-    if has_prev:
-        moved = cmp[
-            cmp["better"].isin(["up", "down"])
-            & cmp["rel_change"].notna()
-            & (cmp["rel_change"].abs() >= STABLE)
-        ]
-        # Largest movers first, but one per section before a section gets a second sentence.
-        moved = moved.assign(_size=moved["rel_change"].abs())
-        moved = moved.sort_values("_size", ascending=False)
-        moved = moved.assign(_rank=moved.groupby("section").cumcount())
-        moved = moved.sort_values(["_rank", "_size"], ascending=[True, False])
-        for r in moved.head(n).to_dict("records"):
-            up = r["change"] > 0
-            good = r["assessment"] == "better"
-            out.append(
-                text(
-                    lang,
-                    en="{section}: {label} {dir} from {prev} to {value} ({rel}), {verdict}.",
-                    zh="{section}：{label}从 {prev} {dir}至 {value}（{rel}），{verdict}。",
-                    section=titles.get(r["section"], r["section"]),
-                    label=r["label_zh" if lang == "zh" else "label"],
-                    dir=("rose" if up else "fell") if lang != "zh" else ("上升" if up else "下降"),
-                    prev=format_value(r["previous"], r["unit"], lang, r["currency"]),
-                    value=format_value(r["value"], r["unit"], lang, r["currency"]),
-                    rel=format_change(r).lstrip("▲▼= "),
-                    verdict=("an improvement" if good else "a deterioration")
-                    if lang != "zh"
-                    else ("向好" if good else "变差"),
-                )
-            )
-        if not out:
-            out.append(
-                text(
-                    lang,
-                    en="No key number moved by {t} or more since run {run}.",
-                    zh="与上次运行 {run} 相比，没有关键指标变化超过 {t}。",
-                    t=f"{100 * STABLE:.1f} %",
-                    run=previous_run or "",
-                )
-            )
-        return out
-    for section, g in cmp.groupby("section", sort=False):
-        directional = g[g["better"].isin(["up", "down"])]
-        r = (directional if len(directional) else g).iloc[0]
-        out.append(
-            text(
-                lang,
-                en="{section}: {label} is {value}.",
-                zh="{section}：{label}为 {value}。",
-                section=titles.get(section, section),
-                label=r["label_zh" if lang == "zh" else "label"],
-                value=format_value(r["value"], r["unit"], lang, r["currency"]),
-            )
-        )
-        if len(out) >= n:
-            break
     return out
 
 
