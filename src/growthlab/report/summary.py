@@ -1,8 +1,10 @@
-"""The executive summary's logic (SPEC §4.6): compare two runs' metrics and phrase findings.
+"""The executive summary's logic (SPEC §4.6): the front page's ranked findings, KPI tiles,
+recent alerts and the moves since the previous comparable run.
 
-``metrics.json`` (written by :func:`growthlab.report.record`) maps notebook -> metric name ->
-``{value, label, unit, better}``. Conventions read here: ``unit`` "%" marks a fraction
-(0.125 is shown as 12.5 %); ``better`` "up"/"down" says which direction is good; list values
+``metrics.json`` (written by :func:`growthlab.report.record`) maps notebook -> metric id ->
+``{value, label, label_zh, unit, better, currency}`` (units of :mod:`growthlab.metrics`; files
+written before the catalogue used "%" for a fraction); ``better`` "up"/"down" says which
+direction is good; the id ``findings`` holds the section's findings; list values
 whose name contains "alert" are alert tables (records with e.g. date, metric, observed, low,
 high, score, direction), as recorded by ``05_monitoring``.
 """
