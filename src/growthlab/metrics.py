@@ -584,6 +584,16 @@ _ENTRIES = [
         "down",
     ),
     _m(
+        "valuable_buyers_at_risk",
+        "Valuable buyers at risk (inactive {silent_days}–{churn_days} days)",
+        "流失预警的高、中价值层购买用户（{silent_days}–{churn_days} 天未活跃）",
+        "count",
+        "Buyers of the high and medium value tiers (segments.VALUABLE_TIERS) whose lifecycle "
+        "stage is at risk (last activity more than silent_days and at most churn_days before "
+        "as_of): the members of the win-back list (growthlab lists: high_value_at_risk).",
+        "down",
+    ),
+    _m(
         "clusters_k",
         "Behavioural clusters (k)",
         "行为分群数（k）",

@@ -59,6 +59,9 @@ __all__ = [
     "LifecycleSummary",
     "lifecycle_summary",
     "at_risk_by_tier",
+    "in_stages",
+    "valuable_at_risk",
+    "VALUABLE_TIERS",
     "cluster_users",
     "persona_table",
     "buyer_groups",
@@ -81,6 +84,9 @@ RFM_SEGMENTS: tuple[str, ...] = (
 )
 #: Value tiers, best first (display names: i18n ``tier.<key>``).
 TIERS: tuple[str, ...] = ("high", "medium", "potential", "low")
+#: The value tiers whose buyers at risk are worth winning back (finding and list of buyers at
+#: risk, metric ``valuable_buyers_at_risk``).
+VALUABLE_TIERS: tuple[str, ...] = ("high", "medium")
 #: Lifecycle stages in the order they are assigned (display names: i18n ``lifecycle.<key>``).
 STAGES: tuple[str, ...] = ("new", "returned", "active", "silent", "at_risk", "churned")
 #: Label of the pooled row of :func:`growthlab.privacy.suppress_small_groups`.
@@ -841,6 +847,15 @@ def lifecycle_summary(
     return LifecycleSummary(stages=stages, table=table, users=int(len(stages)))
 
 
+def in_stages(
+    stages: pd.Series, index: pd.Index, at_risk: Sequence[str] = ("at_risk",)
+) -> pd.Series:
+    """True for each user of ``index`` whose lifecycle stage (``stages``, by user) is in
+    ``at_risk``; users missing from ``stages`` are not at risk. The one "at risk" test of
+    :func:`at_risk_by_tier` and of the list of buyers at risk."""
+    return pd.Series(stages).reindex(index).astype(object).isin(list(at_risk))
+
+
 def at_risk_by_tier(
     stages: pd.Series,
     tiers: pd.Series,
@@ -857,7 +872,7 @@ def at_risk_by_tier(
     """
     t = pd.Series(tiers).astype(str)
     rev = pd.Series(revenue, dtype=float).reindex(t.index).fillna(0.0)
-    risky = pd.Series(stages).reindex(t.index).astype(object).isin(list(at_risk))
+    risky = in_stages(stages, t.index, at_risk)
     frame = pd.DataFrame({"tier": t.to_numpy(), "risky": risky.to_numpy(), "rev": rev.to_numpy()})
     frame["risky_rev"] = frame["rev"].where(frame["risky"], 0.0)
     out = frame.groupby("tier").agg(
@@ -869,6 +884,12 @@ def at_risk_by_tier(
     total = float(rev.sum())
     out["at_risk_revenue_share"] = out["at_risk_revenue"] / total if total > 0 else np.nan
     return out.reset_index().rename(columns={"index": "tier"})
+
+
+def valuable_at_risk(at_risk: pd.DataFrame, tiers: Sequence[str] = VALUABLE_TIERS) -> int:
+    """Buyers at risk in the valuable ``tiers`` (metric ``valuable_buyers_at_risk``): Σ of
+    ``at_risk`` over those rows of :func:`at_risk_by_tier`."""
+    return int(at_risk.loc[at_risk["tier"].astype(str).isin(list(tiers)), "at_risk"].sum())
 
 
 def cluster_users(

@@ -91,12 +91,20 @@ def gini(values) -> float:
     return float(((2 * i - n - 1) * x).sum() / (n * total))
 
 
+def top_count(n: int, fraction: float) -> int:
+    """Units in "the top ``fraction``" of ``n`` units: ⌈fraction · n⌉, at least one (0 of 0).
+
+    The one rule behind :func:`top_share` and the lists of the units themselves
+    (e.g. ``growthlab.audiences.top_spreaders``)."""
+    return max(1, int(np.ceil(fraction * n))) if n > 0 else 0
+
+
 def top_share(values, fraction: float) -> float:
-    """Share of the total held by the top ``fraction`` of units (at least one unit)."""
+    """Share of the total held by the top ``fraction`` of units (:func:`top_count` of them)."""
     x = np.sort(np.asarray(values, dtype=float))[::-1]
     if x.size == 0 or x.sum() <= 0:
         return 0.0
-    k = max(1, int(np.ceil(fraction * x.size)))
+    k = top_count(x.size, fraction)
     return float(x[:k].sum() / x.sum())
 
 

@@ -28,6 +28,7 @@ from growthlab.findings import POINT_ESTIMATE_CONFIDENCE, Evidence, Finding, con
 from growthlab.metrics import format_value
 from growthlab.segments import (
     SUPPRESSED,
+    VALUABLE_TIERS,
     ClusterResult,
     LifecycleSummary,
     RfmSummary,
@@ -437,7 +438,7 @@ def high_value_at_risk(
     silent_days: float,
     churn_days: float,
     min_group_size: int = 10,
-    tiers: Sequence[str] = ("high", "medium"),
+    tiers: Sequence[str] = VALUABLE_TIERS,
 ) -> list[Finding]:
     """Valuable buyers about to churn, to win back.
 
