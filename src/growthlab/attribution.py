@@ -644,10 +644,24 @@ class Comparison:
         return str(row["channel"]), float(row["share"])
 
 
+def _credits(credits: pd.DataFrame) -> pd.DataFrame:
+    """A credits frame computed elsewhere (channel, conversions, value), checked and ordered as
+    the models' own (:func:`_frame`)."""
+    need = ["channel", "conversions", "value"]
+    if not isinstance(credits, pd.DataFrame) or any(c not in credits.columns for c in need):
+        raise AnalysisInputError(f"decay_credits: need columns {need}")
+    conv = pd.to_numeric(credits["conversions"], errors="coerce").to_numpy(dtype=float)
+    val = pd.to_numeric(credits["value"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    if np.isnan(conv).any() or (conv < 0).any():
+        raise AnalysisInputError("decay_credits.conversions: must be numeric and >= 0")
+    return _frame(credits["channel"].astype(str).to_numpy(), conv, val)
+
+
 def compare(
     paths: pd.DataFrame,
     *,
     touchpoints: pd.DataFrame | None = None,
+    decay_credits: pd.DataFrame | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
     markov_orders: Sequence[int] = (1,),
     first_weight: float = 0.4,
@@ -658,20 +672,24 @@ def compare(
     """All models side by side, each fitted once: a :class:`Comparison`.
 
     ``share`` = the channel's share of the model's attributed conversions. ``time_decay`` runs
-    only when ``touchpoints`` is given; ``markov`` runs once per order in ``markov_orders``
+    only when ``touchpoints`` is given, or takes ``decay_credits`` (channel, conversions, value:
+    the same credits summed in the engine, ``growthlab.data.journeys.time_decay``; then
+    ``half_life_days`` is the caller's business); ``markov`` runs once per order in ``markov_orders``
     (model names ``markov_1`` ...); ``shapley`` is skipped (``skipped["shapley"]``) when the
     paths have more than ``max_channels`` channels (exact Shapley needs 2^channels coalitions).
     """
     n_channels = int(parse_paths(paths).channels.size)
     frames, fitted, skipped = [], [], {}
     for model in models:
-        if model == "time_decay" and touchpoints is None:
+        if model == "time_decay" and touchpoints is None and decay_credits is None:
             skipped[model] = "no_timestamps"
             continue
         if model == "shapley" and n_channels > max_channels:
             skipped[model] = "too_many_channels"
             continue
-        if model == "time_decay":
+        if model == "time_decay" and touchpoints is None:
+            res = {"time_decay": _credits(decay_credits)}
+        elif model == "time_decay":
             res = {"time_decay": time_decay(touchpoints, half_life_days)}
         elif model in HEURISTIC_MODELS:
             res = {

@@ -141,10 +141,16 @@ def fit_value(
     ``discount_rate`` per ``discount_period_days`` — the numbers ``analyse_clv`` gives on the
     value page, without its holdout check (one fit instead of two). None without orders or
     when the models are not identified (fewer than two buyers or three repeat buyers):
-    predicted value then equals revenue to date."""
+    predicted value then equals revenue to date. ``orders`` may instead be the engine's
+    purchase-day statistics (``growthlab.data.features.purchase_stats`` up to
+    ``observation_end``): one row per buyer, the same summary."""
     if orders is None or not len(orders):
         return None
-    summary = _value.summarise(orders, pd.Timestamp(observation_end), time_unit="D")
+    if _value.is_purchase_stats(orders):  # per-customer statistics from the engine
+        _value._check_stats_ends(orders, orders.attrs.get("calibration_end"), observation_end)
+        summary = _value.summarise_stats(orders, "D")
+    else:
+        summary = _value.summarise(orders, pd.Timestamp(observation_end), time_unit="D")
     if len(summary) < 2 or int((summary["frequency"] > 0).sum()) < 3:
         return None
     bg = _value.fit_bgnbd(summary)

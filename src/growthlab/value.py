@@ -43,6 +43,8 @@ from growthlab.stats import grouped_mean_interval, mean_interval, top_share, z_v
 __all__ = [
     "FitResult",
     "summarise",
+    "summarise_stats",
+    "is_purchase_stats",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "bgnbd_loglik",
@@ -209,27 +211,86 @@ def summarise(
     c_cal, d_cal, v_cal = ucode[in_cal], uday[in_cal], value_day[in_cal]
     users, start, n_days = np.unique(c_cal, return_index=True, return_counts=True)
     end_ = start + n_days - 1  # rows are sorted by (user, day)
-    first, last = d_cal[start], d_cal[end_]
     total = np.add.reduceat(v_cal, start) if start.size else np.zeros(0)
-    first_value = v_cal[start]
-    x = (n_days - 1).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(x > 0, (total - first_value) / x, 0.0)
-    out = pd.DataFrame(
-        {
-            "frequency": x,
-            "recency": (last - first) / scale,
-            "T": (cal - first) / scale,
-            "monetary": monetary,
-        },
-        index=pd.Index(np.asarray(uniques)[users], name="user_id"),
-    )
+    hcount = None
     if obs is not None:
         hold = (uday > cal) & (uday <= obs)
         hcount = np.bincount(ucode[hold], minlength=len(uniques))[users]
-        out["frequency_holdout"] = hcount.astype(float)
+    index = pd.Index(np.asarray(uniques)[users], name="user_id")
+    stats = (d_cal[start], d_cal[end_], n_days, total, v_cal[start], hcount)
+    return _summary(*stats, cal=cal, obs=obs, scale=scale, index=index)
+
+
+def _summary(first, last, n_days, total, first_value, holdout, *, cal, obs, scale, index):
+    """The BG/NBD summary from per-customer purchase-day statistics (day numbers): first and
+    last purchase day up to ``cal``, purchase days and their total value up to ``cal``, the
+    first day's value, and purchase days in (cal, obs] (``holdout``, None without ``obs``)."""
+    x = (np.asarray(n_days) - 1).astype(float)
+    first = np.asarray(first, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(x > 0, (np.asarray(total) - np.asarray(first_value)) / x, 0.0)
+    out = pd.DataFrame(
+        {
+            "frequency": x,
+            "recency": (np.asarray(last, dtype=float) - first) / scale,
+            "T": (cal - first) / scale,
+            "monetary": monetary,
+        },
+        index=index,
+    )
+    if obs is not None:
+        out["frequency_holdout"] = np.asarray(holdout).astype(float)
         out["duration_holdout"] = (obs - cal) / scale
     return out
+
+
+#: Columns of a purchase-day statistics frame (``growthlab.data.features.purchase_stats``):
+#: per customer, over purchase days (calendar days with a paid order) up to the observation
+#: end: first day, its value, last day, number of days, total value; ``cal_*`` the same up to
+#: the calibration end.
+PURCHASE_STATS = (
+    "first_day", "first_value", "last_day", "days", "total", "cal_last_day", "cal_days",
+    "cal_total",
+)  # fmt: skip
+
+
+def is_purchase_stats(frame: object) -> bool:
+    """True when ``frame`` is a purchase-day statistics frame (:data:`PURCHASE_STATS`)."""
+    return isinstance(frame, pd.DataFrame) and all(c in frame.columns for c in PURCHASE_STATS)
+
+
+def summarise_stats(
+    stats: pd.DataFrame, time_unit: str = "D", *, calibration: bool = False
+) -> pd.DataFrame:
+    """:func:`summarise` from purchase-day statistics computed in the engine (one row per
+    customer, index ``user_id``, columns :data:`PURCHASE_STATS`, ``attrs`` ``calibration_end``
+    and ``observation_end``): the same frame as ``summarise(orders, observation_end)``, or with
+    ``calibration=True`` as ``summarise(orders, calibration_end, observation_end=...)``.
+    Formulas as in :func:`summarise` (calendar days; one definition, :func:`_summary`)."""
+    _require(stats, PURCHASE_STATS, "stats")
+    if time_unit not in TIME_UNITS:
+        raise AnalysisInputError(
+            f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}"
+        )
+    for key in ("calibration_end", "observation_end"):
+        if key not in stats.attrs:
+            raise AnalysisInputError(f"stats: attrs['{key}'] missing (purchase_stats sets it)")
+    cal = _to_day(stats.attrs["calibration_end"], "calibration_end")
+    obs = _to_day(stats.attrs["observation_end"], "observation_end")
+    first = _day_numbers(stats["first_day"], "first_day")
+    if calibration:
+        s = stats.loc[stats["cal_days"].to_numpy() > 0]
+        return _summary(
+            first[stats["cal_days"].to_numpy() > 0], _day_numbers(s["cal_last_day"], "cal_last_day"),
+            s["cal_days"].to_numpy(), s["cal_total"].to_numpy(float), s["first_value"].to_numpy(float),
+            (s["days"] - s["cal_days"]).to_numpy(), cal=cal, obs=obs, scale=TIME_UNITS[time_unit],
+            index=s.index,
+        )  # fmt: skip
+    return _summary(
+        first, _day_numbers(stats["last_day"], "last_day"), stats["days"].to_numpy(),
+        stats["total"].to_numpy(float), stats["first_value"].to_numpy(float), None, cal=obs,
+        obs=None, scale=TIME_UNITS[time_unit], index=stats.index,
+    )  # fmt: skip
 
 
 def _purchase_days(
@@ -974,6 +1035,17 @@ def _identified(summary: pd.DataFrame, repeaters: int) -> bool:
     return len(summary) >= 2 and int((summary["frequency"] > 0).sum()) >= repeaters
 
 
+def _check_stats_ends(stats: pd.DataFrame, calibration_end, observation_end) -> None:
+    """The purchase statistics were computed for these calendar days (else a clear error)."""
+    for key, want in (("calibration_end", calibration_end), ("observation_end", observation_end)):
+        got = stats.attrs.get(key)
+        if got is None or _to_day(got, key) != _to_day(want, key):
+            raise AnalysisInputError(
+                f"stats: computed for {key} {got}, but the analysis uses {pd.Timestamp(want)} "
+                "(pass the same observation end and holdout to purchase_stats)"
+            )
+
+
 def analyse_clv(
     orders: pd.DataFrame,
     observation_end,
@@ -995,6 +1067,9 @@ def analyse_clv(
        :func:`fit_gamma_gamma`) and :func:`lifetime_value` over ``horizon_days`` discounted at
        ``discount_rate`` per ``discount_period_days`` (converted to ``time_unit``).
 
+    ``orders`` may instead be purchase-day statistics from the engine (:func:`is_purchase_stats`,
+    ``growthlab.data.features.purchase_stats`` for the same observation end and holdout): one
+    row per customer instead of one per order, the same summaries (:func:`summarise_stats`).
     Timestamps are taken as they are (pass local times for local calendar days). Returns None
     when the models are not identified: fewer than two buyers or no repeat purchase in the
     calibration period, or fewer than three repeat buyers in all.
@@ -1006,8 +1081,13 @@ def analyse_clv(
     scale = TIME_UNITS[time_unit]
     end = pd.Timestamp(observation_end)
     cal_end = end - pd.Timedelta(days=holdout_days)
-    cal = summarise(orders, cal_end, time_unit=time_unit, observation_end=end)
-    summary = summarise(orders, end, time_unit=time_unit)
+    if is_purchase_stats(orders):
+        _check_stats_ends(orders, cal_end, end)
+        cal = summarise_stats(orders, time_unit, calibration=True)
+        summary = summarise_stats(orders, time_unit)
+    else:
+        cal = summarise(orders, cal_end, time_unit=time_unit, observation_end=end)
+        summary = summarise(orders, end, time_unit=time_unit)
     if not (_identified(cal, 1) and _identified(summary, 3)):
         return None
     cal_fit = fit_bgnbd(cal)

@@ -19,7 +19,9 @@ Spark or any Ibis backend; no backend-specific SQL) and returned as small pandas
   the invitee's signup), invitees of ``exclude_inviters`` left out: the payback curve;
 - :func:`inputs` — what ``growthlab.campaigns.analyse`` takes, in one dict;
 - :func:`local_orders` — the orders for the value section's models (BG/NBD + Gamma-Gamma), with
-  local timestamps as notebook 03 reads them (None without an ``orders`` table).
+  local timestamps as notebook 03 reads them (None without an ``orders`` table);
+- :func:`purchase_stats` — the same models' input summed per buyer in the engine (what the
+  notebooks pass: one row per buyer instead of one per order).
 
 "Revenue to date" is paid orders (status ``paid`` or missing) up to ``as_of`` (the Dataset's by
 default). Every function takes a ``Dataset`` (``table``/``has``), or a dict of Ibis tables or
@@ -37,7 +39,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import local_orders, paid_orders  # noqa: F401 - local_orders re-exported
+from growthlab.data.features import (  # noqa: F401 - local_orders, purchase_stats re-exported
+    local_orders,
+    paid_orders,
+    purchase_stats,
+)
 from growthlab.errors import require_columns
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "revenue_by_age",
     "inputs",
     "local_orders",
+    "purchase_stats",
 ]
 
 #: Reward columns of ``referrals`` and the side they pay. ``reward`` (the data contract's

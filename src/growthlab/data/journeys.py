@@ -219,10 +219,79 @@ def decay_touchpoints(
     ds: Any, lookback_days: float = 30, touch_events: Sequence[str] | None = None
 ) -> pd.DataFrame | None:
     """Touch times of converting journeys for time-decay attribution, or None when the source
-    brings its own ``paths`` table (pre-aggregated journeys have no touch times)."""
+    brings its own ``paths`` table (pre-aggregated journeys have no touch times).
+
+    One row per touch: for small sources and tests. Notebooks use :func:`time_decay`, which
+    computes the same credits in the engine and brings back one row per channel."""
     if ds.has("paths"):
         return None
     return touchpoints(ds, lookback_days, touch_events, converted_only=True)
+
+
+def time_decay_expr(
+    events: ir.Table,
+    orders: ir.Table,
+    lookback_days: float = 30,
+    touch_events: Sequence[str] | None = None,
+    half_life_days: float = 7.0,
+) -> ir.Table:
+    """Time-decay attribution credits per channel, computed in the engine: channel,
+    conversions, value.
+
+    Over the touchpoints of converting journeys (:func:`touchpoints_expr` with
+    ``converted_only``), touch j of a journey gets w_j = 2^(-(t_conv - t_j)/h) / Σ_k
+    2^(-(t_conv - t_k)/h) (h = ``half_life_days``; ages to the microsecond); channel c receives
+    Σ w_j (conversions) and Σ w_j · order value (value) over its touches. The formula of
+    :func:`growthlab.attribution.time_decay` (which reads the touch rows in pandas; tests hold
+    the two equal); touches with a missing or blank channel are left out, names are stripped.
+    Reference: Google Analytics "time decay" model (7-day half-life default).
+    """
+    if not half_life_days > 0:
+        raise AnalysisInputError("half_life_days: must be > 0")
+    tp = touchpoints_expr(events, orders, lookback_days, touch_events, converted_only=True)
+    tp = tp.mutate(channel=tp.channel.strip())
+    tp = tp.filter(tp.channel.notnull() & (tp.channel != ""))
+    age_days = tp.conversion_ts.delta(tp.ts, unit="microsecond").cast("float64") / 86400e6
+    tp = tp.mutate(_raw=ibis.literal(2.0) ** (-age_days / float(half_life_days)))
+    journey = ibis.window(group_by=["user_id", "conv_seq"])
+    tp = tp.mutate(_w=tp._raw / tp._raw.sum().over(journey))
+    out = tp.group_by("channel").aggregate(
+        conversions=tp._w.sum(), value=(tp._w * tp.value.cast("float64")).sum()
+    )
+    return out.order_by("channel")
+
+
+def time_decay(
+    ds: Any,
+    lookback_days: float = 30,
+    touch_events: Sequence[str] | None = None,
+    half_life_days: float = 7.0,
+) -> pd.DataFrame | None:
+    """Time-decay credits per channel (:func:`time_decay_expr`: channel, conversions, value),
+    one row per channel from the engine, for ``attribution.compare(decay_credits=...)``; None
+    when the source brings its own ``paths`` table (pre-aggregated journeys have no touch
+    times)."""
+    if ds.has("paths"):
+        return None
+    events, orders = _tables(ds)
+    df = time_decay_expr(events, orders, lookback_days, touch_events, half_life_days).to_pandas()
+    df = df.reset_index(drop=True)
+    df["channel"] = df["channel"].astype(str)
+    df["conversions"] = df["conversions"].astype(float)
+    df["value"] = df["value"].astype(float).fillna(0.0)
+    return df[["channel", "conversions", "value"]]
+
+
+def channel_spend(ds: Any) -> pd.DataFrame | None:
+    """``costs.spend`` summed per channel in the engine: ``channel, spend`` (one row per
+    channel, what ``attribution.channel_economics`` divides by), or None without ``costs``."""
+    if not ds.has("costs"):
+        return None
+    costs = ds.table("costs")
+    require_columns(costs, name="costs", columns=["channel", "spend"])
+    df = costs.group_by("channel").aggregate(spend=costs.spend.cast("float64").sum()).to_pandas()
+    df["spend"] = df["spend"].astype(float)
+    return df.sort_values("channel", na_position="last", ignore_index=True)
 
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:

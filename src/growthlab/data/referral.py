@@ -2,6 +2,8 @@
 
 They run unchanged on DuckDB, Spark or any Ibis backend and return small pandas frames:
 
+- :func:`users` / :func:`edges` — the per-user and per-edge frames the referral forest and the
+  K-factor read (only the columns they need);
 - :func:`invite_funnel_counts` — the invite funnel counted in invitations: invite_sent /
   invite_click events, accepted invitations (referred users), accepted invitations whose
   invitee paid (input of ``referral_outcomes.invite_funnel``);
@@ -47,6 +49,27 @@ def _referred_ids(ds: Any, referrals: ir.Table | None) -> ir.Table:
         return users.filter(users.referred).select(user_id=users.user_id.cast("string"))
     ref = _need(referrals, "referrals", ("invitee_id",))
     return ref.select(user_id=ref.invitee_id.cast("string")).distinct()
+
+
+#: ``users`` columns the referral page reads (K-factor cohorts, cycle time, campaign K).
+USER_COLUMNS = ("user_id", "signup_at", "campaign_id")
+#: ``referrals`` columns the referral forest keeps (the rest, e.g. ``reward`` or raw channel
+#: names, stays in the engine; campaign economics sum rewards there).
+EDGE_COLUMNS = ("inviter_id", "invitee_id", "invited_at", "campaign_id", "share_channel")
+
+
+def users(ds: Any) -> pd.DataFrame:
+    """One row per user with the columns of :data:`USER_COLUMNS` the source has: the per-user
+    frame of the referral page (about 40 bytes a user), never the whole ``users`` table."""
+    t = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
+    return t.select(*[c for c in USER_COLUMNS if c in t.columns]).to_pandas()
+
+
+def edges(ds: Any) -> pd.DataFrame:
+    """One row per (validated) invitation with the columns of :data:`EDGE_COLUMNS` the source
+    has: the per-edge input of ``growthlab.referral.forest`` (about 70 bytes an edge)."""
+    t = _need(_table(ds, "referrals"), "referrals", ("inviter_id", "invitee_id", "invited_at"))
+    return t.select(*[c for c in EDGE_COLUMNS if c in t.columns]).to_pandas()
 
 
 def invite_funnel_counts(ds: Any) -> pd.DataFrame:
