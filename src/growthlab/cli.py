@@ -1,4 +1,4 @@
-"""Command line: ``growthlab init | synth | validate | run | index | reveal``.
+"""Command line: ``growthlab init | synth | validate | run | lists | index | reveal``.
 
 Exit codes (SPEC §7): 0 success, 1 a notebook failed, 2 invalid input or configuration.
 Errors the user can fix are printed as messages, never as tracebacks.
@@ -58,6 +58,33 @@ def _parser() -> argparse.ArgumentParser:
         "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override"
     )
     r.add_argument("--out", default="reports")
+
+    li = sub.add_parser(
+        "lists",
+        help="write the people behind the report's numbers (raw ids) as CSV/XLSX lists",
+        description="Write lists of users to act on - top spreaders to reward, suspicious "
+        "inviters to review, valuable buyers at risk to win back and the members of each RFM "
+        "segment - with the definitions and thresholds of the report (the run configuration, "
+        "the source's growthlab.yaml and -p resolved as `growthlab run` resolves them). The "
+        "files hold raw user ids: they go to an owner-only folder outside the reports "
+        "(default: lists/<config>-<as_of>/ beside the reports folder). Do not forward them.",
+    )
+    li.add_argument(
+        "--config", default=None, help="run configuration (default: the one `growthlab run` uses)"
+    )
+    li.add_argument("--source", default=None, help="override the config's source")
+    li.add_argument(
+        "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override"
+    )
+    li.add_argument("--lang", choices=["en", "zh"], default=None, help="language of the texts")
+    li.add_argument(
+        "--out", default=None, help="folder for the lists (never inside the reports folder)"
+    )
+    li.add_argument(
+        "--reports",
+        default="reports",
+        help="the reports folder (default reports): lists go beside it, never into it",
+    )
 
     i = sub.add_parser("index", help="rebuild reports/index.html from the run folders")
     i.add_argument("--out", default="reports")
@@ -150,6 +177,32 @@ def _init(args: argparse.Namespace) -> int:
     return 0 if d.ok else 2
 
 
+def _lists(args: argparse.Namespace) -> int:
+    from growthlab.report import lists, runner
+
+    folder, manifest = lists.make(
+        args.config if args.config is not None else runner.default_config(),
+        source=args.source,
+        overrides=args.param,
+        out=args.out,
+        reports=args.reports,
+        lang=args.lang,
+    )
+    lang = manifest["lang"]
+    print(f"as_of {manifest['as_of']}: {manifest.get('as_of_source') or 'given'}")
+    for entry in manifest["lists"]:
+        print(f"  {entry['name']:<34} {entry['rows']:>9,} rows  {entry['title'][lang]}")
+    for s in manifest["skipped"]:
+        print(f"  {s['list']:<34} {'skipped':>14}  {s['reason']}")
+    print(f"wrote {len(manifest['lists'])} lists and {lists.MANIFEST} to {folder}")
+    print(
+        "growthlab lists: these files hold raw user ids (personal data): owner-only; "
+        "do not forward them or put them where the reports are shared",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from growthlab.data import load
 
@@ -184,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 overrides=args.param,
                 out=args.out,
             )
+        if args.command == "lists":
+            return _lists(args)
         if args.command == "index":
             from growthlab.report import runner
 

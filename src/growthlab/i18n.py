@@ -887,6 +887,102 @@ TEXT: dict[str, tuple[str, str]] = {
     "status.running": ("running", "运行中"),
     "status.pending": ("pending", "等待中"),
     "status.unknown": ("unknown", "未知"),
+    # --- lists of people to act on (growthlab lists, growthlab.report.lists) ---------------
+    "lists.top_spreaders": ("Top spreaders to reward", "待奖励的头部传播者"),
+    "lists.top_spreaders.definition": (
+        "The top {fraction} of spreaders ranked by users invited directly, then by their whole "
+        "downstream tree: {k} of the {n} users with an accepted invitee, who brought {share} of "
+        "all direct invitees (metric top10_share). The {excluded} fraud-like inviters among them "
+        "are left out (they are on the list of suspicious inviters).",
+        "按直接邀请人数（其次按下游总人数）排名前 {fraction} 的传播者：{n} 位有成功邀请的用户中的 "
+        "{k} 位，带来全部直接受邀用户的 {share}（指标 top10_share）。其中 {excluded} 位疑似作弊"
+        "邀请人已剔除（见可疑邀请人名单）。",
+    ),
+    "lists.suspicious_inviters": ("Suspicious inviters to review", "待复核的可疑邀请人"),
+    "lists.suspicious_inviters.definition": (
+        "Inviters with at least {min_signals} behavioural abuse signals — a burst of "
+        "{burst_size} or more invitees within {burst_minutes} minutes, {min_shared} or more "
+        "invitees sharing an identity with the inviter or each other, at least {inactive_share} "
+        "of {min_invitees} or more invitees never active — or with a self-referral or cycle row "
+        "(metric suspicious_inviters; fraud_like marks the fraud_like_inviters). Review them "
+        "before paying rewards.",
+        "至少触发 {min_signals} 个行为作弊信号的邀请人——{burst_minutes} 分钟内带来 {burst_size} "
+        "位及以上受邀人（爆发）、{min_shared} 位及以上受邀人与邀请人或彼此身份重合、{min_invitees} "
+        "位及以上受邀人中至少 {inactive_share} 从未活跃——或有自我邀请、邀请环记录的邀请人（指标 "
+        "suspicious_inviters；fraud_like 列标出 fraud_like_inviters）。发放奖励前请复核。",
+    ),
+    "lists.high_value_at_risk": (
+        "Valuable buyers at risk to win back",
+        "待召回的流失预警高、中价值用户",
+    ),
+    "lists.high_value_at_risk.definition": (
+        "Buyers of the value tiers {tiers} (high: M and F scores at least {high_score}; medium: "
+        "otherwise M score at least {medium_score}) whose last activity was more than "
+        "{silent_days} and at most {churn_days} days before the analysis date (metric "
+        "valuable_buyers_at_risk), the highest predicted value over the next {horizon_days} days "
+        "(BG/NBD + Gamma-Gamma) first.",
+        "价值分层为{tiers}的购买用户（高价值：M 分和 F 分都不低于 {high_score}；中价值：否则 M 分不低于 "
+        "{medium_score}），最近一次活跃距分析日期超过 {silent_days} 天且不超过 {churn_days} 天（指标 "
+        "valuable_buyers_at_risk），按未来 {horizon_days} 天预测价值（BG/NBD + Gamma-Gamma）从高到低"
+        "排列。",
+    ),
+    "lists.and": (" and ", "、"),
+    "lists.segment": ("RFM segment: {segment}", "RFM 分群：{segment}"),
+    "lists.segment.definition": (
+        "Buyers whose recency and frequency scores (1–{rfm_bins} by quantile, as of the "
+        "analysis date) place them in the RFM segment “{segment}”; all segments together are the "
+        "buyers (metric buyers).",
+        "按截至分析日期的最近购买与购买频次分位得分（1–{rfm_bins}）归入 RFM 分群“{segment}”的购买"
+        "用户；所有分群合计即全部购买用户（指标 buyers）。",
+    ),
+    "lists.note": (
+        "Lists of the people behind these findings — top spreaders to reward, suspicious "
+        "inviters to review, valuable buyers at risk to win back and the members of each RFM "
+        "segment — are not part of this report: they hold raw user ids. Whoever holds the data "
+        "makes them with `growthlab lists --source <source folder>` (with this run's `--config` "
+        "and `-p` options, so they use the same thresholds). They are written owner-only to a "
+        "`lists` folder beside the reports; do not forward them.",
+        "本报告不含这些发现背后的人群包——待奖励的头部传播者、待复核的可疑邀请人、待召回的流失预警"
+        "高、中价值用户、各 RFM 分群成员——因为它们包含原始用户 ID。数据持有人可用 "
+        "`growthlab lists --source <数据源文件夹>` 生成（加上本次运行的 `--config` 和 `-p` 参数，"
+        "阈值即与本报告一致）。文件仅本人可读，写入报告文件夹旁的 `lists` 文件夹；请勿转发。",
+    ),
+    "lists.column.user_id": ("User id (raw)", "用户 ID（原始）"),
+    "lists.column.pseudonym": ("Pseudonym shown in the report", "报告中显示的化名"),
+    "lists.column.rank": ("Rank among spreaders", "传播者排名"),
+    "lists.column.seed_id": (
+        "Seed user of the cascade (raw id)",
+        "所在裂变树的种子用户（原始 ID）",
+    ),
+    "lists.column.signals": ("Abuse signals raised", "触发的作弊信号数"),
+    "lists.column.fraud_like": ("Fraud-like", "疑似作弊"),
+    "lists.column.self_referral": ("Self-referral rows", "自我邀请记录数"),
+    "lists.column.cycle": ("Rows in an invitation cycle", "邀请环记录数"),
+    "lists.column.tier": ("Value tier (key)", "价值分层（键）"),
+    "lists.column.tier_name": ("Value tier", "价值分层"),
+    "lists.column.segment": ("RFM segment (key)", "RFM 分群（键）"),
+    "lists.column.segment_name": ("RFM segment", "RFM 分群"),
+    "lists.column.stage": ("Lifecycle stage (key)", "生命周期阶段（键）"),
+    "lists.column.stage_name": ("Lifecycle stage", "生命周期阶段"),
+    "lists.column.r_score": ("R score", "R 分"),
+    "lists.column.f_score": ("F score", "F 分"),
+    "lists.column.m_score": ("M score", "M 分"),
+    "lists.column.rfm": ("RFM scores", "RFM 得分"),
+    "lists.column.recency_days": ("Days since the last paid order", "距上次付费天数"),
+    "lists.column.frequency": ("Purchase days", "购买天数"),
+    "lists.column.monetary": ("Paid to date", "累计付费金额"),
+    "lists.column.last_order_at": ("Last paid order (local time)", "最近一次付费（本地时间）"),
+    "lists.column.inactive_days": ("Days without activity", "未活跃天数"),
+    "lists.column.clv": ("Predicted value (CLV)", "预测价值（CLV）"),
+    "lists.column.p_alive": ("P(alive)", "存活概率"),
+    "lists.column.expected_purchases": (
+        "Expected purchases in the horizon",
+        "预测期内预期购买次数",
+    ),
+    "lists.sheet.columns": ("Columns", "列说明"),
+    "lists.sheet.column": ("Column", "列"),
+    "lists.sheet.meaning": ("Meaning", "含义"),
+    "lists.sheet.definition": ("Who is on this list", "名单定义"),
 }
 
 

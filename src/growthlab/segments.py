@@ -38,6 +38,7 @@ __all__ = [
     "rfm_scores",
     "value_tiers",
     "lifecycle_stages",
+    "idle_days",
     "PreparedFeatures",
     "prepare_features",
     "default_cluster_columns",
@@ -212,6 +213,13 @@ def value_tiers(
     return pd.Series(pd.Categorical(tier, categories=list(TIERS)), index=scored.index, name="tier")
 
 
+def idle_days(last_active: pd.Series, as_of) -> np.ndarray:
+    """Days without activity: (as_of − last_active) / 1 day (NaN when never active), the idle
+    time :func:`lifecycle_stages` compares with its thresholds."""
+    last = pd.to_datetime(pd.Series(last_active))
+    return ((pd.Timestamp(as_of) - last) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+
 def lifecycle_stages(
     activity: pd.DataFrame,
     as_of,
@@ -243,7 +251,7 @@ def lifecycle_stages(
     last = pd.to_datetime(activity["last_active"])
     prev = pd.to_datetime(activity["previous_active"])
     age = ((ref - signup) / day).to_numpy(dtype=float)
-    idle = ((ref - last) / day).to_numpy(dtype=float)
+    idle = idle_days(last, ref)
     gap = ((last - prev) / day).to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         stage = np.select(
