@@ -19,6 +19,7 @@ import pandas as pd
 
 from growthlab.data import cache as _cache
 from growthlab.data import description as _description
+from growthlab.data import engine as _engine
 from growthlab.data.channels import load_map
 from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
@@ -50,8 +51,12 @@ class Dataset:
         truth: dict | None = None,
         source: Any = None,
         _resources: Any = None,
+        location: tuple[str | None, str] = (None, ""),
     ):
         self.con = con
+        #: (database, name prefix) of the tables in the engine (engine sources: the scratch
+        #: database and the entry's prefix; DuckDB: the private engine's own tables)
+        self.location = location
         self._tables = [t for t in TABLES if t in set(tables)]
         self.quality = quality
         self.persons = persons
@@ -70,6 +75,9 @@ class Dataset:
         self.as_of_source: str = ""
         #: the folder's growthlab.yaml (:mod:`growthlab.data.description`), when it has one
         self.description: _description.SourceDescription | None = None
+        #: engine sources: ``source`` (what it is), ``tables`` (row counts, latest times,
+        #: schemas) and ``key`` of the validated tables; None for DuckDB
+        self.engine: dict[str, Any] | None = None
 
     # -- tables ----------------------------------------------------------------------------
     @property
@@ -88,7 +96,10 @@ class Dataset:
             raise ConfigError(
                 f"table {name!r} is not in this source (present: {', '.join(self._tables)})"
             )
-        return self.con.table(name)
+        database, prefix = self.location
+        if database is None:
+            return self.con.table(prefix + name)
+        return self.con.table(prefix + name, database=database)
 
     def frame(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """``table(name)`` as pandas (optionally only ``columns``); for small tables only."""
@@ -260,12 +271,122 @@ def load(
         resolved, encoding=encoding, memory_limit=memory_limit, threads=threads, truth=truth
     )
     lookup = load_map(channel_map, described=desc.channels if desc else None)
+    if _engine.is_engine_url(source) or _is_other_backend(source):
+        ds = _load_engine(source, lookup, resolved["as_of_source"], cache_dir=cache_dir, **opts)
+        return ds
     cdir, key = _cache_entry(source, cache_dir, lookup, desc, opts)
     if key is None:
         ds = _load_fresh(source, lookup, desc, resolved["as_of_source"], **opts)
     else:
         ds = _load_through_cache(source, cdir, key, lookup, desc, resolved["as_of_source"], opts)
     ds.description = desc
+    return ds
+
+
+def _is_other_backend(source: Any) -> bool:
+    """An open Ibis connection to an engine other than DuckDB (validated in that engine)."""
+    return isinstance(source, ibis.BaseBackend) and getattr(source, "name", "") != "duckdb"
+
+
+def _load_engine(
+    source: Any,
+    lookup: dict[str, str],
+    as_of_source: str | None,
+    *,
+    cache_dir: str | Path | None,
+    timezone: str,
+    as_of: Any,
+    min_date: Any,
+    currency: str,
+    truth: dict | None,
+    **_duckdb_only: Any,
+) -> Dataset:
+    """Validate an engine source in its engine (:mod:`growthlab.data.engine`), or reuse the
+    validated tables of an earlier load with the same key (kept in the scratch database, their
+    metadata in the cache folder)."""
+    t0 = time.perf_counter()
+    if isinstance(source, str):
+        spec = _engine.parse(source)
+        con = _engine.connect(spec)
+        database, scratch, label = spec.database, spec.scratch, spec.label
+    else:
+        con, database, scratch = source, None, _engine.DEFAULT_SCRATCH
+        label = f"{getattr(con, 'name', 'ibis')} (open connection)"
+    fp = _engine.fingerprint(con, database)
+    params = {
+        "timezone": timezone,
+        "as_of": None if as_of is None else str(as_of),
+        "min_date": str(min_date),
+        "currency": currency,
+        "lookup": sorted(lookup.items()),
+    }
+    key = _engine.entry_key(label, fp, params)
+    prefix = f"gl_{key[:16]}_"
+    cdir = _cache.resolve_dir(cache_dir)
+    opened = time.perf_counter() - t0
+
+    def attach() -> Dataset | None:
+        meta = _engine.read_meta(cdir, key)
+        if meta is None or not _engine.tables_exist(con, scratch, prefix, meta["tables"]):
+            return None
+        ds = Dataset(
+            con,
+            meta["tables"],
+            meta["quality"],
+            meta["persons"],
+            as_of=meta["as_of"],
+            timezone=timezone,
+            currency=currency,
+            truth=truth,
+            source=source if isinstance(source, str) else None,
+            location=(scratch, prefix),
+        )
+        ds.as_of_source = meta["as_of_source"]
+        ds.timings = {"engine_open": opened, "cache_open": time.perf_counter() - t0 - opened}
+        ds.cache = {"key": key, "path": f"{scratch}.{prefix}*", "hit": True}
+        ds.engine = {"source": label, "tables": fp, "key": key}
+        return ds
+
+    ds = attach()
+    if ds is not None:
+        return ds
+    import contextlib
+
+    lock = _cache.key_lock(cdir, key) if cdir is not None else contextlib.nullcontext()
+    with lock:
+        ds = attach()
+        if ds is not None:
+            return ds
+        _engine.ensure_scratch(con, scratch)
+        validator = _engine.EngineValidator(
+            con, database, scratch, prefix, lookup, timezone, min_date=min_date
+        )
+        validator.timings["open"] = opened
+        report, persons = validator.run(as_of, as_of_source)
+        meta = {
+            "tables": list(validator.present),
+            "quality": report,
+            "persons": persons,
+            "as_of": report.as_of,
+            "as_of_source": validator.as_of_source,
+        }
+        _engine.write_meta(cdir, key, meta)
+    ds = Dataset(
+        con,
+        validator.present,
+        report,
+        persons,
+        as_of=report.as_of,
+        timezone=timezone,
+        currency=currency,
+        truth=truth,
+        source=source if isinstance(source, str) else None,
+        location=(scratch, prefix),
+    )
+    ds.as_of_source = validator.as_of_source
+    ds.timings = dict(validator.timings)
+    ds.cache = {"key": key, "path": f"{scratch}.{prefix}*", "hit": False}
+    ds.engine = {"source": label, "tables": fp, "key": key}
     return ds
 
 

@@ -405,6 +405,16 @@ class Validator:
     ):
         self.raw = raw
         self.con = ibis.duckdb.from_connection(raw)
+        self._init_state(info, lookup, timezone, min_date)
+        try:
+            raw.execute(f"SET TimeZone = {_lit(timezone)}")
+        except duckdb.Error as err:
+            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
+
+    def _init_state(
+        self, info: RawTables, lookup: dict[str, str], timezone: str, min_date
+    ) -> None:
+        """The run's state (everything but the engine connection)."""
         self.info = info
         self.lookup = lookup
         self.timezone = timezone
@@ -427,10 +437,6 @@ class Validator:
         self._t = time.perf_counter()
         #: the run's clock (naive UTC): the default as_of is the latest timestamp not after it
         self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").as_unit("us")
-        try:
-            raw.execute(f"SET TimeZone = {_lit(timezone)}")
-        except duckdb.Error as err:
-            raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
         try:
             self.offset = fixed_offset(timezone)
         except Exception as err:  # noqa: BLE001 - unknown zone names
@@ -824,8 +830,7 @@ class Validator:
         first = union.group_by("_row").aggregate(
             rule=union.rule.argmin(union.prio), column=union.column.argmin(union.prio)
         )
-        self.con.create_table(f"_q_{t}", first, overwrite=True)
-        self._cache.pop(f"_q_{t}", None)
+        self._store(f"_q_{t}", first)
 
     def _local_day(self, ts: pd.Timestamp):
         """The local calendar date (``timezone``) of a naive UTC instant."""
@@ -890,7 +895,7 @@ class Validator:
             for col in self.cols[t].values():
                 if col.kind != C.CHANNEL:
                     continue
-                f = self.con.table(t)
+                f = self._final_table(t)
                 f = f.filter(f[col.name].notnull() & ~f[col.name].isin(canon))
                 grp = f.group_by(raw=f[col.name]).aggregate(rows=f.count()).to_pandas()
                 if len(grp):
@@ -914,9 +919,9 @@ class Validator:
             else pd.DataFrame(columns=["table", "column", "raw", "rows"])
         ).reset_index(drop=True)
 
-        users = self.con.table("users")
+        users = self._final_table("users")
         if "orders" in self.present:
-            o = self.con.table("orders")
+            o = self._final_table("orders")
             j = o.inner_join(users.select("user_id", "signup_at"), "user_id")
             n = int(j.filter(j.ts < j.signup_at).count().to_pyarrow().as_py())
             if n:
@@ -930,7 +935,7 @@ class Validator:
                     )
                 )
         if "referrals" in self.present:
-            r = self.con.table("referrals")
+            r = self._final_table("referrals")
             j = r.inner_join(users.select("user_id", "signup_at"), r.invitee_id == users.user_id)
             n = int(j.filter(j.invited_at > j.signup_at).count().to_pyarrow().as_py())
             if n:
@@ -1079,7 +1084,8 @@ class Validator:
         kept = {"users": self._count("users")}
         if kept["users"] == 0:  # nothing left to analyse: every other row would be an orphan
             raise self._no_users_left(quarantined)
-        self.raw.execute("CREATE OR REPLACE TABLE _ids AS SELECT DISTINCT user_id FROM users")
+        users = self._final_table("users")
+        self._store("_ids", users.select("user_id").distinct())
         for t in self.info.tables:
             if t == "users":
                 continue
@@ -1126,7 +1132,7 @@ class Validator:
             else:
                 why = f"all {self.n_rows[t]:,} row(s) were quarantined"
             empty_notes.append(Problem(t, None, C.W_EMPTY_TABLE, 0, detail=f"{why}; {_SKIPPED}"))
-            self.raw.execute(f"DROP VIEW IF EXISTS {_q(t)}")
+            self._drop_final(t)
         return empty_notes
 
     # -- run, step 4: final users table and the report -------------------------------------
@@ -1282,6 +1288,20 @@ class Validator:
 
     def _count(self, t: str) -> int:
         return int(self.raw.execute(f"SELECT count(*) FROM {_q(t)}").fetchone()[0])
+
+    # -- engine operations (overridden by growthlab.data.engine for other Ibis backends) -----
+    def _store(self, name: str, expr: ibis.Table) -> None:
+        """Materialise ``expr`` as the working table ``name`` (replacing it)."""
+        self.con.create_table(name, expr, overwrite=True)
+        self._cache.pop(name, None)
+
+    def _final_table(self, t: str) -> ibis.Table:
+        """The kept rows of table ``t`` (after :meth:`_final`)."""
+        return self.con.table(t)
+
+    def _drop_final(self, t: str) -> None:
+        """Forget the kept rows of an optional table left empty."""
+        self.raw.execute(f"DROP VIEW IF EXISTS {_q(t)}")
 
     def _mark(self, stage: str | None) -> None:
         """Record the seconds spent since the previous mark under ``stage``."""
