@@ -178,8 +178,8 @@ def referral_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
     from growthlab.data import referral as dref
 
     p = _need(params, REFERRAL_NOTEBOOK, _REFERRAL_KEYS)
-    users = ds.frame("users")
-    fo = referral.forest(ds.frame("referrals"), users)
+    users = dref.users(ds)
+    fo = referral.forest(dref.edges(ds), users)
     activity = dref.user_activity(ds) if ds.has("events") or ds.has("orders") else None
     sus = referral_abuse.suspicious_inviters(
         fo,
