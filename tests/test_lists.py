@@ -212,6 +212,36 @@ def test_lists_never_go_into_reports_or_a_folder_with_other_files(tmp_path):
     )
 
 
+def test_a_source_without_referrals_skips_their_lists_and_says_so(tmp_path, monkeypatch):
+    from conftest import tiny_frames
+
+    monkeypatch.setenv(runner.CACHE_ENV, str(tmp_path / "cache"))
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, frame in tiny_frames().items():
+        if name != "referrals":
+            frame.to_csv(src / f"{name}.csv", index=False)
+    out = tmp_path / "out"
+    folder, m = lists.make(
+        ROOT / "runs" / "default.yaml", source=str(src), out=out, reports=tmp_path / "reports"
+    )
+    assert folder == out.resolve()
+    assert {s["list"] for s in m["skipped"]} == {"top_spreaders", "suspicious_inviters"}
+    assert all("no referrals table" in s["reason"] for s in m["skipped"])
+    names = {p.name for p in out.iterdir()}
+    assert "high_value_at_risk.csv" in names and "top_spreaders.csv" not in names
+    # the buyers u1 and u2 are in their RFM segments
+    listed = set()
+    for e in m["lists"]:
+        if e["name"].startswith("segment_"):
+            listed |= set(_read(out / f"{e['name']}.csv")["user_id"])
+    assert listed == {"u1", "u2"}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+
+
 # --------------------------------------------------------------------------------------------
 # end to end: a run of the report and `growthlab lists` on the same source and configuration
 # --------------------------------------------------------------------------------------------

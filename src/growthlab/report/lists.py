@@ -435,14 +435,11 @@ def csv_bytes(frame: pd.DataFrame) -> tuple[bytes, int]:
         s = f[col]
         if s.dtype != object and not pd.api.types.is_string_dtype(s):
             continue
-        text = s.astype(object).where(s.notna())
-        risky = text.map(
-            lambda v: isinstance(v, str) and bool(_FORMULA.match(v)), na_action="ignore"
-        )
-        risky = risky.fillna(False).astype(bool) & ~_is_number(text)
+        text = s.astype("string")
+        risky = text.str.match(_FORMULA.pattern).fillna(False).astype(bool) & ~_is_number(s)
         if risky.any():
             escaped += int(risky.sum())
-            f[col] = text.where(~risky, "'" + text.astype(str))
+            f[col] = s.astype(object).where(~risky, "'" + text.astype(object))
     return f.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"), escaped
 
 
