@@ -43,6 +43,8 @@ ZH_ALLOWED = frozenset(
         "CNY", "UTC", "App", "OneID", "UnionID",
         # file formats (download links, run index) and products
         "CSV", "XLSX", "HTML", "ipynb", "Git", "GrowthBook", "growthlab", "validate",
+        # the command that makes the lists of people and its option (front page)
+        "lists", "config",
         # methods named after people, and the authors of cited methods
         "Shapley", "Gamma", "Holm", "Benjamini", "Hochberg", "Welch",
         "Goel", "Fader", "Hardie", "Lee", "Waudby", "Smith",
