@@ -438,8 +438,10 @@ def test_wrong_override_type_is_exit_2_naming_the_parameter(tmp_path, item, mess
 def test_run_finds_its_default_config_outside_the_checkout(tmp_path, monkeypatch):
     from growthlab.report import runner
 
-    monkeypatch.chdir(tmp_path)
-    assert Path(runner.default_config()) == ROOT / "runs" / "default.yaml"
+    monkeypatch.chdir(tmp_path)  # the packaged default (tests/test_installed.py: from a wheel)
+    assert Path(runner.default_config()) == ROOT / "notebooks" / "default.yaml"
+    monkeypatch.chdir(ROOT)  # a checkout: its default run on the sample
+    assert Path(runner.default_config()) == Path("runs") / "default.yaml"
 
 
 # -- end to end: init -> validate -> run, numbers equal to the contract form -----------------

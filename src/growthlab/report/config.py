@@ -19,6 +19,15 @@ A run config is a YAML file::
                                    # alone); default min(2, CPUs); 1 = strictly sequential
     lock_timeout: 3600             # seconds to wait for another run on the same output folder
 
+``extends: FILE`` (relative to the config file) starts from another config: keys set here replace
+its keys, except ``parameters``, merged key by key, and ``name``, always this file's own (else its
+file name). Relative paths stay relative to the file that sets them. ``extends: default`` is the
+default run that ships with the package (:func:`packaged_default`: every notebook, no source), so
+a config outside a checkout can run a subset of the packaged notebooks::
+
+    extends: default
+    notebooks: [01_data_quality, 00_summary]
+
 Precedence of parameters: config ``parameters`` < notebook ``parameters`` < the source's
 ``growthlab.yaml`` (its ``timezone`` and ``currency``: the data's own) < ``-p key=value``
 (``-p 02_referral.window_days=14`` targets one notebook) < ``--source``. ``as_of: null`` (the
@@ -66,7 +75,10 @@ _KNOWN_KEYS = {
     "lock_timeout",
     "jobs",
     "description",
+    "extends",
 }
+#: ``extends: default`` names the run configuration installed with the package.
+PACKAGED = "default"
 
 
 @dataclass(frozen=True)
@@ -296,22 +308,83 @@ def _declared_parameters(path: Path) -> dict[str, str]:
         raise ConfigError(f"cannot read notebook {path}: {err}") from err
 
 
-def _read_raw(config: str | Path | dict) -> tuple[dict[str, Any], Path | None, Path]:
-    """(raw mapping, config path or None, base folder for relative paths); checks the keys."""
-    if isinstance(config, dict):
-        raw, cpath, base = dict(config), None, Path.cwd()
-    else:
-        cpath = Path(config)
-        raw = _read_config(cpath)
-        if raw is None:
-            raw = {}
-        base = cpath.resolve().parent
+def packaged_default() -> Path:
+    """The default run configuration installed with the package: every notebook, no source.
+
+    ``growthlab/notebooks/default.yaml`` (the checkout's ``notebooks/`` folder, which
+    pyproject.toml installs as the package ``growthlab.notebooks``), beside the notebooks.
+    """
+    from importlib import resources
+
+    try:
+        folder = resources.files("growthlab.notebooks")
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            "this installation of growthlab has no notebooks (no module growthlab.notebooks): "
+            "reinstall it (pip install . or pip install -e . in a checkout)"
+        ) from err
+    path = Path(str(folder / "default.yaml"))
+    if not path.is_file():
+        raise ConfigError(f"this installation of growthlab has no default run ({path} is missing)")
+    return path
+
+
+def _layer(
+    raw: Any, base: Path, chain: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """A config mapping with its ``extends`` chain merged in (see module docstring).
+
+    ``base`` is the folder the mapping's relative paths start from; ``chain`` the files read so
+    far (the last one is this mapping's). Returns (mapping without ``extends``, the folder each
+    key's relative paths start from). Every file's keys are checked; problems in an extended
+    file name that file.
+    """
+    where = f"config file {chain[-1]}: " if len(chain) > 1 else ""
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError("the run config must be a mapping")
+        raise ConfigError(f"{where}the run config must be a mapping")
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
-    return raw, cpath, base
+        raise ConfigError(f"{where}unknown config key(s): {', '.join(unknown)}")
+    raw = dict(raw)
+    parent = raw.pop("extends", None)
+    bases = {k: base for k in raw}
+    if parent is None:
+        return raw, bases
+    if not isinstance(parent, str) or not parent.strip():
+        raise ConfigError(f"{where}'extends' must name a config file or {PACKAGED!r}")
+    ppath = packaged_default() if parent == PACKAGED else (base / parent).resolve()
+    if ppath in chain:
+        loop = " -> ".join(str(p) for p in (*chain, ppath))
+        raise ConfigError(f"{where}'extends' goes round in a circle: {loop}")
+    try:
+        text = _read_config(ppath)
+    except ConfigError as err:
+        raise ConfigError(f"{where}extends {parent}: {err}") from err
+    praw, pbases = _layer(text, ppath.parent, (*chain, ppath))
+    praw.pop("name", None)  # the name is each file's own (load_config)
+    merged, merged_bases = {**praw, **raw}, {**pbases, **bases}
+    if "parameters" in praw and "parameters" in raw:
+        mine, theirs = raw["parameters"] or {}, praw["parameters"] or {}
+        if not isinstance(mine, dict) or not isinstance(theirs, dict):
+            raise ConfigError(f"{where}config 'parameters' must be a mapping")
+        merged["parameters"] = {**theirs, **mine}
+    return merged, merged_bases
+
+
+def _read_raw(config: str | Path | dict) -> tuple[dict[str, Any], Path | None, dict[str, Path]]:
+    """(raw mapping, config path or None, folder each key's relative paths start from).
+
+    A mapping's relative paths start from the working folder, a file's from its folder; an
+    ``extends`` chain is merged in (:func:`_layer`).
+    """
+    if isinstance(config, dict):
+        raw, bases = _layer(dict(config), Path.cwd())
+        return raw, None, bases
+    cpath = Path(config)
+    raw, bases = _layer(_read_config(cpath), cpath.resolve().parent, (cpath.resolve(),))
+    return raw, cpath, bases
 
 
 def _notebook_spec(
@@ -360,10 +433,14 @@ def _check_overrides(parsed: list[tuple[str | None, str, Any]], specs: list[Note
 
 
 def _resolve_source(
-    source: str | None, parsed: list[tuple[str | None, str, Any]], raw: dict, base: Path
+    source: str | None,
+    parsed: list[tuple[str | None, str, Any]],
+    raw: dict,
+    base: Path,
+    cpath: Path | None = None,
 ) -> Path:
     """The source folder/file: ``--source`` > ``-p source=`` (both relative to the working
-    folder) > the config's ``source`` (relative to the config file)."""
+    folder) > the config's ``source`` (relative to the config file that sets it)."""
     src, src_base = source, Path.cwd()
     if src is None:
         for nb, key, value in parsed:
@@ -371,7 +448,11 @@ def _resolve_source(
                 src = str(value)
     if src is None:
         if raw.get("source") is None:
-            raise ConfigError("no source: set 'source' in the config or pass --source")
+            named = f" ({cpath})" if cpath else ""
+            raise ConfigError(
+                "no source: pass --source DIR (a folder of exported files or a DuckDB file); "
+                f"the run configuration{named} names none"
+            )
         src, src_base = str(raw["source"]), base
     path = Path(src)
     return path if path.is_absolute() else (src_base / path).resolve()
@@ -399,11 +480,16 @@ def load_config(
     and its ``growthlab.yaml`` defaults; apply overrides with the notebook's declared types;
     check every notebook's effective parameters like the shared ones (:func:`check_parameters`).
     """
-    raw, cpath, base = _read_raw(config)
+    raw, cpath, bases = _read_raw(config)
+    top = cpath.resolve().parent if cpath else Path.cwd()
     name = str(raw.get("name") or (cpath.stem if cpath else "run"))
     if not _NAME.match(name):
         raise ConfigError(f"config name {name!r} may only contain letters, digits, _ . -")
-    nb_dir = (base / str(raw.get("notebook_dir", "../notebooks"))).resolve()
+    # notebook_dir (default ../notebooks) starts from the file that sets it, else from the one
+    # that lists the notebooks
+    list_base = bases.get("notebooks", top)
+    nb_dir = bases.get("notebook_dir", list_base) / str(raw.get("notebook_dir", "../notebooks"))
+    nb_dir = nb_dir.resolve()
     common = raw.get("parameters") or {}
     if not isinstance(common, dict):
         raise ConfigError("config 'parameters' must be a mapping")
@@ -415,9 +501,9 @@ def load_config(
     parsed = [parse_override(o) for o in overrides]
     texts = [o.partition("=")[2].strip() for o in overrides]
     seen: set[str] = set()
-    specs = [_notebook_spec(entry, common, nb_dir, base, seen) for entry in entries]
+    specs = [_notebook_spec(entry, common, nb_dir, list_base, seen) for entry in entries]
     _check_overrides(parsed, specs)
-    src_path = _resolve_source(source, parsed, raw, base)
+    src_path = _resolve_source(source, parsed, raw, bases.get("source", top), cpath)
     source_abs = str(src_path)
 
     given = {key for nb, key, _ in parsed if nb is None}

@@ -49,7 +49,7 @@ from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
 from growthlab.report import manifest as rman
-from growthlab.report.config import NotebookSpec, RunConfig, load_config
+from growthlab.report.config import NotebookSpec, RunConfig, load_config, packaged_default
 from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV, TABLES_ENV
 
 # nbformat (papermill, nbconvert; imported lazily below) imports jsonschema, which imports the
@@ -72,24 +72,15 @@ STALE_DAYS = 30
 def default_config() -> str:
     """The run configuration ``growthlab run`` uses without ``--config``.
 
-    ``runs/default.yaml`` of the current folder, else the one of the growthlab checkout this
-    package runs from (an editable install: ``pip install -e``), so ``growthlab run --source
-    DIR`` works from any folder. A package installed without its checkout has no notebooks to
-    run: that is a ConfigError asking for ``--config``.
+    ``runs/default.yaml`` of the current folder (a checkout: the default run on the sample),
+    else the default run installed with the package (``config.packaged_default()``: every
+    notebook, no source), so ``growthlab run --source DIR`` works from any folder after
+    ``pip install``.
     """
     here = Path("runs") / "default.yaml"
     if here.is_file():
         return str(here)
-    import growthlab
-
-    checkout = Path(growthlab.__file__).resolve().parents[2] / "runs" / "default.yaml"
-    if checkout.is_file():
-        return str(checkout)
-    raise ConfigError(
-        "no run configuration: runs/default.yaml is not in this folder and this installation "
-        "of growthlab has no checkout with one (the notebooks are not installed with the "
-        "package); pass --config FILE"
-    )
+    return str(packaged_default())
 
 
 def _as_of_note(as_of_source: str | None) -> dict[str, str]:
