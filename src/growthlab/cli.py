@@ -50,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--config",
         default=None,
-        help="run configuration (default: runs/default.yaml here, else the one of the "
-        "growthlab checkout this package was installed from)",
+        help="run configuration (default: runs/default.yaml here, else the default run "
+        "installed with the package: every notebook, no source)",
     )
     r.add_argument("--source", default=None, help="override the config's source")
     r.add_argument(
