@@ -18,17 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from growthlab import i18n
 from growthlab.errors import AnalysisInputError, require_columns
 from growthlab.privacy import suppress_small_groups
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
+
+# scikit-learn (about half a second to import) is imported by the functions that cluster: the
+# referral and value pages import this module for its labels and tables only.
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -412,6 +416,8 @@ def select_k(
     own cluster and b to the nearest other cluster, averaged (Rousseeuw 1987).
     Returns (table k, silhouette, inertia; the fitted models by k).
     """
+    from sklearn.cluster import KMeans
+
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
     ks = sorted({int(k) for k in k_range})
@@ -467,6 +473,9 @@ def stability(
 
     ARI = (RI − E[RI]) / (max RI − E[RI]) (Hubert & Arabie 1985); 1 = identical partitions.
     """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
     X = np.asarray(X, dtype=float)
     idx = _sample(X.shape[0], sample_size, np.random.default_rng(seed))
     Xs = X[idx]
@@ -505,6 +514,8 @@ def cluster(
 
 
 def _cluster(features, k, k_range, silhouette_sample, fit_sample, n_init, stability_seeds, seed):
+    from sklearn.cluster import KMeans
+
     prep = features if isinstance(features, PreparedFeatures) else prepare_features(features)
     X = prep.matrix
     ks = [k] if k is not None else list(k_range)
@@ -615,6 +626,8 @@ def pca_view(
 
     Returns (frame pc1, pc2, cluster indexed by user; explained variance ratio of the 2 axes).
     """
+    from sklearn.decomposition import PCA
+
     X = result.prepared.matrix
     n_comp = min(2, X.shape[1])
     pca = PCA(n_components=n_comp, random_state=seed).fit(X)

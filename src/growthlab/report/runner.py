@@ -326,12 +326,37 @@ def _worker_init(parent: int) -> None:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+#: How kernels start: ``ipykernel_launcher`` without its debugger. ipykernel imports debugpy at
+#: start when it is installed (about a quarter of a kernel's start-up); nothing debugs a report's
+#: kernels, so it is blocked (ipykernel then runs without a debugger, as when debugpy is absent).
+#: The rest is what ``ipykernel_launcher`` does: drop the working folder from ``sys.path``, start.
+_KERNEL_LAUNCHER = (
+    "import sys; sys.modules['debugpy'] = None\n"
+    "if sys.path and sys.path[0] == '': del sys.path[0]\n"
+    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+)
+
+
+def _lean_kernel_cmd(cmd: list[str]) -> list[str]:
+    """``cmd`` of a kernelspec that runs ``python -m ipykernel_launcher`` with the lean launcher
+    (:data:`_KERNEL_LAUNCHER`; ``-Xfrozen_modules=off``, only there for the debugger, dropped).
+
+    Any other command (another kernel) is returned unchanged.
+    """
+    for i in range(1, len(cmd) - 1):
+        if cmd[i] == "-m" and cmd[i + 1] == "ipykernel_launcher":
+            head = [a for a in cmd[:i] if a != "-Xfrozen_modules=off"]
+            return [*head, "-c", _KERNEL_LAUNCHER, *cmd[i + 2 :]]
+    return list(cmd)
+
+
 @functools.cache
 def _kernel_manager_class() -> type:
     """jupyter_client's AsyncKernelManager whose kernels die with the process that starts them.
 
     ipykernel's own parent poller (``JPY_PARENT_PID``) notices a dead parent only within about a
     second, long enough to write into a dead run's folder; the parent-death signal is immediate.
+    Kernels start without the debugger (:func:`_lean_kernel_cmd`).
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -340,7 +365,7 @@ def _kernel_manager_class() -> type:
             prctl = _prctl()
             if prctl is not None and "preexec_fn" not in kw:
                 kw["preexec_fn"] = functools.partial(_die_with_parent, prctl, os.getpid())
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
+            return await super()._async_launch_kernel(_lean_kernel_cmd(kernel_cmd), **kw)
 
     return KernelManager
 
@@ -364,6 +389,10 @@ def _execute_one(
             log_output=False,
             start_timeout=120,
             execution_timeout=cell_timeout,
+            # Once the last cell has run (or one failed) the kernel has nothing left to do: kill
+            # it rather than wait for it to wind down (0.3-1 s a notebook). Its files are written
+            # and closed by then; its temporary folders live in the run's (see _Run.kernel_tmp).
+            shutdown_kernel="immediate",
         )
         return "ok", None
     except PapermillExecutionError as err:
@@ -613,6 +642,9 @@ class _Run:
         self.metrics_dir = self.tmp / ".metrics"
         self.prev_metrics: str | None = None
         self.t_run = time.perf_counter()
+        #: the kernels' temporary folder (their $TMPDIR) while notebooks execute, then removed:
+        #: kernels are killed when done (see _execute_one), so their own clean-up never runs
+        self.kernel_tmp: str | None = None
 
     @classmethod
     def start(cls, cfg: RunConfig, info: dict[str, Any], out: Path) -> _Run:
@@ -666,6 +698,8 @@ class _Run:
             NOTEBOOK_ENV: spec.name,
             TABLES_ENV: str((self.tmp / "tables" / spec.name).resolve()),
         }
+        if self.kernel_tmp:
+            env["TMPDIR"] = self.kernel_tmp
         return params, env
 
     def finish(self, i: int, status: str, error: str | None, duration: float) -> None:
@@ -745,6 +779,8 @@ class _Run:
 
     def execute(self) -> bool:
         """Run every notebook (the summary last, alone); True when interrupted."""
+        # beside the usual temporary files (mkdtemp also fixes this process's own tempdir first)
+        self.kernel_tmp = tempfile.mkdtemp(prefix="growthlab-kernels-")
         try:
             with _sigterm_as_interrupt(), _env(JUPYTER_PATH=_jupyter_path()):
                 batch = [i for i, s in enumerate(self.cfg.notebooks) if s.name != SUMMARY]
@@ -764,6 +800,9 @@ class _Run:
             return True
         except Exception as err:  # noqa: BLE001 - runner bug: still publish a failed run
             self.manifest["error"] = f"{type(err).__name__}: {err}"
+        finally:
+            shutil.rmtree(self.kernel_tmp, ignore_errors=True)
+            self.kernel_tmp = None
         return False
 
     def publish(self, interrupted: bool) -> int:
