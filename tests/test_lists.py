@@ -424,14 +424,15 @@ def test_manifest_says_what_each_list_is(made):
 @pytest.mark.slow
 def test_p_overrides_reach_the_lists(made, tmp_path, monkeypatch):
     """-p changes the thresholds of the lists as it changes the report's: burst_size=3 gives
-    the suspicious inviters referral_abuse finds with that threshold."""
+    the suspicious inviters referral_abuse finds with that threshold (CSV files only here)."""
     from growthlab import data, referral_abuse
     from growthlab.data import referral as dref
 
     monkeypatch.setenv(runner.CACHE_ENV, str(made["tmp"] / "cache"))
     out = tmp_path / "lists3"
     argv = ["lists", "--config", str(made["cfg"]), "--out", str(out), "--lang", "zh"]
-    assert cli.main([*argv, "-p", "02_referral.burst_size=3"]) == 0
+    assert cli.main([*argv, "-p", "02_referral.burst_size=3", "--format", "csv"]) == 0
+    assert not list(out.glob("*.xlsx")) and (out / "segment_loyal.csv").is_file()
     m = json.loads((out / "lists.json").read_text(encoding="utf-8"))
     entry = next(e for e in m["lists"] if e["name"] == "suspicious_inviters")
     assert entry["parameters"]["burst_size"] == 3 and m["lang"] == "zh"

@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default=None, help="folder for the lists (never inside the reports folder)"
     )
     li.add_argument(
+        "--format",
+        choices=["csv,xlsx", "csv", "xlsx"],
+        default="csv,xlsx",
+        help="files to write (default both; XLSX takes about a minute per million cells)",
+    )
+    li.add_argument(
         "--reports",
         default="reports",
         help="the reports folder (default reports): lists go beside it, never into it",
@@ -187,6 +193,7 @@ def _lists(args: argparse.Namespace) -> int:
         out=args.out,
         reports=args.reports,
         lang=args.lang,
+        formats=tuple(args.format.split(",")),
     )
     lang = manifest["lang"]
     print(f"as_of {manifest['as_of']}: {manifest.get('as_of_source') or 'given'}")

@@ -54,6 +54,8 @@ LISTS_DIR = "lists"
 MANIFEST = "lists.json"
 REFERRAL_NOTEBOOK = "02_referral"
 VALUE_NOTEBOOK = "03_segments_value"
+#: the file formats written (``--format``)
+FORMATS = ("csv", "xlsx")
 #: XLSX holds at most this many rows below the header (Excel's limit); longer lists are CSV only
 XLSX_MAX_ROWS = 1_048_575
 _DIR_MODE = 0o700
@@ -567,19 +569,25 @@ def write(
     *,
     lang: str = "en",
     context: dict[str, Any] | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> dict[str, Any]:
-    """Write each list as ``<name>.csv`` and ``<name>.xlsx`` and the manifest ``lists.json``
-    (every file 0600) into ``out`` (0700, checked with :func:`check_out` by the caller); files
-    of lists no longer made are removed. Returns the manifest."""
+    """Write each list as ``<name>.csv`` and ``<name>.xlsx`` (``formats``) and the manifest
+    ``lists.json`` (every file 0600) into ``out`` (0700, checked with :func:`check_out` by the
+    caller); files of lists no longer made are removed. Returns the manifest.
+
+    XLSX costs about 50 µs a cell (openpyxl): on a large source ``formats=("csv",)`` writes
+    the CSV files only; lists longer than :data:`XLSX_MAX_ROWS` are CSV only anyway."""
     _private_dir(out)
     entries, written = [], {MANIFEST}
     for lst in lists:
         rows = table(lst, lang)
         cols = column_labels(list(rows.columns))
-        data, escaped = csv_bytes(rows)
-        _write_private(out / f"{lst.name}.csv", data)
-        files = [f"{lst.name}.csv"]
-        if len(rows) <= XLSX_MAX_ROWS:
+        files, escaped = [], 0
+        if "csv" in formats:
+            data, escaped = csv_bytes(rows)
+            _write_private(out / f"{lst.name}.csv", data)
+            files.append(f"{lst.name}.csv")
+        if "xlsx" in formats and len(rows) <= XLSX_MAX_ROWS:
             notes = [
                 [i18n.t("lists.sheet.definition", lang), lst.definition[lang]],
                 [],
@@ -631,6 +639,7 @@ def make(
     out: str | Path | None = None,
     reports: str | Path = "reports",
     lang: str | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> tuple[Path, dict[str, Any]]:
     """``growthlab lists``: resolve the run (:func:`load_config`, as ``growthlab run`` does),
     build every list (:func:`build`) and write them (:func:`write`) into ``out`` (default
@@ -650,6 +659,8 @@ def make(
         command += ["--config", str(cfg.path)]
     for o in [*overrides, *extra]:
         command += ["-p", o]
+    if tuple(formats) != FORMATS:
+        command += ["--format", ",".join(formats)]
     context = {
         **info,
         "source": _fingerprint(cfg.source),
@@ -659,7 +670,7 @@ def make(
         "pseudonymisation": privacy.key_info(),
         "skipped": skipped,
     }
-    return folder, write(lists, folder, lang=run_lang, context=context)
+    return folder, write(lists, folder, lang=run_lang, context=context, formats=formats)
 
 
 def note(lang: str = "en") -> dict[str, Any]:
