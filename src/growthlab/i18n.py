@@ -979,7 +979,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Expected purchases in the horizon",
         "预测期内预期购买次数",
     ),
-    "lists.sheet.columns": ("Columns", "列说明"),
+    "lists.sheet.about": ("About this list", "名单说明"),
     "lists.sheet.column": ("Column", "列"),
     "lists.sheet.meaning": ("Meaning", "含义"),
     "lists.sheet.definition": ("Who is on this list", "名单定义"),

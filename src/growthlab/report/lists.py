@@ -450,10 +450,13 @@ def _cell_values(frame: pd.DataFrame) -> list[list[Any]]:
     return f.to_numpy().tolist()
 
 
-def xlsx_bytes(frame: pd.DataFrame, sheet: str, notes: Sequence[Sequence[str]]) -> bytes:
+def xlsx_bytes(
+    frame: pd.DataFrame, sheet: str, notes: Sequence[Sequence[str]], notes_sheet: str = "notes"
+) -> bytes:
     """An XLSX workbook: sheet ``sheet`` with the rows of ``frame`` (header = column names),
     every text cell stored as text (never a formula), characters XLSX cannot hold replaced by
-    U+FFFD; a second sheet with ``notes`` (rows of text: what the list and its columns are)."""
+    U+FFFD; a second sheet ``notes_sheet`` with ``notes`` (rows of text: what the list and its
+    columns are)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -476,7 +479,7 @@ def xlsx_bytes(frame: pd.DataFrame, sheet: str, notes: Sequence[Sequence[str]]) 
 
     ws = wb.create_sheet(sheet[:31])
     put(ws, [list(map(str, frame.columns)), *_cell_values(frame)])
-    put(wb.create_sheet("notes"), [list(r) for r in notes])
+    put(wb.create_sheet(notes_sheet[:31]), [list(r) for r in notes])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -594,7 +597,8 @@ def write(
                 [i18n.t("lists.sheet.column", lang), i18n.t("lists.sheet.meaning", lang)],
                 *[[c, label[lang]] for c, label in cols.items()],
             ]
-            _write_private(out / f"{lst.name}.xlsx", xlsx_bytes(rows, lst.name, notes))
+            about = i18n.t("lists.sheet.about", lang)
+            _write_private(out / f"{lst.name}.xlsx", xlsx_bytes(rows, lst.name, notes, about))
             files.append(f"{lst.name}.xlsx")
         written.update(files)
         entries.append(
