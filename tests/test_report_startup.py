@@ -49,6 +49,28 @@ def test_scikit_learn_is_imported_by_clustering_only():
     assert "sklearn" in _imported(code + "\nimport numpy as np\nsegments.stability(np.eye(6), 2)")
 
 
+def test_clustering_keeps_its_thread_limit():
+    # threadpoolctl limits only the libraries loaded when the limit is entered: importing
+    # scikit-learn inside it would leave K-Means with every core (slower on a busy machine)
+    code = """
+import json, numpy as np, pandas as pd
+from threadpoolctl import threadpool_info
+from growthlab import segments
+seen = []
+fit = segments._cluster
+def spy(*a):
+    seen.extend(i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openmp")
+    return fit(*a)
+segments._cluster = spy
+rng = np.random.default_rng(0)
+segments.cluster(pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc")), k=2, n_threads=1)
+print(json.dumps(seen))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen and set(seen) == {1}
+
+
 def test_kernel_command_drops_the_debugger_only_for_ipykernel():
     spec = ["/v/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{cf}"]
     lean = runner._lean_kernel_cmd(spec)

@@ -508,6 +508,10 @@ def cluster(
     ``n_threads`` caps the BLAS/OpenMP threads (1 is fastest on a busy machine).
     Reference: Arthur & Vassilvitskii (2007); Rousseeuw (1987).
     """
+    # scikit-learn loads its OpenMP runtime on import; threadpoolctl limits only the libraries
+    # already loaded when the limit is entered, so import it first
+    import sklearn.cluster  # noqa: F401
+
     with threadpool_limits(limits=n_threads):
         return _cluster(features, k, k_range, silhouette_sample, fit_sample, n_init,
                         stability_seeds, seed)  # fmt: skip
