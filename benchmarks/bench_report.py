@@ -23,7 +23,9 @@ While a run executes, ``/proc`` is sampled every ``--interval`` seconds: the res
 every process of the run's tree (summed: the peak is ``peak_rss_mb``; PSS, which counts shared
 pages once, every 5th sample as ``peak_pss_mb``), each Jupyter kernel's CPU time (attributed to its notebook by
 the ``GROWTHLAB_NOTEBOOK`` variable the runner sets), and the load average. Per-notebook wall
-time comes from the run's ``manifest.json``; ``ratio_to_floor`` = wall / floor.
+time comes from the run's ``manifest.json``; ``ratio_to_floor`` = wall / floor; ``phases``
+splits it by papermill's timestamps (kernel start, first cell = imports and load, all cells,
+kernel shutdown) to show the fixed cost of a notebook apart from its queries.
 
     .venv/bin/python benchmarks/bench_report.py [--sizes 100000 1000000] [--modes cold warm]
     .venv/bin/python benchmarks/bench_report.py --sizes 2000 --modes cold   # CI smoke test
@@ -261,6 +263,43 @@ def snapshot(code: Path, dest: Path) -> Path:
     return dest
 
 
+def phases(ipynb: Path) -> dict[str, float] | None:
+    """Where a notebook's seconds went, from papermill's timestamps in the executed notebook.
+
+    ``kernel_start``: papermill's start to the first cell (kernel launched and ready);
+    ``first_cell``: the first code cell after the parameters (imports, ``data.load`` and, in
+    some notebooks, the first query); ``cells``: every cell; ``slowest_cell``: the slowest one
+    (its index in ``slowest_index``); ``after_cells``: the last cell's end to papermill's end
+    (kernel shutdown, final save).
+    """
+    try:
+        nb = json.loads(ipynb.read_text(encoding="utf-8"))
+        pm = nb["metadata"]["papermill"]
+        t0, t1 = _parse_iso(pm["start_time"]), _parse_iso(pm["end_time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    cells = []
+    for i, c in enumerate(nb.get("cells", [])):
+        m = c.get("metadata", {}).get("papermill", {})
+        if c.get("cell_type") == "code" and m.get("start_time") and m.get("end_time"):
+            tags = c.get("metadata", {}).get("tags", [])
+            cells.append((i, _parse_iso(m["start_time"]), _parse_iso(m["end_time"]), tags))
+    if not cells:
+        return None
+    first = next(
+        (c for c in cells if not {"parameters", "injected-parameters"} & set(c[3])), cells[0]
+    )
+    slow = max(cells, key=lambda c: c[2] - c[1])
+    return {
+        "kernel_start": round(cells[0][1] - t0, 2),
+        "first_cell": round(first[2] - first[1], 2),
+        "cells": round(sum(c[2] - c[1] for c in cells), 2),
+        "slowest_cell": round(slow[2] - slow[1], 2),
+        "slowest_index": slow[0],
+        "after_cells": round(t1 - cells[-1][2], 2),
+    }
+
+
 def run_report(
     source: Path,
     config: Path,
@@ -304,6 +343,7 @@ def run_report(
             "seconds": e.get("duration_s"),
             "cpu_seconds": round(sum(kcpu.values()), 2) if kcpu else None,
             "error": e.get("error"),
+            "phases": phases(runs[-1] / e["ipynb"]) if runs and e.get("ipynb") else None,
         }
     prepare = None
     if manifest.get("started_at"):
@@ -377,6 +417,19 @@ def print_table(rows: list[dict]) -> None:
         load = "/".join(f"{x:.1f}" for x in r["loadavg_before"])
         line += f" {r['peak_rss_mb'] / 1024:7.2f}GB {r['peak_pss_mb'] / 1024:5.2f}GB {load:>16}"
         print(line)
+    print(
+        "\nper notebook: kernel start / first cell (imports, load) / all cells / after cells (s):"
+    )
+    for r in rows:
+        cells = []
+        for n in names:
+            ph = (r["notebooks"].get(n) or {}).get("phases") or {}
+            keys = ("kernel_start", "first_cell", "cells", "after_cells")
+            cells.append("/".join(_fmt(ph.get(k)) for k in keys) if ph else "-")
+        print(
+            f"{r['users']:>9,} {r['mode']:5} "
+            + " ".join(f"{n[:2]} {c:<18}" for n, c in zip(short, cells, strict=True))
+        )
     print("\nratio to the DuckDB-scan floor of the tables each notebook reads (wall / floor):")
     print(f"{'users':>9} {'mode':5} {'floor s':>8} " + " ".join(f"{s:>7}" for s in short))
     for r in rows:
