@@ -101,6 +101,11 @@ def parse(url: str) -> EngineSource:
     raise ConfigError(f"source {url!r}: unknown engine (expected sc:// or pyspark://)")
 
 
+def label(url: str) -> str:
+    """:attr:`EngineSource.label` of an engine URL (what manifests record)."""
+    return parse(url).label
+
+
 def connect(spec: EngineSource) -> ibis.BaseBackend:
     """An Ibis connection to the engine of ``spec`` (a new Spark Connect session, or the
     in-process Spark session)."""

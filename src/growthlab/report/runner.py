@@ -45,6 +45,8 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from growthlab.data.engine import is_engine_url
+from growthlab.data.engine import label as engine_label
 from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
@@ -144,7 +146,7 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     """
     from growthlab import data
 
-    if not Path(cfg.source).exists():
+    if not is_engine_url(cfg.source) and not Path(cfg.source).exists():
         raise ConfigError(f"source {cfg.source} does not exist")
     accepted = inspect.signature(data.load).parameters
     kwargs = {
@@ -159,6 +161,8 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     except Exception as err:  # noqa: BLE001 - unreadable input is a message, not a traceback
         raise ConfigError(f"cannot read source {cfg.source}: {type(err).__name__}: {err}") from err
     info: dict[str, Any] = {"tables": sorted(getattr(ds, "tables", []) or [])}
+    # an engine source is fingerprinted by its tables' schemas, row counts and latest times
+    info["engine"] = getattr(ds, "engine", None)
     as_of = getattr(ds, "as_of", None)
     info["as_of_source"] = getattr(ds, "as_of_source", None) or None
     info["latest"] = info["stale_days"] = None
@@ -210,8 +214,9 @@ def comparable(manifest: dict[str, Any], cfg: RunConfig) -> bool:
     def params(p: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in (p or {}).items() if k not in ("as_of", "source")}
 
+    source = engine_label(cfg.source) if is_engine_url(cfg.source) else cfg.source
     return (
-        (manifest.get("source") or {}).get("path") == cfg.source
+        (manifest.get("source") or {}).get("path") == source
         and manifest.get("config_name") == cfg.name
         and params(manifest.get("parameters"))
         == params(json.loads(json.dumps(cfg.parameters, default=str)))
@@ -589,7 +594,11 @@ def _new_manifest(
         "exit_code": None,
         "summary": SUMMARY,
         "previous_run": prev[0] if prev else None,
-        "source": {"path": cfg.source, "tables": info.get("tables")},
+        # an engine source is named by its label (URL query keys, which may hold tokens, dropped)
+        "source": {
+            "path": (info.get("engine") or {}).get("source") or cfg.source,
+            "tables": info.get("tables"),
+        },
         "period": info.get("period"),
         "as_of": info.get("as_of"),
         "as_of_source": info.get("as_of_source"),
@@ -612,7 +621,11 @@ def _new_manifest(
             for spec in cfg.notebooks
         ],
         "inputs": {
-            "source": rman.source_fingerprint(cfg.source),
+            "source": (
+                info.get("engine")
+                if is_engine_url(cfg.source)
+                else rman.source_fingerprint(cfg.source)
+            ),
             "config": rman.file_fingerprint(cfg.path) if cfg.path else None,
             "notebooks": [rman.file_fingerprint(s.path) for s in cfg.notebooks],
         },
