@@ -12,6 +12,7 @@ metadata (``growthlab.zh``); the page shows the run's ``lang`` (:func:`select_la
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -277,6 +278,24 @@ def fold_methods(body: str, lang: str = "en") -> str:
     return str(soup)
 
 
+@functools.cache
+def _exporter(language_code: str) -> Any:
+    """The page exporter for one language, made once per process: its templates are compiled
+    on first use (about a third of a page's rendering), so the pages of a run share them."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="lab",
+        template_file="report.html.j2",
+        extra_template_paths=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        language_code=language_code,
+    )
+
+
 def render(
     nb_path: str | Path,
     out_path: str | Path,
@@ -291,19 +310,9 @@ def render(
     for another language than ``lang`` are left out (:func:`select_lang`).
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    exporter = HTMLExporter(
-        template_name="lab",
-        template_file="report.html.j2",
-        extra_template_paths=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        language_code="zh" if lang == "zh" else "en",
-    )
+    exporter = _exporter("zh" if lang == "zh" else "en")
     title = notebook_title(nb, Path(nb_path).stem, lang)
     resources = {"growthlab_css": css(), "metadata": {"name": title}}
     body, _ = exporter.from_notebook_node(
