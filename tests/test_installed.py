@@ -134,11 +134,14 @@ def test_extends_default_runs_packaged_notebooks_from_anywhere(tmp_path, monkeyp
         ({"a.yaml": "extends: b.yaml\nparameters: [1]\n", "b.yaml": "parameters: {}\n"}, "mapping"),
     ],
 )
-def test_extends_problems_are_config_errors(tmp_path, files, message, capsys):
+def test_extends_problems_are_config_errors(tmp_path, files, message, capsys, monkeypatch):
     for name, text in files.items():
         _write(tmp_path / name, text)
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path / "a.yaml", source=str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # a mapping: relative to the working folder, same messages
+    with pytest.raises(ConfigError, match=message):
+        load_config(yaml.safe_load(files["a.yaml"]), source=str(tmp_path))
     assert cli.main(["run", "--config", str(tmp_path / "a.yaml"), "--out", str(tmp_path)]) == 2
     assert message.split(":")[0] in capsys.readouterr().err
 

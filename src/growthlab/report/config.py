@@ -57,7 +57,6 @@ from typing import Any
 
 import yaml
 
-from growthlab.data.engine import is_engine_url
 from growthlab.errors import ConfigError
 from growthlab.privacy import MIN_GROUP_SIZE_FLOOR
 
@@ -331,16 +330,16 @@ def packaged_default() -> Path:
 
 
 def _layer(
-    raw: Any, base: Path, chain: tuple[Path, ...] = ()
+    raw: Any, base: Path, chain: tuple[Path, ...] = (), extended: bool = False
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """A config mapping with its ``extends`` chain merged in (see module docstring).
 
     ``base`` is the folder the mapping's relative paths start from; ``chain`` the files read so
-    far (the last one is this mapping's). Returns (mapping without ``extends``, the folder each
-    key's relative paths start from). Every file's keys are checked; problems in an extended
-    file name that file.
+    far (the last one is this mapping's); ``extended``: this mapping is another's base. Returns
+    (mapping without ``extends``, the folder each key's relative paths start from). Every file's
+    keys are checked; problems in an extended file name that file.
     """
-    where = f"config file {chain[-1]}: " if len(chain) > 1 else ""
+    where = f"config file {chain[-1]}: " if extended else ""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -355,15 +354,15 @@ def _layer(
         return raw, bases
     if not isinstance(parent, str) or not parent.strip():
         raise ConfigError(f"{where}'extends' must name a config file or {PACKAGED!r}")
-    ppath = packaged_default() if parent == PACKAGED else (base / parent).resolve()
+    ppath = (packaged_default() if parent == PACKAGED else base / parent).resolve()
     if ppath in chain:
         loop = " -> ".join(str(p) for p in (*chain, ppath))
         raise ConfigError(f"{where}'extends' goes round in a circle: {loop}")
     try:
-        text = _read_config(ppath)
+        parsed = _read_config(ppath)
     except ConfigError as err:
         raise ConfigError(f"{where}extends {parent}: {err}") from err
-    praw, pbases = _layer(text, ppath.parent, (*chain, ppath))
+    praw, pbases = _layer(parsed, ppath.parent, (*chain, ppath), extended=True)
     praw.pop("name", None)  # the name is each file's own (load_config)
     merged, merged_bases = {**praw, **raw}, {**pbases, **bases}
     if "parameters" in praw and "parameters" in raw:
@@ -439,10 +438,9 @@ def _resolve_source(
     raw: dict,
     base: Path,
     cpath: Path | None = None,
-) -> Path | str:
+) -> Path:
     """The source folder/file: ``--source`` > ``-p source=`` (both relative to the working
-    folder) > the config's ``source`` (relative to the config file that sets it); an engine URL
-    (:mod:`growthlab.data.engine`) as it is."""
+    folder) > the config's ``source`` (relative to the config file that sets it)."""
     src, src_base = source, Path.cwd()
     if src is None:
         for nb, key, value in parsed:
@@ -456,8 +454,6 @@ def _resolve_source(
                 f"the run configuration{named} names none"
             )
         src, src_base = str(raw["source"]), base
-    if is_engine_url(src):  # an engine (sc://, pyspark://): no path to resolve
-        return src
     path = Path(src)
     return path if path.is_absolute() else (src_base / path).resolve()
 
@@ -511,7 +507,7 @@ def load_config(
     source_abs = str(src_path)
 
     given = {key for nb, key, _ in parsed if nb is None}
-    described = {} if isinstance(src_path, str) else _described_parameters(src_path)
+    described = _described_parameters(src_path)
     for key, value in described.items():
         if key not in given:
             common[key] = value
