@@ -57,6 +57,7 @@ from typing import Any
 
 import yaml
 
+from growthlab.data.engine import is_engine_url
 from growthlab.errors import ConfigError
 from growthlab.privacy import MIN_GROUP_SIZE_FLOOR
 
@@ -438,9 +439,10 @@ def _resolve_source(
     raw: dict,
     base: Path,
     cpath: Path | None = None,
-) -> Path:
+) -> Path | str:
     """The source folder/file: ``--source`` > ``-p source=`` (both relative to the working
-    folder) > the config's ``source`` (relative to the config file that sets it)."""
+    folder) > the config's ``source`` (relative to the config file that sets it); an engine URL
+    (:mod:`growthlab.data.engine`) as it is."""
     src, src_base = source, Path.cwd()
     if src is None:
         for nb, key, value in parsed:
@@ -454,6 +456,8 @@ def _resolve_source(
                 f"the run configuration{named} names none"
             )
         src, src_base = str(raw["source"]), base
+    if is_engine_url(src):  # an engine (sc://, pyspark://): no path to resolve
+        return src
     path = Path(src)
     return path if path.is_absolute() else (src_base / path).resolve()
 
@@ -507,7 +511,7 @@ def load_config(
     source_abs = str(src_path)
 
     given = {key for nb, key, _ in parsed if nb is None}
-    described = _described_parameters(src_path)
+    described = {} if isinstance(src_path, str) else _described_parameters(src_path)
     for key, value in described.items():
         if key not in given:
             common[key] = value
