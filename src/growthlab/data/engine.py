@@ -72,7 +72,10 @@ class EngineSource:
     @property
     def label(self) -> str:
         """What the manifest and page headers show (no credentials: query keys dropped)."""
-        where = self.remote or "local session"
+        # host and port only: Spark Connect parameters (/;token=...) may hold secrets
+        where = (
+            f"sc://{urlsplit(self.remote).netloc.split('/')[0]}" if self.remote else "local session"
+        )
         return f"{self.backend} {where} database={self.database or '(current)'}"
 
 
@@ -89,7 +92,9 @@ def parse(url: str) -> EngineSource:
     database = query.pop("database", None) or None
     scratch = query.pop("scratch", None) or DEFAULT_SCRATCH
     for name, value in (("database", database), ("scratch", scratch)):
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_]\w*)?", value):
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_]\w*)?", value
+        ):
             raise ConfigError(f"source {url!r}: {name}={value!r} is not a database name")
     if scheme == "sc":
         if not parts.hostname:
@@ -106,6 +111,38 @@ def label(url: str) -> str:
     return parse(url).label
 
 
+def _reachable(spec: EngineSource, timeout: float = 10.0) -> None:
+    """ConfigError unless the Spark Connect server accepts a TCP connection (the client itself
+    retries an unreachable server for minutes before it says so)."""
+    import socket
+
+    parts = urlsplit(spec.remote or "")
+    host, port = parts.hostname, parts.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise ConfigError(
+            f"source {spec.label}: no Spark Connect server answers at {host}:{port} ({err}); "
+            "is it running (start-connect-server.sh) and is the address right?"
+        ) from err
+
+
+def list_tables(con: Any, database: str | None) -> set[str]:
+    """The tables of ``database`` (the session's current one when None); ConfigError naming
+    the databases there are when it does not exist."""
+    try:
+        return set(con.list_tables(database=database) if database else con.list_tables())
+    except Exception as err:  # noqa: BLE001 - each engine raises its own kind
+        try:
+            known = ", ".join(sorted(con.list_databases())[:30]) or "none"
+        except Exception:  # noqa: BLE001
+            known = "unknown"
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ConfigError(
+            f"database {database!r}: cannot list its tables ({first}); databases: {known}"
+        ) from err
+
+
 def connect(spec: EngineSource) -> ibis.BaseBackend:
     """An Ibis connection to the engine of ``spec`` (a new Spark Connect session, or the
     in-process Spark session)."""
@@ -115,6 +152,7 @@ def connect(spec: EngineSource) -> ibis.BaseBackend:
         raise ConfigError("Spark sources need pyspark (pip install pyspark)") from err
     builder = SparkSession.builder
     if spec.remote:
+        _reachable(spec)
         builder = builder.remote(spec.remote)
     for key, value in spec.conf.items():
         builder = builder.config(key, value)
@@ -284,7 +322,7 @@ class EngineValidator(Validator):
         self.database = database
         self.scratch = scratch
         self.prefix = prefix
-        found = set(con.list_tables(database=database) if database else con.list_tables())
+        found = list_tables(con, database)
         info = RawTables()
         for t in C.TABLES:
             if t in found:
@@ -331,7 +369,9 @@ class EngineValidator(Validator):
             kinds = _spark_timestamp_kinds(self.con, t, self.database)
             names = set(schema.names)
             self.info.types[t] = {c: str(schema[c]) for c in schema.names if c in spec_names(t)}
-            self.info.dropped[t] = [c for c in schema.names if c not in spec_names(t)]
+            dropped = [c for c in schema.names if c not in spec_names(t)]
+            if dropped:  # never read: named in a note
+                self.info.dropped[t] = dropped
             cols: dict[str, _Col] = {}
             select: dict[str, Any] = {"_row": self.e.row_id(src)}
             out: list[str] = []
@@ -484,7 +524,7 @@ def spec_names(t: str) -> set[str]:
 def fingerprint(con: Any, database: str | None) -> dict[str, Any]:
     """What identifies the engine's tables for the cache key: per contract table its columns
     and types, row count and latest main time (one aggregate query per table)."""
-    found = set(con.list_tables(database=database) if database else con.list_tables())
+    found = list_tables(con, database)
     out: dict[str, Any] = {}
     for t in C.TABLES:
         if t not in found:
