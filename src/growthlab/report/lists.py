@@ -28,7 +28,6 @@ import ast
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -39,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from growthlab import audiences, i18n, privacy, referral, referral_abuse, segments, value
 from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.metrics import format_value
 from growthlab.report.config import RunConfig, load_config
+from growthlab.report.downloads import csv_bytes, xlsx_bytes
 from growthlab.stats import top_count
 
 #: name of the folder of lists beside the reports folder
@@ -77,7 +76,6 @@ _DIGITS = {
 }
 #: key columns that get a display-name column after them: column -> group kind
 _NAMED = {"tier": "tier", "segment": "rfm", "stage": "stage"}
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
 @dataclass(frozen=True)
@@ -422,67 +420,6 @@ def column_labels(columns: Sequence[str]) -> dict[str, dict[str, str]]:
         key = f"lists.column.{c}" if f"lists.column.{c}" in i18n.TEXT else f"column.{c}"
         out[c] = {lang: i18n.maybe(key, lang, c) for lang in i18n.LANGUAGES}
     return out
-
-
-def _is_number(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").notna()
-
-
-def csv_bytes(frame: pd.DataFrame) -> tuple[bytes, int]:
-    """UTF-8 CSV with a BOM; (bytes, text cells given a leading ``'`` so that Excel does not
-    run them as formulas: those starting with = + - @ or a tab/CR that are not numbers)."""
-    f = frame.copy()
-    escaped = 0
-    for col in f.columns:
-        s = f[col]
-        if s.dtype != object and not pd.api.types.is_string_dtype(s):
-            continue
-        text = s.astype("string")
-        risky = text.str.match(_FORMULA.pattern).fillna(False).astype(bool) & ~_is_number(s)
-        if risky.any():
-            escaped += int(risky.sum())
-            f[col] = s.astype(object).where(~risky, "'" + text.astype(object))
-    return f.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"), escaped
-
-
-def _cell_values(frame: pd.DataFrame) -> list[list[Any]]:
-    f = frame.astype(object).where(frame.notna(), None)
-    return f.to_numpy().tolist()
-
-
-def xlsx_bytes(
-    frame: pd.DataFrame, sheet: str, notes: Sequence[Sequence[str]], notes_sheet: str = "notes"
-) -> bytes:
-    """An XLSX workbook: sheet ``sheet`` with the rows of ``frame`` (header = column names),
-    every text cell stored as text (never a formula), characters XLSX cannot hold replaced by
-    U+FFFD; a second sheet ``notes_sheet`` with ``notes`` (rows of text: what the list and its
-    columns are)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    wb = Workbook(write_only=True)
-
-    def put(ws, rows: list[list[Any]]) -> None:
-        for row in rows:
-            cells = []
-            for v in row:
-                if isinstance(v, str):
-                    c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", v))
-                    c.data_type = "s"  # text, even when it starts with "="
-                    cells.append(c)
-                elif isinstance(v, np.bool_):
-                    cells.append(bool(v))
-                else:
-                    cells.append(v)
-            ws.append(cells)
-
-    ws = wb.create_sheet(sheet[:31])
-    put(ws, [list(map(str, frame.columns)), *_cell_values(frame)])
-    put(wb.create_sheet(notes_sheet[:31]), [list(r) for r in notes])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------------

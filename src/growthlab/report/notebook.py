@@ -25,6 +25,7 @@ import pandas as pd
 from growthlab import i18n, metrics
 from growthlab.findings import Finding
 from growthlab.privacy import mask_personal
+from growthlab.report.downloads import csv_bytes, xlsx_bytes
 from growthlab.report.index import atomic_write
 
 METRICS_ENV = "GROWTHLAB_METRICS_FILE"
@@ -292,9 +293,10 @@ def save_table(
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name or "").strip("_") or f"table_{number:02d}"
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    frame = shown if index else shown.reset_index(drop=True)
-    frame.to_csv(out / f"{stem}.csv", index=index, encoding="utf-8-sig", float_format="%.6f")
-    frame.to_excel(out / f"{stem}.xlsx", index=index, engine="openpyxl")
+    frame = shown.reset_index() if index else shown.reset_index(drop=True)
+    # cells from data that Excel would run as formulas are neutralised (report.downloads)
+    (out / f"{stem}.csv").write_bytes(csv_bytes(frame, float_format="%.6f")[0])
+    (out / f"{stem}.xlsx").write_bytes(xlsx_bytes(frame, stem))
     base = f"tables/{out.name}"
     return [("CSV", f"{base}/{stem}.csv"), ("XLSX", f"{base}/{stem}.xlsx")]
 
