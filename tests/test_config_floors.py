@@ -234,3 +234,18 @@ def test_checks_live_in_one_function(monkeypatch, tmp_path):
     monkeypatch.setattr(rconfig, "check_parameters", lambda p, w="": seen.append(w) or real(p, w))
     load_config(_cfg(tmp_path, BASE))
     assert seen == ["", "notebook ok", "notebook fail"]
+
+
+def test_every_shipped_notebook_parameter_is_declared():
+    """Each name assigned in a notebook's parameters cell is one papermill (and so ``-p``)
+    knows: a comment papermill cannot parse (e.g. one holding '=') silently hides it."""
+    import re
+
+    from growthlab.report.config import _declared_parameters
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for path in sorted(root.glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assigned = set(re.findall(r"^([A-Za-z_]\w*)\s*=", cell.source, flags=re.M))
+        assert assigned == set(_declared_parameters(path)), path.name
