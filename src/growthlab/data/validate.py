@@ -411,9 +411,7 @@ class Validator:
         except duckdb.Error as err:
             raise ConfigError(f"timezone: {timezone!r} is not a known time zone") from err
 
-    def _init_state(
-        self, info: RawTables, lookup: dict[str, str], timezone: str, min_date
-    ) -> None:
+    def _init_state(self, info: RawTables, lookup: dict[str, str], timezone: str, min_date) -> None:
         """The run's state (everything but the engine connection)."""
         self.info = info
         self.lookup = lookup
