@@ -5,6 +5,7 @@ See docs/DEVELOPING.md ("The Dataset") for the contract every analysis relies on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -25,7 +26,7 @@ from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
 from growthlab.data.source import copy_source, new_workdir, source_size
 from growthlab.data.validate import Validator
-from growthlab.errors import ConfigError
+from growthlab.errors import ConfigError, GrowthlabError
 
 #: Sources larger than this are processed in an on-disk engine file (compressed; ~3x the CPU
 #: of the in-memory engine, which spills to the temporary folder under memory pressure).
@@ -302,92 +303,114 @@ def _load_engine(
     **_duckdb_only: Any,
 ) -> Dataset:
     """Validate an engine source in its engine (:mod:`growthlab.data.engine`), or reuse the
-    validated tables of an earlier load with the same key (kept in the scratch database, their
-    metadata in the cache folder)."""
+    validated tables an earlier load published under the same key in the scratch database.
+
+    The key covers the code, the engine, each table's schema, row count, latest time and
+    checksum (or the run's snapshot of them, :data:`engine.SNAPSHOT_ENV`), and the load
+    parameters (with today's date when ``as_of`` is chosen from the data, as the DuckDB cache
+    does). Each validation writes under a fresh prefix and publishes with a marker table, so
+    published tables are never overwritten; a failed validation drops what it wrote.
+    """
     t0 = time.perf_counter()
-    if isinstance(source, str):
+    opened_here = isinstance(source, str)
+    if opened_here:
         spec = _engine.parse(source)
         con = _engine.connect(spec)
         database, scratch, label = spec.database, spec.scratch, spec.label
     else:
         con, database, scratch = source, None, _engine.DEFAULT_SCRATCH
         label = f"{getattr(con, 'name', 'ibis')} (open connection)"
-    fp = _engine.fingerprint(con, database)
+    try:
+        fp = _engine.snapshot(label) or _engine.fingerprint(con, database)
+    except GrowthlabError:
+        raise
+    except Exception as err:  # noqa: BLE001 - engine errors are messages
+        raise _engine.engine_error(f"source {label}", err) from err
     params = {
         "timezone": timezone,
-        "as_of": None if as_of is None else str(as_of),
+        "as_of": (
+            ["latest not after the clock", pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")]
+            if as_of is None
+            else str(as_of)
+        ),
         "min_date": str(min_date),
         "currency": currency,
         "lookup": sorted(lookup.items()),
     }
     key = _engine.entry_key(label, fp, params)
-    prefix = f"gl_{key[:16]}_"
-    cdir = _cache.resolve_dir(cache_dir)
     opened = time.perf_counter() - t0
 
-    def attach() -> Dataset | None:
-        meta = _engine.read_meta(cdir, key)
-        if meta is None or not _engine.tables_exist(con, scratch, prefix, meta["tables"]):
-            return None
+    def dataset(entry: dict[str, Any], persons: pd.DataFrame | None, hit: bool) -> Dataset:
+        location = (scratch, entry["prefix"])
+        if persons is None:  # every user's OneID person, from the published users table
+            users = con.table(entry["prefix"] + "users", database=scratch)
+            persons = users.select("user_id", "person_id").to_pandas()
         ds = Dataset(
             con,
-            meta["tables"],
-            meta["quality"],
-            meta["persons"],
-            as_of=meta["as_of"],
+            entry["tables"],
+            entry["quality"],
+            persons,
+            as_of=entry["as_of"],
             timezone=timezone,
             currency=currency,
             truth=truth,
-            source=source if isinstance(source, str) else None,
-            location=(scratch, prefix),
+            source=source if opened_here else None,
+            location=location,
         )
-        ds.as_of_source = meta["as_of_source"]
-        ds.timings = {"engine_open": opened, "cache_open": time.perf_counter() - t0 - opened}
-        ds.cache = {"key": key, "path": f"{scratch}.{prefix}*", "hit": True}
+        ds.as_of_source = entry["as_of_source"]
+        ds.cache = {"key": key, "path": f"{scratch}.{entry['prefix']}*", "hit": hit}
         ds.engine = {"source": label, "tables": fp, "key": key}
+        if opened_here and spec.remote:  # a Spark Connect session of ours: close it with ds
+            ds._resources = weakref.finalize(ds, _disconnect, con)
         return ds
 
-    ds = attach()
-    if ds is not None:
+    entry = _engine.read_entry(con, scratch, key)
+    if entry is not None:
+        ds = dataset(entry, None, True)
+        ds.timings = {"engine_open": opened, "cache_open": time.perf_counter() - t0 - opened}
         return ds
-    import contextlib
-
+    cdir = _cache.resolve_dir(cache_dir)
+    # on one machine, concurrent loads of one key validate once (other machines may race:
+    # the first to publish wins, see engine.publish)
     lock = _cache.key_lock(cdir, key) if cdir is not None else contextlib.nullcontext()
     with lock:
-        ds = attach()
-        if ds is not None:
-            return ds
+        entry = _engine.read_entry(con, scratch, key)
+        if entry is not None:
+            return dataset(entry, None, True)
         _engine.ensure_scratch(con, scratch)
+        prefix = _engine.attempt_prefix(key)
         validator = _engine.EngineValidator(
             con, database, scratch, prefix, lookup, timezone, min_date=min_date
         )
         validator.timings["open"] = opened
-        report, persons = validator.run(as_of, as_of_source)
+        try:
+            report, persons = validator.run(as_of, as_of_source)
+        except BaseException as err:
+            validator.drop_written()
+            if isinstance(err, GrowthlabError | KeyboardInterrupt | SystemExit):
+                raise
+            raise _engine.engine_error(f"source {label}: validation", err) from err
         meta = {
             "tables": list(validator.present),
             "quality": report,
-            "persons": persons,
             "as_of": report.as_of,
             "as_of_source": validator.as_of_source,
         }
-        _engine.write_meta(cdir, key, meta)
-    ds = Dataset(
-        con,
-        validator.present,
-        report,
-        persons,
-        as_of=report.as_of,
-        timezone=timezone,
-        currency=currency,
-        truth=truth,
-        source=source if isinstance(source, str) else None,
-        location=(scratch, prefix),
-    )
-    ds.as_of_source = validator.as_of_source
+        if not _engine.publish(con, scratch, key, prefix, meta):
+            validator.drop_written()
+            entry = _engine.read_entry(con, scratch, key)
+            if entry is None:  # pragma: no cover - a marker without its tables
+                raise ConfigError(f"source {label}: another validation's entry is incomplete")
+            return dataset(entry, None, True)
+        _engine.prune(con, scratch)
+    ds = dataset({"prefix": prefix, **meta}, persons, False)
     ds.timings = dict(validator.timings)
-    ds.cache = {"key": key, "path": f"{scratch}.{prefix}*", "hit": False}
-    ds.engine = {"source": label, "tables": fp, "key": key}
     return ds
+
+
+def _disconnect(con: Any) -> None:
+    with contextlib.suppress(Exception):
+        con.disconnect()
 
 
 def _engine_options(

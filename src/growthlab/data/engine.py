@@ -24,15 +24,16 @@ text without an offset are local wall-clock time in the run's ``timezone``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import pickle
 import re
+import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -49,11 +50,20 @@ from growthlab.privacy import PERSONAL_DATA, _edge_pattern
 
 #: database the validated tables are written to, unless the source names another
 DEFAULT_SCRATCH = "growthlab_scratch"
-#: format of the local metadata file of an engine entry
-_META_FORMAT = 1
+#: format of an entry's metadata (its marker table)
+_META_FORMAT = 2
+#: the full engine URL of a run (credentials included) for the run's own processes; pages,
+#: manifests and notebook parameters carry only its :func:`redact`-ed form
+URL_ENV = "GROWTHLAB_ENGINE_URL"
+#: the runner's fingerprint of the engine's tables ({label: fingerprint}): every notebook of a
+#: run analyses the snapshot the run validated, even while new rows arrive
+SNAPSHOT_ENV = "GROWTHLAB_ENGINE_SNAPSHOT"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _SCHEMES = ("sc", "pyspark")
-_ISO_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?$"
-_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_D = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+_ISO_TS = rf"^{_D}([ T][0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}}(\.[0-9]{{1,9}})?)?)?$"
+#: ISO 8601 with an offset or Z: an instant (the engine's cast honours the offset)
+_ISO_INSTANT = rf"^{_D}[ T][0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}}(\.[0-9]{{1,9}})?)?(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$"
 _TRUE = ("true", "t", "1", "yes", "y", "是", "1.0")
 _FALSE = ("false", "f", "0", "no", "n", "否", "0.0")
 
@@ -71,12 +81,33 @@ class EngineSource:
 
     @property
     def label(self) -> str:
-        """What the manifest and page headers show (no credentials: query keys dropped)."""
-        # host and port only: Spark Connect parameters (/;token=...) may hold secrets
-        where = (
-            f"sc://{urlsplit(self.remote).netloc.split('/')[0]}" if self.remote else "local session"
-        )
+        """What manifests show: engine, host:port and database (never credentials)."""
+        where = _host_port(self.remote) if self.remote else "local session"
         return f"{self.backend} {where} database={self.database or '(current)'}"
+
+
+def _host_port(url: str) -> str:
+    """``scheme://host:port`` of a URL: no user, password, path parameters or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def redact(url: str) -> str:
+    """The engine URL without anything that may be a secret: ``scheme://host:port`` and the
+    ``database``/``scratch`` keys only (Spark Connect ``/;token=...``, ``user:password@`` and
+    Spark settings dropped). What pages, manifests and notebook parameters show; the run's
+    processes find the full URL in :data:`URL_ENV`.
+
+    >>> redact("sc://alice:pw@spark.internal:15002/;token=T?database=crm")
+    'sc://spark.internal:15002?database=crm'
+    """
+    keep = [(k, v) for k, v in parse_qsl(urlsplit(url).query) if k in ("database", "scratch")]
+    return _host_port(url) + ("?" + urlencode(keep) if keep else "")
 
 
 def is_engine_url(source: Any) -> bool:
@@ -85,25 +116,30 @@ def is_engine_url(source: Any) -> bool:
 
 
 def parse(url: str) -> EngineSource:
-    """The :class:`EngineSource` of an engine URL; ConfigError naming what is wrong."""
+    """The :class:`EngineSource` of an engine URL; ConfigError naming what is wrong. A
+    :func:`redact`-ed URL of the run's own source is completed from :data:`URL_ENV`."""
+    full = os.environ.get(URL_ENV)
+    if full and full != url and is_engine_url(full) and redact(full) == url:
+        url = full
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     database = query.pop("database", None) or None
     scratch = query.pop("scratch", None) or DEFAULT_SCRATCH
     for name, value in (("database", database), ("scratch", scratch)):
-        if value is not None and not re.fullmatch(
-            r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_]\w*)?", value
-        ):
-            raise ConfigError(f"source {url!r}: {name}={value!r} is not a database name")
+        if value is not None and not re.fullmatch(_NAME, value):
+            raise ConfigError(
+                f"source {redact(url)!r}: {name}={value!r} is not a database name (letters, "
+                "digits and _, in the session's catalog)"
+            )
     if scheme == "sc":
         if not parts.hostname:
-            raise ConfigError(f"source {url!r}: a Spark Connect URL needs sc://HOST:PORT")
+            raise ConfigError(f"source {redact(url)!r}: a Spark Connect URL needs sc://HOST:PORT")
         remote = f"sc://{parts.netloc}{parts.path}"
         return EngineSource(url, "spark", remote, database, scratch, query)
     if scheme == "pyspark":
         return EngineSource(url, "spark", None, database, scratch, query)
-    raise ConfigError(f"source {url!r}: unknown engine (expected sc:// or pyspark://)")
+    raise ConfigError(f"source {redact(url)!r}: unknown engine (expected sc:// or pyspark://)")
 
 
 def label(url: str) -> str:
@@ -160,7 +196,7 @@ def connect(spec: EngineSource) -> ibis.BaseBackend:
         session = builder.getOrCreate()
     except Exception as err:  # noqa: BLE001 - connection failures of any kind
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"source {spec.url!r}: cannot open the Spark session: {first}") from err
+        raise ConfigError(f"source {spec.label}: cannot open the Spark session: {first}") from err
     return ibis.pyspark.connect(session)
 
 
@@ -221,7 +257,11 @@ class _Expr:
         """Naive local wall-clock time -> naive UTC."""
         if self.offset is not None:
             return x - ibis.interval(seconds=self.offset)
-        return _to_utc(x, self.timezone)
+        # Java resolves the repeated hour when daylight saving ends to the earlier offset,
+        # DuckDB (ICU) to the later one: take the later, as the file path does
+        u = _to_utc(x, self.timezone)
+        alt = u + ibis.interval(hours=1)
+        return ibis.ifelse(_from_utc(alt, self.timezone) == x, alt, u)
 
     def utc_to_local_date(self, x):
         """The local calendar day of a naive UTC instant."""
@@ -239,13 +279,17 @@ class _Expr:
         return x
 
 
-def _text(x, ty: dt.DataType):
-    """The column as text, empty -> NULL (integral floats without '.0'), as
-    :func:`growthlab.data.validate._text` does for typed sources."""
+def _text(x, ty: dt.DataType, trim: bool = True):
+    """The column as text, empty -> NULL (integral floats without '.0'; strings trimmed unless
+    ``trim`` is False), as :func:`growthlab.data.validate._text` does."""
     if ty.is_floating():
         whole = (x == x.floor()) & (x.abs() < 1e15)
-        return ibis.ifelse(whole, x.cast("int64").cast("string"), x.cast("string"))
-    if ty.is_string():
+        # NaN/inf never reach the integer cast (DuckDB refuses to cast them)
+        as_int = ibis.ifelse(whole, x, 0).cast("int64").cast("string")
+        return ibis.ifelse(whole, as_int, x.cast("string"))
+    if ty.is_decimal():
+        return x.cast("string")
+    if ty.is_string() and not trim:
         return x.nullif("")
     return x.cast("string").strip().nullif("")
 
@@ -257,8 +301,9 @@ def _column(
     :func:`growthlab.data.validate._column_sql` for engine types and ISO text."""
     k = col.kind
     txt = _text(x, ty)
-    if k in (C.ID, C.TEXT):
-        parsed = e.mask(txt) if (k == C.TEXT or col.name in C.LABEL_IDS) else txt
+    if k in (C.ID, C.TEXT):  # typed sources: ids and free text as they are
+        raw = _text(x, ty, trim=False)
+        parsed = e.mask(raw) if (k == C.TEXT or col.name in C.LABEL_IDS) else raw
         return parsed, parsed, False
     if k == C.TIMESTAMP:
         if ty.is_timestamp():
@@ -266,16 +311,20 @@ def _column(
             return x, parsed, False
         if ty.is_date():
             return x, e.local_to_utc(x.cast(dt.Timestamp())), False
-        ok = txt.re_search(_ISO_TS)
-        parsed = ibis.ifelse(ok, e.local_to_utc(txt.try_cast(dt.Timestamp())), ibis.null())
+        local = e.local_to_utc(txt.try_cast(dt.Timestamp()))
+        instant = txt.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
+        parsed = ibis.cases(
+            (txt.re_search(_ISO_TS), local), (txt.re_search(_ISO_INSTANT), instant), else_=None
+        )
         return txt, parsed.cast(dt.Timestamp()), True
     if k == C.DATE:
         if ty.is_date():
             return x, x, False
         if ty.is_timestamp():
             return x, (e.utc_to_local_date(x) if (instant or ty.timezone) else x.date()), False
-        ok = txt.re_search(_ISO_DATE)
-        return txt, ibis.ifelse(ok, txt.try_cast(dt.Date()), ibis.null()).cast(dt.Date()), True
+        ok = txt.re_search(_ISO_TS)  # a date, or a date with a time of day
+        parsed = ibis.ifelse(ok, txt.try_cast(dt.Timestamp()).date(), ibis.null())
+        return txt, parsed.cast(dt.Date()), True
     if k == C.FLOAT:
         if ty.is_numeric():
             return x, x.cast("float64"), False
@@ -404,6 +453,23 @@ class EngineValidator(Validator):
                     )
                     self.problems.append(Problem(t, c.name, C.R_COLUMN, 0, detail=detail))
 
+    def _fix_where(self) -> str:
+        return "in a view over the engine's table (growthlab.yaml is for folders of files)"
+
+    def _type_detail(self, t: str, column: str, kind: str, rows: tuple[int, ...]) -> str:
+        label = {C.TIMESTAMP: "timestamp", C.DATE: "date", C.FLOAT: "float", C.BOOL: "bool"}
+        want = {
+            C.TIMESTAMP: "a TIMESTAMP/TIMESTAMP_NTZ column or ISO 8601 text",
+            C.DATE: "a DATE column or ISO 8601 text",
+            C.FLOAT: "a numeric column or plain decimal text",
+            C.BOOL: "a BOOLEAN or numeric column, or true/false/1/0/yes/no/是/否",
+        }
+        ty = self.info.types.get(t, {}).get(column, "?")
+        return (
+            f"expected {label.get(kind, kind)} ({want.get(kind, kind)}); the engine's column "
+            f"is {ty}: convert it {self._fix_where()}"
+        )
+
     def _release_scans(self) -> None:
         """Nothing to release: the engine's tables are read where they are."""
 
@@ -508,6 +574,13 @@ class EngineValidator(Validator):
         self._store("users", j.select(**cols))
         return self._final_table("users").select("user_id", "person_id").to_pandas()
 
+    def drop_written(self) -> None:
+        """Drop every table this validation wrote (after a failure, or when another
+        validation published the same entry first)."""
+        for name in list(self._written):
+            self._drop(name)
+        self._written = []
+
     def _cleanup(self) -> None:
         for name in list(self._written):
             if name.startswith("_"):
@@ -520,23 +593,40 @@ def spec_names(t: str) -> set[str]:
     return {c.name for c in C.TABLES[t]}
 
 
-# -- the engine's entry: key, reuse, load --------------------------------------------------
+# -- the engine's entry: key, publication, reuse ---------------------------------------------
 def fingerprint(con: Any, database: str | None) -> dict[str, Any]:
     """What identifies the engine's tables for the cache key: per contract table its columns
-    and types, row count and latest main time (one aggregate query per table)."""
+    and types, row count, latest main time and a checksum of its contract columns (the sum of
+    a hash of each row's values, so an in-place update such as paid -> refunded changes it);
+    one aggregate query per table."""
     found = list_tables(con, database)
     out: dict[str, Any] = {}
     for t in C.TABLES:
         if t not in found:
             continue
         src = con.table(t, database=database)
+        cols = [c for c in src.columns if c in spec_names(t)]
         metrics: dict[str, Any] = {"n": src.count()}
         tcol = C.TIME_COLUMNS.get(t)
         if tcol in src.columns:
             metrics["latest"] = src[tcol].max().cast("string")
-        row = src.aggregate(**metrics).to_pyarrow().to_pylist()[0]
-        out[t] = {"schema": [[c, str(ty)] for c, ty in src.schema().items()], **row}
+        if cols:
+            row = src[cols[0]].cast("string").fill_null("<null>")
+            for c in cols[1:]:
+                row = row + "|" + src[c].cast("string").fill_null("<null>")
+            metrics["checksum"] = row.hash().sum().cast("string")
+        got = src.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+        out[t] = {"schema": [[c, str(ty)] for c, ty in src.schema().items()], **got}
     return out
+
+
+def snapshot(label_: str) -> dict[str, Any] | None:
+    """The runner's fingerprint of source ``label_`` (:data:`SNAPSHOT_ENV`), if this process
+    is one of its run's: every notebook then analyses the tables the run validated."""
+    try:
+        return json.loads(os.environ.get(SNAPSHOT_ENV) or "{}").get(label_)
+    except ValueError:
+        return None
 
 
 def entry_key(spec_label: str, tables: dict[str, Any], params: dict[str, Any]) -> str:
@@ -547,36 +637,89 @@ def entry_key(spec_label: str, tables: dict[str, Any], params: dict[str, Any]) -
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _meta_path(cdir: Path, key: str) -> Path:
-    return cdir / f"engine-{key}.pkl"
+def marker_name(key: str) -> str:
+    """The table that publishes entry ``key``: one row naming its tables' prefix and holding
+    its metadata (quality report, as_of); written once, after every table is complete."""
+    return f"gl_{key[:16]}"
 
 
-def read_meta(cdir: Path | None, key: str) -> dict[str, Any] | None:
-    """The local metadata of engine entry ``key`` (QualityReport, persons, ...), if any."""
-    if cdir is None:
-        return None
-    path = _meta_path(cdir, key)
+def attempt_prefix(key: str) -> str:
+    """A fresh prefix for one validation of ``key``: concurrent validations never write the
+    same tables, and published tables are never overwritten."""
+    return f"gl_{key[:16]}_{secrets.token_hex(4)}_"
+
+
+def read_entry(con: Any, scratch: str, key: str) -> dict[str, Any] | None:
+    """The published entry ``key`` (``prefix`` and metadata), or None when there is none or
+    its tables are gone."""
+    name = marker_name(key)
     try:
-        with open(path, "rb") as fh:
-            meta = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError):
+        if name not in set(con.list_tables(database=scratch)):
+            return None
+        row = con.table(name, database=scratch).to_pyarrow().to_pylist()[0]
+        meta = pickle.loads(base64.b64decode(row["meta"]))
+    except Exception:  # noqa: BLE001 - no scratch database yet, a broken marker: validate again
         return None
-    return meta if meta.get("format") == _META_FORMAT and meta.get("key") == key else None
+    if meta.get("format") != _META_FORMAT or meta.get("key") != key:
+        return None
+    if not tables_exist(con, scratch, row["prefix"], meta["tables"]):
+        return None
+    return {**meta, "prefix": row["prefix"], "created": row["created"]}
 
 
-def write_meta(cdir: Path | None, key: str, meta: dict[str, Any]) -> None:
-    """Write the local metadata of engine entry ``key`` privately (best effort)."""
-    if cdir is None:
-        return
+def publish(con: Any, scratch: str, key: str, prefix: str, meta: dict[str, Any]) -> bool:
+    """Publish the tables of ``prefix`` as entry ``key``; False when another validation
+    published it first (the caller then drops its own tables and reads that one)."""
+    blob = base64.b64encode(
+        pickle.dumps({**meta, "format": _META_FORMAT, "key": key}, protocol=4)
+    ).decode()
+    row = pd.DataFrame(
+        {
+            "prefix": [prefix],
+            "meta": [blob],
+            "created": [pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")],
+        }
+    )
     try:
-        _cache.ensure_dir(cdir)
-        tmp = cdir / f".engine-{key}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump({**meta, "format": _META_FORMAT, "key": key}, fh)
-        os.replace(tmp, _meta_path(cdir, key))
-    except OSError:
-        pass
+        con.create_table(marker_name(key), ibis.memtable(row), database=scratch)
+    except Exception:  # noqa: BLE001 - the marker exists: someone else published first
+        return False
+    return True
+
+
+def drop_tables(con: Any, scratch: str, names: list[str]) -> None:
+    """Drop tables of the scratch database (best effort)."""
+    for name in names:
+        try:
+            con.drop_table(name, database=scratch, force=True)
+        except Exception:  # noqa: BLE001 - a left-over scratch table costs space only
+            pass
+
+
+def prune(con: Any, scratch: str, keep: int = 4, older_than_s: float = 3600.0) -> list[str]:
+    """Drop published entries beyond the ``keep`` newest that are older than ``older_than_s``
+    (a run still reading one is younger), and the tables of their keys. Returns the dropped
+    markers."""
+    try:
+        names = set(con.list_tables(database=scratch))
+    except Exception:  # noqa: BLE001
+        return []
+    markers = sorted(n for n in names if re.fullmatch(r"gl_[0-9a-f]{16}", n))
+    created = {}
+    for m in markers:
+        try:
+            created[m] = con.table(m, database=scratch).to_pyarrow().column("created")[0].as_py()
+        except Exception:  # noqa: BLE001 - unreadable marker: leave it
+            continue
+    newest = sorted(created, key=created.get, reverse=True)
+    cutoff = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=older_than_s)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    dropped = [m for m in newest[keep:] if created[m] < cutoff]
+    for m in dropped:
+        drop_tables(con, scratch, [m])  # unpublish first: no reader attaches to a half-drop
+        drop_tables(con, scratch, sorted(n for n in names if n.startswith(m + "_")))
+    return dropped
 
 
 def tables_exist(con: Any, scratch: str, prefix: str, tables: list[str]) -> bool:
@@ -589,15 +732,28 @@ def tables_exist(con: Any, scratch: str, prefix: str, tables: list[str]) -> bool
 
 
 def ensure_scratch(con: Any, scratch: str) -> None:
-    """Create the scratch database when missing."""
+    """Create the scratch database when missing (never replaces an existing one)."""
     try:
-        con.create_database(scratch, force=True)
-    except Exception as err:  # noqa: BLE001 - permissions, catalogs
+        if scratch in set(con.list_databases()):
+            return
+        con.create_database(scratch, force=False)
+    except Exception as err:  # noqa: BLE001 - permissions, catalogs, a concurrent create
+        try:
+            if scratch in set(con.list_databases()):
+                return
+        except Exception:  # noqa: BLE001
+            pass
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(
             f"scratch database {scratch!r}: cannot be created ({first}); name a writable one "
             "with ?scratch=NAME in the source URL"
         ) from err
+
+
+def engine_error(what: str, err: BaseException) -> ConfigError:
+    """A message (not a traceback) for an engine failure while doing ``what``."""
+    first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+    return ConfigError(f"{what}: the engine failed: {type(err).__name__}: {first}")
 
 
 __all__ = [
@@ -609,4 +765,5 @@ __all__ = [
     "fingerprint",
     "is_engine_url",
     "parse",
+    "redact",
 ]

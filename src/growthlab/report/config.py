@@ -57,7 +57,7 @@ from typing import Any
 
 import yaml
 
-from growthlab.data.engine import is_engine_url
+from growthlab.data.engine import is_engine_url, redact
 from growthlab.errors import ConfigError
 from growthlab.privacy import MIN_GROUP_SIZE_FLOOR
 
@@ -106,6 +106,9 @@ class RunConfig:
     lock_timeout: float = 3600.0
     jobs: int = 1
     raw: dict[str, Any] = field(default_factory=dict)
+    #: an engine source's full URL (credentials included): only the run's processes get it,
+    #: through ``growthlab.data.engine.URL_ENV``; ``source`` is its redacted form
+    engine_url: str | None = None
 
 
 class _Loader(yaml.SafeLoader):
@@ -508,7 +511,9 @@ def load_config(
     specs = [_notebook_spec(entry, common, nb_dir, list_base, seen) for entry in entries]
     _check_overrides(parsed, specs)
     src_path = _resolve_source(source, parsed, raw, bases.get("source", top), cpath)
-    source_abs = str(src_path)
+    engine_url = src_path if isinstance(src_path, str) else None
+    # pages, manifests and notebook parameters name an engine without its credentials
+    source_abs = redact(engine_url) if engine_url else str(src_path)
 
     given = {key for nb, key, _ in parsed if nb is None}
     described = {} if isinstance(src_path, str) else _described_parameters(src_path)
@@ -544,6 +549,7 @@ def load_config(
         name=name,
         path=cpath.resolve() if cpath else None,
         source=source_abs,
+        engine_url=engine_url,
         parameters=shared,
         notebooks=tuple(final),
         cell_timeout=int(cell_timeout) if cell_timeout else None,

@@ -37,10 +37,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pandas as pd
 
 from growthlab import audiences, i18n, privacy, referral, referral_abuse, segments, value
+from growthlab.data import engine
+from growthlab.data.engine import is_engine_url
 from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.metrics import format_value
 from growthlab.report.config import RunConfig, load_config
@@ -337,7 +340,7 @@ def _load(params: dict[str, Any]) -> Any:
     from growthlab.report import runner
 
     source = params["source"]
-    if not Path(source).exists():
+    if not is_engine_url(source) and not Path(source).exists():
         raise ConfigError(f"source {source} does not exist")
     cache_dir = os.environ.get(runner.CACHE_ENV) or str(runner.default_cache_dir())
     try:
@@ -591,7 +594,10 @@ def make(
     cfg = load_config(config, source=source, overrides=[*overrides, *extra])
     if out is not None:
         check_out(out, reports)  # refuse early, before the data is read
-    lists, skipped, info = build(cfg)
+    # an engine source's credentials reach data.load through the environment only
+    engine_env = {engine.URL_ENV: cfg.engine_url} if cfg.engine_url else {}
+    with mock.patch.dict(os.environ, engine_env):
+        lists, skipped, info = build(cfg)
     folder = Path(out) if out is not None else default_out(reports, cfg.name, info["as_of"])
     folder = check_out(folder, reports)
     run_lang = str(cfg.parameters.get("lang", "en"))

@@ -45,7 +45,8 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from growthlab.data.engine import is_engine_url
+from growthlab.data.engine import SNAPSHOT_ENV, is_engine_url
+from growthlab.data.engine import URL_ENV as ENGINE_URL_ENV
 from growthlab.data.engine import label as engine_label
 from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.report import html as rhtml
@@ -514,10 +515,24 @@ def run(
 def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, out: Path) -> int:
     try:
         cfg = load_config(config, source=source, overrides=list(overrides))
-        info = describe_source(cfg)
     except GrowthlabError as err:
         _log(f"growthlab run: {err}")
         return err.exit_code
+    # an engine source: its full URL (credentials) for this run's processes only, and the
+    # snapshot of its tables the run validates, so every notebook analyses the same data
+    with _env(**({ENGINE_URL_ENV: cfg.engine_url} if cfg.engine_url else {})):
+        try:
+            info = describe_source(cfg)
+        except GrowthlabError as err:
+            _log(f"growthlab run: {err}")
+            return err.exit_code
+        engine = info.get("engine") or {}
+        snap = {SNAPSHOT_ENV: json.dumps({engine["source"]: engine["tables"]})} if engine else {}
+        with _env(**snap):
+            return _run_with_info(cfg, info, out)
+
+
+def _run_with_info(cfg: RunConfig, info: dict[str, Any], out: Path) -> int:
     try:
         _prepare_out(out)
     except ConfigError as err:
