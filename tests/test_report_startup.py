@@ -9,8 +9,10 @@ does not silently undo them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -106,6 +108,19 @@ def _probe_notebook(path: Path) -> Path:
     return path
 
 
+def test_kernel_folders_of_dead_runners_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    dead = tmp_path / f"{runner.KERNEL_TMP_PREFIX}{gone.pid}-abc"
+    alive = tmp_path / f"{runner.KERNEL_TMP_PREFIX}{os.getpid()}-abc"
+    other = tmp_path / "growthlab-kernels-notapid"
+    for d in (dead, alive, other):
+        (d / "growthlab-x").mkdir(parents=True)
+    assert runner._remove_stale_kernel_tmp() == [dead]
+    assert not dead.exists() and alive.exists() and other.exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_kernels_start_without_debugger_and_leave_no_temporary_files(tmp_path, jobs):
@@ -126,6 +141,6 @@ def test_kernels_start_without_debugger_and_leave_no_temporary_files(tmp_path, j
         seen = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
         assert seen["debugger"] is False  # the lean launcher ran
         # the kernel's temporary files lived in the run's folder, removed with it
-        assert Path(seen["tmp"]).name.startswith("growthlab-kernels-")
+        assert Path(seen["tmp"]).name.startswith(f"growthlab-kernels-{os.getpid()}-")
         assert Path(seen["kept"]).parent == Path(seen["tmp"])
         assert not Path(seen["tmp"]).exists()

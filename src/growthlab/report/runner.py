@@ -808,7 +808,8 @@ class _Run:
     def execute(self) -> bool:
         """Run every notebook (the summary last, alone); True when interrupted."""
         # beside the usual temporary files (mkdtemp also fixes this process's own tempdir first)
-        self.kernel_tmp = tempfile.mkdtemp(prefix="growthlab-kernels-")
+        _remove_stale_kernel_tmp()
+        self.kernel_tmp = tempfile.mkdtemp(prefix=f"{KERNEL_TMP_PREFIX}{os.getpid()}-")
         try:
             with _sigterm_as_interrupt(), _env(JUPYTER_PATH=_jupyter_path()):
                 batch = [i for i, s in enumerate(self.cfg.notebooks) if s.name != SUMMARY]
@@ -864,6 +865,35 @@ class _Run:
             f"{final}" + ("" if status == "success" else " (latest unchanged)")
         )
         return code
+
+
+#: prefix of a run's kernel $TMPDIR: ``growthlab-kernels-<runner pid>-<random>``
+KERNEL_TMP_PREFIX = "growthlab-kernels-"
+
+
+def _remove_stale_kernel_tmp() -> list[Path]:
+    """Remove the kernels' temporary folders of runners that died without removing them.
+
+    A runner removes its own when its notebooks are done; one killed by SIGKILL cannot (its
+    kernels die with it, see :func:`_kernel_manager_class`). Only folders of this user whose
+    runner process no longer exists are removed (POSIX only: elsewhere ``os.kill(pid, 0)`` is
+    not a harmless probe). Returns them.
+    """
+    removed: list[Path] = []
+    if os.name != "posix":
+        return removed
+    for d in Path(tempfile.gettempdir()).glob(f"{KERNEL_TMP_PREFIX}*-*"):
+        pid = d.name[len(KERNEL_TMP_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or d.stat().st_uid != os.getuid() or not d.is_dir():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # that runner is gone
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except OSError:  # alive (perhaps another user's process), or unreadable: keep
+            continue
+    return removed
 
 
 def _jupyter_path() -> str:
