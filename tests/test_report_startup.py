@@ -76,7 +76,8 @@ print(json.dumps(seen))
 def test_kernel_command_drops_the_debugger_only_for_ipykernel():
     spec = ["/v/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{cf}"]
     lean = runner._lean_kernel_cmd(spec)
-    assert lean[0] == "/v/bin/python" and lean[-2:] == ["-f", "{cf}"]
+    # the runner's own interpreter, whatever Python the kernelspec names
+    assert lean[0] == sys.executable and lean[-2:] == ["-f", "{cf}"]
     assert "-Xfrozen_modules=off" not in lean and "ipykernel_launcher" not in lean
     assert lean[lean.index("-c") + 1] == runner._KERNEL_LAUNCHER
     other = ["/usr/bin/R", "--slave", "-e", "IRkernel::main()", "--args", "{cf}"]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -388,7 +389,11 @@ def purchase_stats(source: Any, observation_end, holdout_days: float = 0.0) -> p
     else:
         tz = getattr(source, "timezone", None)
         day = local_time(o.ts, tz, pd.Timestamp(lo), pd.Timestamp(hi)).truncate("D")
-        o = o.select(user_id=o.user_id.cast("string"), day=day, amount=o.amount.cast("float64"))
+        # exact decimal sums: a float sum's result depends on the order the engine's threads
+        # add in, and the lifetime-value fits amplify a last-digit difference to ~1e-8 (the
+        # same data gave two values run to run, and DuckDB and Spark differed)
+        amount = o.amount.cast(dt.Decimal(38, 6))
+        o = o.select(user_id=o.user_id.cast("string"), day=day, amount=amount)
         o = o.filter(o.day <= obs.to_pydatetime())
         d = o.group_by(["user_id", "day"]).aggregate(value=o.amount.sum())
         in_cal = d.day <= cal.to_pydatetime()

@@ -345,14 +345,17 @@ _KERNEL_LAUNCHER = (
 
 def _lean_kernel_cmd(cmd: list[str]) -> list[str]:
     """``cmd`` of a kernelspec that runs ``python -m ipykernel_launcher`` with the lean launcher
-    (:data:`_KERNEL_LAUNCHER`; ``-Xfrozen_modules=off``, only there for the debugger, dropped).
+    (:data:`_KERNEL_LAUNCHER`; ``-Xfrozen_modules=off``, only there for the debugger, dropped)
+    and the runner's own interpreter (``sys.executable``).
 
     Any other command (another kernel) is returned unchanged.
     """
     for i in range(1, len(cmd) - 1):
         if cmd[i] == "-m" and cmd[i + 1] == "ipykernel_launcher":
-            head = [a for a in cmd[:i] if a != "-Xfrozen_modules=off"]
-            return [*head, "-c", _KERNEL_LAUNCHER, *cmd[i + 2 :]]
+            head = [a for a in cmd[1:i] if a != "-Xfrozen_modules=off"]
+            # the runner's own Python: a user-level "python3" kernelspec of another
+            # installation must not run this growthlab's notebooks with another growthlab
+            return [sys.executable, *head, "-c", _KERNEL_LAUNCHER, *cmd[i + 2 :]]
     return list(cmd)
 
 
