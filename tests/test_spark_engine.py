@@ -109,10 +109,14 @@ def test_load_in_spark_equals_duckdb_and_collects_no_table(engine):
 
 
 @pytest.mark.parametrize(
-    ("timezone", "wall_to_utc"),
-    [("Asia/Shanghai", -8), ("America/New_York", 4)],  # NY: daylight saving time on 03-10
+    ("timezone", "wall_to_utc", "repeated_hour_to_utc"),
+    # NY: daylight saving time from 03-09; 2025-11-02 01:30 happens twice (EDT, then EST):
+    # the later instant, as DuckDB's ICU takes it on the file path
+    [("Asia/Shanghai", -8, -8), ("America/New_York", 4, 5)],
 )
-def test_timestamps_do_not_depend_on_the_session_time_zone(engine, timezone, wall_to_utc):
+def test_timestamps_do_not_depend_on_the_session_time_zone(
+    engine, timezone, wall_to_utc, repeated_hour_to_utc
+):
     """Hand-made rows: an instant (Spark TIMESTAMP) is that instant, a wall-clock time
     (TIMESTAMP_NTZ) is local time in the run's zone, whatever the server session's zone."""
     from pyspark.sql import SparkSession
@@ -125,8 +129,9 @@ def test_timestamps_do_not_depend_on_the_session_time_zone(engine, timezone, wal
     for t in ("users", "events"):
         spark.sql(f"DROP TABLE IF EXISTS {db}.{t}")
     spark.sql(
-        f"CREATE TABLE {db}.users USING parquet AS SELECT 'u1' AS user_id, "
-        "TIMESTAMP_NTZ '2025-03-10 00:30:00' AS signup_at"
+        f"CREATE TABLE {db}.users USING parquet AS SELECT * FROM VALUES "
+        "('u1', TIMESTAMP_NTZ '2025-03-10 00:30:00'), ('u2', TIMESTAMP_NTZ '2025-11-02 01:30:00') "
+        "AS t(user_id, signup_at)"
     )
     spark.sql(
         f"CREATE TABLE {db}.events USING parquet AS SELECT 'u1' AS user_id, "
@@ -135,11 +140,26 @@ def test_timestamps_do_not_depend_on_the_session_time_zone(engine, timezone, wal
     ds = data.load(
         f"{url}&database={db}".replace("?database=gl_src&", "?"),
         timezone=timezone,
-        as_of="2025-03-12",
+        as_of="2025-11-03",
         cache_dir=tmp / "cache-tz",
     )
-    signup = pd.Timestamp(ds.frame("users")["signup_at"].iloc[0])
-    assert signup == pd.Timestamp("2025-03-10 00:30") + pd.Timedelta(hours=wall_to_utc)
+    signup = ds.frame("users").set_index("user_id")["signup_at"]
+    assert signup["u1"] == pd.Timestamp("2025-03-10 00:30") + pd.Timedelta(hours=wall_to_utc)
+    repeated = pd.Timestamp("2025-11-02 01:30") + pd.Timedelta(hours=repeated_hour_to_utc)
+    assert signup["u2"] == repeated
+    # the file path (DuckDB) reads the same wall-clock times the same way
+    files = tmp / f"tz-{db}"
+    files.mkdir()
+    (files / "users.csv").write_text(
+        "user_id,signup_at\nu1,2025-03-10 00:30:00\nu2,2025-11-02 01:30:00\n"
+    )
+    ref = data.load(files, timezone=timezone, as_of="2025-11-03").frame("users")
+    pd.testing.assert_series_equal(
+        ref.set_index("user_id")["signup_at"].sort_index(),
+        signup.sort_index(),
+        check_dtype=False,
+        check_names=False,
+    )
     assert pd.Timestamp(ds.frame("events")["ts"].iloc[0]) == pd.Timestamp("2025-03-10 06:45")
 
 
@@ -173,7 +193,9 @@ def _metrics(out: Path) -> dict:
 def test_whole_report_on_spark_equals_duckdb(engine):
     url, folder, tmp = engine
     codes = {}
-    for name, source in (("duckdb", str(folder)), ("spark", url)):
+    # a Spark Connect parameter in the URL stands for credentials: it must reach no output
+    secret = url.replace("?", "/;user_id=glsecretuser?")
+    for name, source in (("duckdb", str(folder)), ("spark", secret)):
         with pytest.MonkeyPatch.context() as mp:
             # the Spark run shares the first test's cache: its kernels reuse the validated
             # tables already in the engine, as a second run on the same data does
@@ -185,6 +207,12 @@ def test_whole_report_on_spark_equals_duckdb(engine):
                 out=tmp / f"out-{name}",
             )
     assert codes == {"duckdb": 0, "spark": 0}
+    leaks = [
+        f
+        for f in (tmp / "out-spark").rglob("*")
+        if f.is_file() and b"glsecretuser" in f.read_bytes()
+    ]
+    assert leaks == []
     a = _flat(_metrics(tmp / "out-duckdb"))
     b = _flat(_metrics(tmp / "out-spark"))
     assert a.keys() == b.keys()
