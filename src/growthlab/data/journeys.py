@@ -25,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import paid_orders
+from growthlab.data.features import paid_orders, shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 _EVENT_COLS = ("user_id", "ts", "channel")
@@ -149,7 +149,11 @@ def paths_expr(
     journeys, value = Σ order amount of the converting journeys. Conversions without a
     touchpoint in the window appear under the empty path ``""``.
     """
-    rows = _journey_rows(events, orders, lookback_days, touch_events)
+    return _paths_from_rows(_journey_rows(events, orders, lookback_days, touch_events))
+
+
+def _paths_from_rows(rows: ir.Table) -> ir.Table:
+    """:func:`paths_expr` from the rows of :func:`_journey_rows`."""
     # collect (ts, channel) pairs, sort the small per-journey lists, join: much faster than an
     # ordered string aggregate (which sorts inside the hash aggregation)
     pair = ibis.struct({"ts": rows.ts, "channel": rows.channel})
@@ -169,6 +173,21 @@ def paths_expr(
         value=journeys.value.sum(),
     )
     return out.order_by([ibis.desc("conversions"), ibis.desc("nulls"), "path"])
+
+
+def _shared_rows(ds: Any, lookback_days: float, touch_events: Sequence[str] | None) -> ir.Table:
+    """:func:`_journey_rows` of a Dataset, materialised once per Dataset and parameters
+    (:func:`growthlab.data.features.shared_table`): :func:`paths` and :func:`time_decay` read
+    the same rows, and the per-user windowed pass over the events behind them is the cost."""
+    events, orders = _tables(ds)
+    if lookback_days <= 0:
+        raise AnalysisInputError("lookback_days: must be > 0")
+    key = (
+        "journey_rows",
+        float(lookback_days),
+        None if touch_events is None else tuple(touch_events),
+    )
+    return shared_table(ds, key, lambda: _journey_rows(events, orders, lookback_days, touch_events))
 
 
 def _tables(ds: Any) -> tuple[ir.Table, ir.Table]:
@@ -191,8 +210,7 @@ def paths(
     """
     if use_source_paths and ds.has("paths"):
         return ds.frame("paths")
-    events, orders = _tables(ds)
-    df = paths_expr(events, orders, lookback_days, touch_events).to_pandas()
+    df = _paths_from_rows(_shared_rows(ds, lookback_days, touch_events)).to_pandas()
     return _clean(df)
 
 
@@ -248,7 +266,15 @@ def time_decay_expr(
     """
     if not half_life_days > 0:
         raise AnalysisInputError("half_life_days: must be > 0")
-    tp = touchpoints_expr(events, orders, lookback_days, touch_events, converted_only=True)
+    rows = _journey_rows(events, orders, lookback_days, touch_events)
+    return _time_decay_from_rows(rows, half_life_days)
+
+
+def _time_decay_from_rows(rows: ir.Table, half_life_days: float) -> ir.Table:
+    """:func:`time_decay_expr` from the rows of :func:`_journey_rows`."""
+    if not half_life_days > 0:
+        raise AnalysisInputError("half_life_days: must be > 0")
+    tp = rows.filter((rows.kind == 0) & rows.converted).drop("kind")
     tp = tp.mutate(channel=tp.channel.strip())
     tp = tp.filter(tp.channel.notnull() & (tp.channel != ""))
     age_days = tp.conversion_ts.delta(tp.ts, unit="microsecond").cast("float64") / 86400e6
@@ -273,8 +299,10 @@ def time_decay(
     times)."""
     if ds.has("paths"):
         return None
-    events, orders = _tables(ds)
-    df = time_decay_expr(events, orders, lookback_days, touch_events, half_life_days).to_pandas()
+    if not half_life_days > 0:
+        raise AnalysisInputError("half_life_days: must be > 0")
+    rows = _shared_rows(ds, lookback_days, touch_events)
+    df = _time_decay_from_rows(rows, half_life_days).to_pandas()
     df = df.reset_index(drop=True)
     df["channel"] = df["channel"].astype(str)
     df["conversions"] = df["conversions"].astype(float)
