@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from growthlab import data
-from growthlab.data import journeys
+from growthlab.data import features, journeys
 from growthlab.data.synth import generate_frames
 
 
@@ -53,3 +53,16 @@ def test_time_decay_checks_its_parameters_before_any_pass(ds):
         journeys.time_decay(ds, 30, ["reach"], 0)
     with pytest.raises(Exception, match="lookback_days"):
         journeys.paths(ds, 0, ["reach"])
+
+
+@pytest.mark.parametrize("holdout", [0, 60])
+def test_purchase_stats_float_sums_equal_the_decimal_objects(ds, holdout, monkeypatch):
+    """The exact decimal sums cast to float64 in the engine equal the Decimal objects that
+    reached pandas before (float(Decimal) is the nearest double): bit for bit."""
+    end = pd.Timestamp(ds.as_of).normalize() - pd.Timedelta(days=1)
+    got = features.purchase_stats(ds, end, holdout)
+    assert len(got) > 100 and got["total"].gt(0).all()
+    monkeypatch.setattr(features, "_SUMS_AS_FLOAT", False)
+    want = features.purchase_stats(ds, end, holdout)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs == want.attrs
