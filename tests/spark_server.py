@@ -134,8 +134,7 @@ def register(
     ``TIMESTAMP_NTZ`` (wall-clock time). Returns each table's Spark column types.
     """
     import duckdb
-    from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
+    from pyspark.sql.connect.session import SparkSession  # not the generic builder
 
     parquet = Path(folder) / "_parquet"
     parquet.mkdir(exist_ok=True)
@@ -157,7 +156,7 @@ def register(
         if name in set(instants):
             for col, ty in df.dtypes:
                 if ty == "timestamp_ntz":
-                    df = df.withColumn(col, F.col(col).cast("timestamp"))
+                    df = df.withColumn(col, df[col].cast("timestamp"))
         df.write.mode("overwrite").saveAsTable(f"{database}.{name}")
         types[name] = spark.table(f"{database}.{name}").dtypes
     return types

@@ -115,7 +115,7 @@ def test_timestamps_do_not_depend_on_the_session_time_zone(
 ):
     """Hand-made rows: an instant (Spark TIMESTAMP) is that instant, a wall-clock time
     (TIMESTAMP_NTZ) is local time in the run's zone, whatever the server session's zone."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql.connect.session import SparkSession  # not the generic builder
 
     url, _folder, tmp = engine
     spark = SparkSession.builder.remote(url.split("?")[0]).create()  # a new session

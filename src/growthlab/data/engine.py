@@ -183,9 +183,17 @@ def connect(spec: EngineSource) -> ibis.BaseBackend:
     """An Ibis connection to the engine of ``spec`` (a new Spark Connect session, or the
     in-process Spark session)."""
     try:
-        from pyspark.sql import SparkSession
+        if spec.remote:
+            # the Connect builder itself: pyspark's generic builder would switch the whole
+            # process to Connect mode (SPARK_CONNECT_MODE_ENABLED), breaking classic sessions
+            from pyspark.sql.connect.session import SparkSession
+        else:
+            from pyspark.sql import SparkSession
     except ImportError as err:  # pragma: no cover - pyspark is a dependency
-        raise ConfigError("Spark sources need pyspark (pip install pyspark)") from err
+        raise ConfigError(
+            "Spark sources need pyspark and the Spark Connect client: "
+            "pip install 'growthlab[spark]'"
+        ) from err
     builder = SparkSession.builder
     if spec.remote:
         _reachable(spec)
