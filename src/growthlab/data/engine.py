@@ -147,6 +147,12 @@ def label(url: str) -> str:
     return parse(url).label
 
 
+def _first_line(err: BaseException, width: int = 300) -> str:
+    """An engine error's first line (Spark appends a JVM stack trace), or its type."""
+    text = str(err).strip()
+    return text.splitlines()[0][:width] if text else type(err).__name__
+
+
 def _reachable(spec: EngineSource, timeout: float = 10.0) -> None:
     """ConfigError unless the Spark Connect server accepts a TCP connection (the client itself
     retries an unreachable server for minutes before it says so)."""
@@ -173,7 +179,7 @@ def list_tables(con: Any, database: str | None) -> set[str]:
             known = ", ".join(sorted(con.list_databases())[:30]) or "none"
         except Exception:  # noqa: BLE001
             known = "unknown"
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        first = _first_line(err, 200)
         raise ConfigError(
             f"database {database!r}: cannot list its tables ({first}); databases: {known}"
         ) from err
@@ -203,7 +209,7 @@ def connect(spec: EngineSource) -> ibis.BaseBackend:
     try:
         session = builder.getOrCreate()
     except Exception as err:  # noqa: BLE001 - connection failures of any kind
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = _first_line(err)
         raise ConfigError(f"source {spec.label}: cannot open the Spark session: {first}") from err
     return ibis.pyspark.connect(session)
 
@@ -751,7 +757,7 @@ def ensure_scratch(con: Any, scratch: str) -> None:
                 return
         except Exception:  # noqa: BLE001
             pass
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = _first_line(err)
         raise ConfigError(
             f"scratch database {scratch!r}: cannot be created ({first}); name a writable one "
             "with ?scratch=NAME in the source URL"
@@ -760,7 +766,7 @@ def ensure_scratch(con: Any, scratch: str) -> None:
 
 def engine_error(what: str, err: BaseException) -> ConfigError:
     """A message (not a traceback) for an engine failure while doing ``what``."""
-    first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+    first = _first_line(err, 300)
     return ConfigError(f"{what}: the engine failed: {type(err).__name__}: {first}")
 
 

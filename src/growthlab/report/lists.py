@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pandas as pd
 
@@ -594,9 +593,11 @@ def make(
     cfg = load_config(config, source=source, overrides=[*overrides, *extra])
     if out is not None:
         check_out(out, reports)  # refuse early, before the data is read
+    from growthlab.report import runner
+
     # an engine source's credentials reach data.load through the environment only
     engine_env = {engine.URL_ENV: cfg.engine_url} if cfg.engine_url else {}
-    with mock.patch.dict(os.environ, engine_env):
+    with runner.environment(**engine_env):
         lists, skipped, info = build(cfg)
     folder = Path(out) if out is not None else default_out(reports, cfg.name, info["as_of"])
     folder = check_out(folder, reports)

@@ -257,7 +257,9 @@ def _notebook_parameters(
 
 
 @contextlib.contextmanager
-def _env(**values: str):
+def environment(**values: str):
+    """Set environment variables for the ``with`` block (the run's processes inherit them),
+    restoring the previous values after."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -511,7 +513,7 @@ def run(
     # Validated-load cache shared by the validation below and every notebook kernel (they
     # inherit the environment): the source is validated once per run instead of per notebook.
     cache_env = {} if os.environ.get(CACHE_ENV) else {CACHE_ENV: str(default_cache_dir())}
-    with _env(**cache_env):
+    with environment(**cache_env):
         return _run_cached(config, source, overrides, out)
 
 
@@ -523,7 +525,7 @@ def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, o
         return err.exit_code
     # an engine source: its full URL (credentials) for this run's processes only, and the
     # snapshot of its tables the run validates, so every notebook analyses the same data
-    with _env(**({ENGINE_URL_ENV: cfg.engine_url} if cfg.engine_url else {})):
+    with environment(**({ENGINE_URL_ENV: cfg.engine_url} if cfg.engine_url else {})):
         try:
             info = describe_source(cfg)
         except GrowthlabError as err:
@@ -531,7 +533,7 @@ def _run_cached(config: str | Path | dict, source: str | None, overrides: Any, o
             return err.exit_code
         engine = info.get("engine") or {}
         snap = {SNAPSHOT_ENV: json.dumps({engine["source"]: engine["tables"]})} if engine else {}
-        with _env(**snap):
+        with environment(**snap):
             return _run_with_info(cfg, info, out)
 
 
@@ -749,7 +751,7 @@ class _Run:
         self.save()
         t0 = time.perf_counter()
         try:
-            with _env(**env):
+            with environment(**env):
                 status, error = _execute_one(
                     self.cfg.notebooks[i].path,
                     params,
@@ -814,7 +816,7 @@ class _Run:
         _remove_stale_kernel_tmp()
         self.kernel_tmp = tempfile.mkdtemp(prefix=f"{KERNEL_TMP_PREFIX}{os.getpid()}-")
         try:
-            with _sigterm_as_interrupt(), _env(JUPYTER_PATH=_jupyter_path()):
+            with _sigterm_as_interrupt(), environment(JUPYTER_PATH=_jupyter_path()):
                 batch = [i for i, s in enumerate(self.cfg.notebooks) if s.name != SUMMARY]
                 last = [i for i, s in enumerate(self.cfg.notebooks) if s.name == SUMMARY]
                 jobs = min(self.cfg.jobs, len(batch))
