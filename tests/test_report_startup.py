@@ -39,7 +39,8 @@ def test_summary_page_imports_no_plotting_or_statistics_library():
     code = (
         "from growthlab import data, report\n"
         "from growthlab.data import daily\n"
-        "from growthlab.report import summary"
+        "from growthlab.report import summary\n"
+        "summary.lists_note('en')"
     )
     assert _imported(code) == set()
 

@@ -61,7 +61,6 @@ FORMATS = ("csv", "xlsx")
 XLSX_MAX_ROWS = 1_048_575
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
-_FIXED = ("top_spreaders", "suspicious_inviters", "high_value_at_risk")
 #: the files this module writes (a folder holding anything else is not a folder of lists)
 _OWN = re.compile(
     r"lists\.json|(?:top_spreaders|suspicious_inviters|high_value_at_risk|segment_[a-z_]+)"
@@ -154,16 +153,12 @@ _VALUE_KEYS = (
 )
 
 
-def _texts(key: str, **fields: Any) -> dict[str, str]:
-    return {lang: i18n.t(key, lang, **fields) for lang in i18n.LANGUAGES}
-
-
 def _fraction(v: float) -> dict[str, str]:
     return {lang: format_value(v, "fraction", lang=lang) for lang in i18n.LANGUAGES}
 
 
 def _by_lang(template: str, **fields: dict[str, str] | Any) -> dict[str, str]:
-    """``_texts`` where some fields differ by language (given as {en:, zh:})."""
+    """``template`` in every language; a field given as {en:, zh:} differs by language."""
     return {
         lang: i18n.t(
             template,
@@ -212,7 +207,7 @@ def referral_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
             notebook=REFERRAL_NOTEBOOK,
             metrics=("top10_share", "fraud_like_inviters"),
             parameters={"fraction": fraction, **abuse},
-            title=_texts("lists.top_spreaders"),
+            title=_by_lang("lists.top_spreaders"),
             definition=_by_lang(
                 "lists.top_spreaders.definition",
                 fraction=_fraction(fraction),
@@ -229,7 +224,7 @@ def referral_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
             notebook=REFERRAL_NOTEBOOK,
             metrics=("suspicious_inviters", "fraud_like_inviters"),
             parameters=abuse,
-            title=_texts("lists.suspicious_inviters"),
+            title=_by_lang("lists.suspicious_inviters"),
             definition=_by_lang(
                 "lists.suspicious_inviters.definition",
                 **{k: f"{v:g}" for k, v in abuse.items() if k != "inactive_share"},
@@ -303,7 +298,7 @@ def value_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
             notebook=VALUE_NOTEBOOK,
             metrics=("valuable_buyers_at_risk", "at_risk_users", "clv_mean", "p_alive_mean"),
             parameters={"tiers": list(segments.VALUABLE_TIERS), **risk_params},
-            title=_texts("lists.high_value_at_risk"),
+            title=_by_lang("lists.high_value_at_risk"),
             definition=_by_lang(
                 "lists.high_value_at_risk.definition",
                 tiers=tier_names,
@@ -619,10 +614,3 @@ def make(
         "skipped": skipped,
     }
     return folder, write(lists, folder, lang=run_lang, context=context, formats=formats)
-
-
-def note(lang: str = "en") -> dict[str, Any]:
-    """Arguments of ``report.say`` for the front page: which lists exist and how to make them
-    (never where they are, never a link; they are not part of the report)."""
-    en, zh = i18n.TEXT["lists.note"]
-    return {"lang": lang, "en": en, "zh": zh}

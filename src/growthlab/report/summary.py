@@ -507,3 +507,11 @@ def comparison_sentence(previous_metrics_file: str | None, lang: str = "en") -> 
         zh="与运行 **{run}**（同一数据源与配置）相比变化最大的指标：",
         run=Path(previous_metrics_file).parent.name,
     )
+
+
+def lists_note(lang: str = "en") -> dict[str, Any]:
+    """Arguments of ``report.say`` for the front page: which lists of people exist and how to
+    make them (``growthlab lists``; never where they are, never a link: they hold raw ids and
+    are not part of the report)."""
+    en, zh = i18n.TEXT["lists.note"]
+    return {"lang": lang, "en": en, "zh": zh}
