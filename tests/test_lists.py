@@ -466,3 +466,14 @@ def test_cli_errors_are_exit_2_without_traceback(made, tmp_path, capsys):
     assert not (made["reports"] / "mine").exists()
     assert not (made["run"] / "lists").exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_an_engine_source_is_fingerprinted_by_its_tables():
+    """lists.json names an engine by its label and fingerprints its tables (no files)."""
+    engine = {"source": "spark sc://h:15002 database=crm", "tables": {"users": {"n": 3}}}
+    fp = lists._fingerprint("sc://h:15002?database=crm", engine)
+    assert fp["path"] == engine["source"] and fp["files"] == engine["tables"]
+    other = lists._fingerprint(
+        "sc://h:15002?database=crm", {**engine, "tables": {"users": {"n": 4}}}
+    )
+    assert other["sha256"] != fp["sha256"]

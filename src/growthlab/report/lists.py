@@ -377,6 +377,8 @@ def build(cfg: RunConfig) -> tuple[list[UserList], list[dict[str, str]], dict[st
                 "as_of_utc": str(ds.as_of),
                 "as_of_source": getattr(ds, "as_of_source", None),
                 "timezone": ds.timezone,
+                # an engine source is fingerprinted by its tables, as in the run's manifest
+                "engine": getattr(ds, "engine", None),
             }
         if not ds.has(table):
             skipped += [{"list": n, "reason": f"the source has no {table} table"} for n in names]
@@ -492,11 +494,16 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def _fingerprint(source: str) -> dict[str, Any]:
+def _fingerprint(source: str, engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The source's fingerprint: its files, or an engine's tables (schema, rows, latest time,
+    checksum: what :mod:`growthlab.data.engine` keys on, as the run's manifest records)."""
     from growthlab.report import manifest as rman
 
-    files = rman.source_fingerprint(source)
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    if engine:
+        source, files = engine["source"], engine["tables"]
+    else:
+        files = rman.source_fingerprint(source)
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True, default=str).encode()).hexdigest()
     return {"path": source, "sha256": digest, "files": files}
 
 
@@ -604,9 +611,10 @@ def make(
         command += ["-p", o]
     if tuple(formats) != FORMATS:
         command += ["--format", ",".join(formats)]
+    engine_tables = info.pop("engine", None)  # recorded once, as the source's fingerprint
     context = {
         **info,
-        "source": _fingerprint(cfg.source),
+        "source": _fingerprint(cfg.source, engine_tables),
         "config": {"path": str(cfg.path) if cfg.path else None, "name": cfg.name},
         "overrides": [*overrides, *extra],
         "command": shlex.join(command),
