@@ -42,8 +42,7 @@ import pandas as pd
 
 from growthlab import audiences, i18n, privacy, referral, referral_abuse, segments, value
 from growthlab.data import engine
-from growthlab.data.engine import is_engine_url
-from growthlab.errors import ConfigError, GrowthlabError
+from growthlab.errors import ConfigError
 from growthlab.metrics import format_value
 from growthlab.report.config import RunConfig, load_config
 from growthlab.report.downloads import csv_bytes, xlsx_bytes
@@ -330,21 +329,15 @@ def value_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
 def _load(params: dict[str, Any]) -> Any:
     """The source loaded as the notebooks load it (``data.load(source, timezone, as_of)``),
     sharing ``growthlab run``'s validated-load cache."""
-    from growthlab import data
     from growthlab.report import runner
 
-    source = params["source"]
-    if not is_engine_url(source) and not Path(source).exists():
-        raise ConfigError(f"source {source} does not exist")
     cache_dir = os.environ.get(runner.CACHE_ENV) or str(runner.default_cache_dir())
-    try:
-        return data.load(
-            source, timezone=params.get("timezone"), as_of=params.get("as_of"), cache_dir=cache_dir
-        )
-    except GrowthlabError:
-        raise
-    except Exception as err:  # noqa: BLE001 - unreadable input is a message, not a traceback
-        raise ConfigError(f"cannot read source {source}: {type(err).__name__}: {err}") from err
+    return runner.load_source(
+        params["source"],
+        timezone=params.get("timezone"),
+        as_of=params.get("as_of"),
+        cache_dir=cache_dir,
+    )
 
 
 def build(cfg: RunConfig) -> tuple[list[UserList], list[dict[str, str]], dict[str, Any]]:

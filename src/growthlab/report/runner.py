@@ -139,6 +139,21 @@ def _write_json(path: Path, data: Any) -> None:
     rindex.atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def load_source(source: str, **kwargs: Any) -> Any:
+    """``growthlab.data.load(source, **kwargs)`` for a command: a missing folder or file and an
+    unreadable source are ConfigError (exit 2), never a traceback."""
+    from growthlab import data
+
+    if not is_engine_url(source) and not Path(source).exists():
+        raise ConfigError(f"source {source} does not exist")
+    try:
+        return data.load(source, **kwargs)
+    except GrowthlabError:
+        raise
+    except Exception as err:  # noqa: BLE001 - unreadable input is a message, not a traceback
+        raise ConfigError(f"cannot read source {source}: {type(err).__name__}: {err}") from err
+
+
 def describe_source(cfg: RunConfig) -> dict[str, Any]:
     """Validate the source with ``growthlab.data.load`` and describe it for report headers.
 
@@ -147,20 +162,13 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     """
     from growthlab import data
 
-    if not is_engine_url(cfg.source) and not Path(cfg.source).exists():
-        raise ConfigError(f"source {cfg.source} does not exist")
     accepted = inspect.signature(data.load).parameters
     kwargs = {
         k: cfg.parameters[k]
         for k in _LOAD_KEYS
         if k in cfg.parameters and cfg.parameters[k] is not None and k in accepted
     }
-    try:
-        ds = data.load(cfg.source, **kwargs)
-    except GrowthlabError:
-        raise
-    except Exception as err:  # noqa: BLE001 - unreadable input is a message, not a traceback
-        raise ConfigError(f"cannot read source {cfg.source}: {type(err).__name__}: {err}") from err
+    ds = load_source(cfg.source, **kwargs)
     info: dict[str, Any] = {"tables": sorted(getattr(ds, "tables", []) or [])}
     # an engine source is fingerprinted by its tables' schemas, row counts and latest times
     info["engine"] = getattr(ds, "engine", None)
