@@ -272,16 +272,33 @@ def _typed(spec: NotebookSpec, key: str, value: Any, text: str) -> Any:
     return value
 
 
+def literal_defaults(spec: NotebookSpec, keys: Any = None) -> dict[str, Any]:
+    """The notebook's ``parameters``-cell defaults (of ``keys``, default all) that are
+    literals; an expression is known only when the notebook runs, so it is left out."""
+    values: dict[str, Any] = {}
+    for key, text in spec.defaults.items():
+        if keys is not None and key not in keys:
+            continue
+        try:
+            values[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return values
+
+
+def passed_parameters(spec: NotebookSpec) -> dict[str, Any]:
+    """What a run passes the notebook: the parameters it declares (all of them when it
+    declares none), plus ``source``."""
+    declared = set(spec.declared)
+    return {
+        k: v for k, v in spec.parameters.items() if not declared or k in declared or k == "source"
+    }
+
+
 def _effective(spec: NotebookSpec) -> dict[str, Any]:
     """What the notebook runs with: its literal defaults for the checked names, then ours."""
-    values: dict[str, Any] = {}
-    for key in ("lang", "min_group_size", "as_of"):
-        if key in spec.defaults and key not in spec.parameters:
-            try:
-                values[key] = ast.literal_eval(spec.defaults[key])
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue  # an expression: known only when the notebook runs
-    return {**values, **spec.parameters}
+    checked = [k for k in ("lang", "min_group_size", "as_of") if k not in spec.parameters]
+    return {**literal_defaults(spec, checked), **spec.parameters}
 
 
 def _read_config(cpath: Path) -> Any:

@@ -24,7 +24,6 @@ as they are, except that a text cell Excel would run as a formula (starting with
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import datetime as dt
 import hashlib
@@ -44,7 +43,12 @@ from growthlab import audiences, i18n, privacy, referral, referral_abuse, segmen
 from growthlab.data import engine
 from growthlab.errors import ConfigError
 from growthlab.metrics import format_value
-from growthlab.report.config import RunConfig, load_config
+from growthlab.report.config import (
+    RunConfig,
+    literal_defaults,
+    load_config,
+    passed_parameters,
+)
 from growthlab.report.downloads import csv_bytes, xlsx_bytes
 from growthlab.stats import top_count
 
@@ -107,15 +111,7 @@ def notebook_parameters(cfg: RunConfig, notebook: str) -> dict[str, Any] | None:
     spec = next((s for s in cfg.notebooks if s.name == notebook), None)
     if spec is None:
         return None
-    values: dict[str, Any] = {}
-    for key, text in spec.defaults.items():
-        with contextlib.suppress(ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            values[key] = ast.literal_eval(text)
-    declared = set(spec.declared)
-    values.update(
-        {k: v for k, v in spec.parameters.items() if not declared or k in declared or k == "source"}
-    )
-    return values
+    return {**literal_defaults(spec), **passed_parameters(spec)}
 
 
 def _need(params: dict[str, Any], notebook: str, keys: Sequence[str]) -> dict[str, Any]:

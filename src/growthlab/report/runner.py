@@ -52,7 +52,13 @@ from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
 from growthlab.report import manifest as rman
-from growthlab.report.config import NotebookSpec, RunConfig, load_config, packaged_default
+from growthlab.report.config import (
+    NotebookSpec,
+    RunConfig,
+    load_config,
+    packaged_default,
+    passed_parameters,
+)
 from growthlab.report.notebook import METRICS_ENV, NOTEBOOK_ENV, TABLES_ENV
 
 # nbformat (papermill, nbconvert; imported lazily below) imports jsonschema, which imports the
@@ -248,10 +254,8 @@ def _notebook_parameters(
     Only parameters the notebook declares are passed (plus ``source``); the header shows the
     notebook's defaults overlaid with what was passed, without the runner's own plumbing.
     """
-    params = dict(spec.parameters)
+    params = passed_parameters(spec)
     declared = set(spec.declared)
-    if declared:
-        params = {k: v for k, v in params.items() if k in declared or k == "source"}
     shown: dict[str, Any] = {
         k: (None if v == "None" else v.strip("\"'"))
         for k, v in spec.defaults.items()
