@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from growthlab.data import daily, features, funnel, journeys, referral
+from growthlab.data import daily, features, funnel, journeys, referral, shared
 
 T0 = pd.Timestamp("2025-03-01 08:00")
 
@@ -240,7 +240,7 @@ def test_cohort_breakdowns_share_one_user_period_pass(people):
     ds = Tables(users=users, events=events)
     sizes, act = funnel.cohort_activity(ds, "W")
     sizes_r, act_r = funnel.cohort_activity(ds, "W", by="referred")
-    assert len(features._SHARED[ds]) == 1  # the second breakdown reused the first pass
+    assert len(shared._SHARED[ds]) == 1  # the second breakdown reused the first pass
     direct = funnel.cohort_activity_expr(ds.table("users"), ds.table("events"), "W", "referred")
     keys = ["referred", "cohort", "period_start"]
     pd.testing.assert_frame_equal(

@@ -2,9 +2,10 @@
 
 Loading a source means reading, validating and normalising every table (seconds to minutes).
 A report runs several notebooks on the same source, each in its own kernel, so the first load
-writes its validated tables to ``<cache_dir>/<key>.duckdb`` (one DuckDB file holding the tables
-plus a ``_growthlab_meta`` row with the pickled metadata: quality report, persons, as_of, ...)
-and later loads with the same key attach that file read-only.
+writes its validated tables to ``<cache_dir>/<key>.duckdb`` (one DuckDB file holding the tables,
+the per-user tables several pages share (:mod:`growthlab.data.shared`), and a ``_growthlab_meta``
+row with the pickled metadata: quality report, persons, as_of, ...) and later loads with the
+same key attach that file read-only.
 
 The key (:func:`cache_key`) is a SHA-256 over everything the result depends on: the source
 files (path, size, mtime), every load parameter (``as_of=None`` also adds the UTC date, since
@@ -42,7 +43,7 @@ import duckdb
 
 ENV = "GROWTHLAB_CACHE_DIR"
 #: bump when the layout of a cache entry changes
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".duckdb"
 META_TABLE = "_growthlab_meta"
 _LOCK_TIMEOUT = 1800.0
@@ -291,7 +292,7 @@ def attach(raw: duckdb.DuckDBPyConnection, cache_dir: Path, key: str) -> dict[st
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
             ).fetchall()
         }
-        tables = list(meta["tables"])
+        tables = [*meta["tables"], *meta.get("shared", {}).values()]
         if not set(tables) <= present:
             raise ValueError("cache entry lacks tables")
         for t in tables:

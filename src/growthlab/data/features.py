@@ -7,8 +7,10 @@ takes either a ``Dataset`` (anything with ``.table(name)`` and ``.has(name)``) o
 - :func:`order_days` — paid orders reduced to one row per user and calendar day (input for
   :func:`growthlab.value.summarise`, identical results, far fewer rows);
 - :func:`rfm_inputs` — recency / frequency / monetary inputs per purchasing user as of ``as_of``;
-- :func:`activity` — last and previous active day per user (lifecycle stages);
-- :func:`user_features` — behavioural features for clustering from events, orders, referrals;
+- :func:`activity` — last and previous active day per user (lifecycle stages), from
+  :func:`user_day_stats` (the engine table it shares with :func:`user_features`);
+- :func:`user_features` — behavioural features for clustering from events, orders, referrals
+  (:func:`user_features_expr` is its engine table);
 - :func:`purchase_stats` — per buyer, purchase-day statistics in local calendar days (the
   lifetime-value models' input: one row per buyer instead of one per order);
 - :func:`local_time` — naive UTC -> naive local wall-clock time as an engine expression.
@@ -16,8 +18,7 @@ takes either a ``Dataset`` (anything with ``.table(name)`` and ``.has(name)``) o
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -26,6 +27,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "rfm_inputs",
     "activity",
     "user_features",
+    "user_features_expr",
+    "user_day_stats",
     "paid_orders",
     "local_time",
     "purchase_stats",
@@ -57,32 +61,6 @@ def _table(source: Any, name: str) -> ir.Table | None:
     if hasattr(source, "table") and hasattr(source, "has"):
         return source.table(name) if source.has(name) else None
     raise AnalysisInputError(f"{name}: expected a Dataset, an Ibis table or a pandas DataFrame")
-
-
-#: Intermediate tables materialised once per Dataset (see :func:`shared_table`).
-_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def shared_table(source: Any, key: Hashable, build: Callable[[], ir.Table]) -> ir.Table:
-    """``build()`` materialised in the engine once per Dataset and ``key``, then reused.
-
-    For intermediate tables that several questions of one notebook need (e.g. the distinct
-    user-weeks behind both retention breakdowns): computed once as a temporary table of the
-    Dataset's own engine (Ibis ``Table.cache()``: DuckDB temp table, Spark cached view) instead
-    of once per question. Freed with the Dataset. Sources that are not a Dataset-like object
-    (Ibis tables, frames) or engines without temporary tables just get ``build()``.
-    """
-    try:
-        store = _SHARED.setdefault(source, {})
-    except TypeError:  # not weak-referenceable (a dict of tables, ...): no sharing
-        return build()
-    if key not in store:
-        table = build()
-        try:
-            store[key] = table.cache()
-        except Exception:  # noqa: BLE001 - a backend without temporary tables
-            return table
-    return store[key]
 
 
 def _as_of(source: Any, as_of) -> pd.Timestamp | None:
@@ -138,14 +116,16 @@ def rfm_inputs(source: Any, as_of=None) -> pd.DataFrame:
     return df[cols + ["first_order_at", "last_order_at"]].set_index("user_id").sort_index()
 
 
-def _day_stats(source: Any, ref: pd.Timestamp | None) -> ir.Table | None:
+def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     """Per user with an active day: ``last_active, previous_active, active_days, event_days``.
 
-    Active days = calendar days with an event or a paid order at or before ``ref``;
-    ``event_days`` counts the (non-missing) days with an event. One pass over the events that
-    :func:`activity` and :func:`user_features` share (once per Dataset and ``ref``, see
-    :func:`shared_table`). None when there are neither events nor orders.
+    Active days = calendar days with an event or a paid order at or before ``as_of`` (default:
+    the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
+    the events that :func:`activity` and :func:`user_features` share (once per Dataset and
+    instant, and stored with a cache entry: see :mod:`growthlab.data.shared`). None when
+    there are neither events nor orders.
     """
+    ref = _as_of(source, as_of)
     parts = []
     events = _table(source, "events")
     if events is not None:
@@ -189,7 +169,7 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
     require_columns(users, name="users", columns=["user_id", "signup_at"])
     ref = _as_of(source, as_of)
     base = users.select("user_id", "signup_at")
-    last = _day_stats(source, ref)
+    last = user_day_stats(source, ref)
     if last is None:
         df = base.to_pandas()
         df["last_active"] = pd.NaT
@@ -212,6 +192,57 @@ def _top(counts: pd.DataFrame, col: str, limit: int, min_share: float) -> list:
     top = top.sort_values(["n", col], ascending=[False, True], na_position="last")
     top = top.head(limit).dropna()
     return top.loc[top["n"] >= min_share * top["n"].sum(), col].tolist()
+
+
+def _events_until(source: Any, ref: pd.Timestamp | None) -> ir.Table:
+    events = _table(source, "events")
+    return events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
+
+
+def _event_mix(source: Any, ref: pd.Timestamp | None) -> ir.Table:
+    """Events at or before ``ref`` counted per ``(event, channel)``: ``event, channel, n``."""
+
+    def build() -> ir.Table:
+        e = _events_until(source, ref)
+        return e.group_by(["event", "channel"]).aggregate(n=e.count())
+
+    return shared_table(source, ("event_channel_mix", ref), build)
+
+
+def _event_counts(
+    source: Any,
+    ref: pd.Timestamp | None,
+    event_types: tuple[str, ...],
+    channels: tuple[str, ...],
+    system_events: Sequence[str],
+) -> ir.Table:
+    """Per user with an event at or before ``ref``: ``events``, ``_shares``, ``_engage``,
+    ``ev_<type>`` for ``event_types``, ``_ch_<channel>`` (engagement events on it) for
+    ``channels``, and ``channels_used`` (float64 counts; see :func:`user_features`)."""
+
+    def build() -> ir.Table:
+        e = _events_until(source, ref)
+        engage = ~e.event.isin(list(system_events))
+        # Counts as filtered aggregates (COUNT(*) FILTER (WHERE ...)): about half the cost of
+        # summing casts. Distinct channels per user are a group-by of a group-by, not
+        # COUNT(DISTINCT ...) per user, which keeps a hash set per user (several times slower
+        # and several GB at a million users, in DuckDB and Spark alike).
+        aggs = {
+            "events": e.count(),
+            "_shares": e.count(where=e.event.isin(["share", "invite_sent"])),
+            "_engage": e.count(where=engage),
+        }
+        for t in event_types:
+            aggs[f"ev_{t}"] = e.count(where=e.event == t)
+        for c in channels:
+            aggs[f"_ch_{c}"] = e.count(where=(e.channel == c) & engage)
+        ev = e.group_by("user_id").aggregate(**{k: v.cast("float64") for k, v in aggs.items()})
+        uc = e.select("user_id", "channel").distinct()
+        uc = uc.group_by("user_id").aggregate(channels_used=uc.channel.count().cast("float64"))
+        return ev.left_join(uc, "user_id").drop("user_id_right")
+
+    key = ("user_event_counts", ref, event_types, channels, tuple(system_events))
+    return shared_table(source, key, build)
 
 
 def user_features(
@@ -243,6 +274,34 @@ def user_features(
     Counts are raw (untransformed); :func:`growthlab.segments.prepare_features` takes logs and
     standardises.
     """
+    expr = user_features_expr(
+        source, as_of, event_types, channels, max_event_types, max_channels, system_events,
+        min_share,
+    )  # fmt: skip
+    df = expr.to_pandas().set_index("user_id").fillna(0)
+    if "events" in df.columns:
+        denom = df["_engage"].where(df["_engage"] > 0)
+        for c in [c for c in df.columns if c.startswith("_ch_")]:
+            df[c[1:]] = (df[c] / denom).fillna(0.0)
+        df["share_rate"] = df["_shares"] / (df["events"] + 1.0)
+        df = df.drop(columns=[c for c in df.columns if c.startswith("_")])
+    return df.astype(float).sort_index()
+
+
+def user_features_expr(
+    source: Any,
+    as_of=None,
+    event_types: Sequence[str] | None = None,
+    channels: Sequence[str] | None = None,
+    max_event_types: int = 12,
+    max_channels: int = 8,
+    system_events: Sequence[str] = SYSTEM_EVENTS,
+    min_share: float = 0.01,
+) -> ir.Table:
+    """The engine-side table behind :func:`user_features` (same parameters): one row per user,
+    counts not yet turned into shares (``_ch_<channel>``, ``_shares``, ``_engage``), missing
+    where the user has nothing. Building it materialises the per-user intermediate tables it
+    shares with :func:`activity` (see :mod:`growthlab.data.shared`)."""
     users = _table(source, "users")
     if users is None:
         raise AnalysisInputError("users: table required for user features")
@@ -251,38 +310,20 @@ def user_features(
     events = _table(source, "events")
     if events is not None:
         require_columns(events, name="events", columns=["user_id", "ts", "event", "channel"])
-        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
         if event_types is None or channels is None:
             # one small (event, channel) count table answers both "most frequent" questions
-            mix = e.group_by(["event", "channel"]).aggregate(n=e.count()).to_pandas()
+            mix = _event_mix(source, ref).to_pandas()
             if event_types is None:
                 event_types = _top(mix, "event", max_event_types, min_share)
             if channels is None:
                 eng = mix.loc[mix["event"].notna() & ~mix["event"].isin(list(system_events))]
                 channels = _top(eng, "channel", max_channels, min_share)
-        engage = ~e.event.isin(list(system_events))
-        # Counts as filtered aggregates (COUNT(*) FILTER (WHERE ...)): about half the cost of
-        # summing casts. Distinct days and channels per user are group-bys of group-bys, not
-        # COUNT(DISTINCT ...) per user, which keeps a hash set per user (several times slower
-        # and several GB at a million users, in DuckDB and Spark alike).
-        aggs = {
-            "events": e.count(),
-            "_shares": e.count(where=e.event.isin(["share", "invite_sent"])),
-            "_engage": e.count(where=engage),
-        }
-        for t in event_types:
-            aggs[f"ev_{t}"] = e.count(where=e.event == t)
-        for c in channels:
-            aggs[f"_ch_{c}"] = e.count(where=(e.channel == c) & engage)
-        ev = e.group_by("user_id").aggregate(**{k: v.cast("float64") for k, v in aggs.items()})
+        counts = _event_counts(source, ref, tuple(event_types), tuple(channels), system_events)
         # distinct active days: the per-user day statistics lifecycle stages use too
-        days = _day_stats(source, ref)
+        days = user_day_stats(source, ref)
         ud = days.select("user_id", active_days=days.event_days.cast("float64"))
-        uc = e.select("user_id", "channel").distinct()
-        uc = uc.group_by("user_id").aggregate(channels_used=uc.channel.count().cast("float64"))
         out = out.left_join(ud, "user_id").drop("user_id_right")
-        out = out.left_join(uc, "user_id").drop("user_id_right")
-        out = out.left_join(ev, "user_id").drop("user_id_right")
+        out = out.left_join(counts, "user_id").drop("user_id_right")
         first = ["user_id", "events", "active_days", "channels_used", "_shares", "_engage"]
         first += [f"ev_{t}" for t in event_types] + [f"_ch_{c}" for c in channels]
         out = out.select(*first)
@@ -303,15 +344,7 @@ def user_features(
             invitees=r.invitee_id.nunique().cast("float64")
         )
         out = out.left_join(ra, "user_id").drop("user_id_right")
-    df = out.to_pandas().set_index("user_id")
-    df = df.fillna(0)
-    if "events" in df.columns:
-        denom = df["_engage"].where(df["_engage"] > 0)
-        for c in [c for c in df.columns if c.startswith("_ch_")]:
-            df[c[1:]] = (df[c] / denom).fillna(0.0)
-        df["share_rate"] = df["_shares"] / (df["events"] + 1.0)
-        df = df.drop(columns=[c for c in df.columns if c.startswith("_")])
-    return df.astype(float).sort_index()
+    return out
 
 
 def local_orders(source: Any) -> pd.DataFrame | None:

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import shared_table
+from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}

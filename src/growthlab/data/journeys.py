@@ -25,7 +25,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import paid_orders, shared_table
+from growthlab.data.features import paid_orders
+from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 _EVENT_COLS = ("user_id", "ts", "channel")
@@ -177,7 +178,7 @@ def _paths_from_rows(rows: ir.Table) -> ir.Table:
 
 def _shared_rows(ds: Any, lookback_days: float, touch_events: Sequence[str] | None) -> ir.Table:
     """:func:`_journey_rows` of a Dataset, materialised once per Dataset and parameters
-    (:func:`growthlab.data.features.shared_table`): :func:`paths` and :func:`time_decay` read
+    (:func:`growthlab.data.shared.shared_table`): :func:`paths` and :func:`time_decay` read
     the same rows, and the per-user windowed pass over the events behind them is the cost."""
     events, orders = _tables(ds)
     if lookback_days <= 0:

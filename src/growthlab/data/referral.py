@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from growthlab.data.features import paid_orders
+from growthlab.data.shared import shared_table
 from growthlab.errors import require_columns
 
 #: Events that are part of being acquired (they happen at signup), so not "activity after signup".
@@ -130,6 +131,31 @@ def user_activity(ds: Any) -> pd.DataFrame:
     last_active_at = latest such event or order; converted = at least one paid order;
     revenue = Σ paid amount. Users with nothing get 0 / missing.
     """
+    df = user_activity_expr(ds).to_pandas()
+    for col, default in (("activity", 0), ("orders", 0), ("revenue", 0.0)):
+        if col not in df.columns:
+            df[col] = default
+        df[col] = df[col].fillna(default)
+    if "last_active_at" not in df.columns:
+        df["last_active_at"] = pd.NaT
+    df["activity"] = df["activity"].astype("int64")
+    df["orders"] = df["orders"].astype("int64")
+    df["converted"] = df["orders"] > 0
+    df["referred"] = df["referred"].astype(bool)
+    cols = ["user_id", "signup_at", "referred", "activity", "last_active_at", "converted"]
+    out = df[[*cols, "orders", "revenue"]]
+    return out.sort_values("user_id", ignore_index=True)  # the engine's join order varies
+
+
+def user_activity_expr(ds: Any) -> ir.Table:
+    """The engine-side table behind :func:`user_activity`, built once per Dataset (and stored
+    with a validated-load cache entry, see :mod:`growthlab.data.shared`): ``user_id,
+    signup_at, referred`` and, where the source has them, ``activity, last_active_at`` and
+    ``orders, revenue`` (missing where the user has nothing)."""
+    return shared_table(ds, ("user_activity",), lambda: _user_activity_expr(ds))
+
+
+def _user_activity_expr(ds: Any) -> ir.Table:
     users = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
     if "referred" in users.columns:
         u = users.select(
@@ -186,16 +212,4 @@ def user_activity(ds: Any) -> pd.DataFrame:
             orders=pd_.count(), revenue=pd_.amount.cast("float64").sum()
         )
         out = out.left_join(o, out.user_id == o.uid).drop("uid")
-    df = out.to_pandas()
-    for col, default in (("activity", 0), ("orders", 0), ("revenue", 0.0)):
-        if col not in df.columns:
-            df[col] = default
-        df[col] = df[col].fillna(default)
-    if "last_active_at" not in df.columns:
-        df["last_active_at"] = pd.NaT
-    df["activity"] = df["activity"].astype("int64")
-    df["orders"] = df["orders"].astype("int64")
-    df["converted"] = df["orders"] > 0
-    df["referred"] = df["referred"].astype(bool)
-    cols = ["user_id", "signup_at", "referred", "activity", "last_active_at", "converted"]
-    return df[[*cols, "orders", "revenue"]].reset_index(drop=True)
+    return out
