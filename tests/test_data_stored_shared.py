@@ -1,15 +1,17 @@
-"""Per-user tables built once per validated load and stored with the cache entry (issue #13).
+"""Per-user tables kept beside the validated-load cache entry (issue #13).
 
-A report's kernels open the same cache entry; the per-user aggregates that lifecycle stages,
-clustering, the referral abuse signals and ``growthlab lists`` read (``growthlab.data.rollups``)
-are built when the entry is written and read from it afterwards. These tests hold that the
-stored tables give exactly what a fresh computation gives, that a hit reads them instead of the
-events, that other parameters still compute their own, and that a failure to build them never
-fails a load.
+The per-user aggregates that lifecycle stages, clustering, the referral abuse signals and
+``growthlab lists`` read are derived where they are first needed and kept beside the Dataset's
+cache entry; every later process on the same entry reads them. These tests hold that a kept
+table gives exactly what a fresh computation gives, that a later load reads it instead of the
+events, that other parameters still compute their own, that the files are private and go
+with their entry, and that a damaged file is derived again.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +19,10 @@ import pandas as pd
 import pytest
 
 from growthlab import data
-from growthlab.data import features, referral, rollups, shared, synth
-from growthlab.errors import GrowthlabError
+from growthlab.data import cache, features, referral, synth
 
 AS_OF = "2025-06-30"
-STORED = {"user_day_stats", "event_channel_mix", "user_event_counts", "user_activity"}
+KEPT = 4  # day statistics, (event, channel) mix, event counts, activity after signup
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +37,18 @@ def fresh(source):
 
 @pytest.fixture(scope="module")
 def primed(source, tmp_path_factory) -> Path:
+    """A cache folder whose entry has its per-user tables kept (derived by a first 'kernel')."""
     d = tmp_path_factory.mktemp("cache")
     first = data.load(source, as_of=AS_OF, cache_dir=d)
-    assert first.cache["hit"] is False and first.timings["shared_tables"] > 0
+    assert first.cache["hit"] is False
+    features.activity(first)
+    features.user_features(first)
+    referral.user_activity(first)
     return d
+
+
+def _kept(d: Path) -> list[Path]:
+    return sorted(d.glob(f"*{cache.SIDE_SUFFIX}/*.parquet"))
 
 
 @pytest.fixture
@@ -58,11 +67,13 @@ def _without_events(ds):
     return ds
 
 
-def test_entry_stores_the_shared_per_user_tables(hit):
-    assert {key[0] for key in hit.stored} == STORED
-    assert all(name.startswith(shared.STORED_PREFIX) for name in hit.stored.values())
-    day_keys = [k for k in hit.stored if k[0] == "user_day_stats"]
-    assert day_keys == [("user_day_stats", pd.Timestamp(hit.as_of))]
+def test_the_first_derivation_is_kept_private_beside_the_entry(primed):
+    files = _kept(primed)
+    assert len(files) == KEPT and all(f.stat().st_size > 0 for f in files)
+    if os.name == "posix":
+        assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+        assert stat.S_IMODE(files[0].parent.stat().st_mode) == 0o700
+    assert not list(primed.glob("*/.*.tmp"))
 
 
 @pytest.mark.parametrize("fn", [features.activity, features.user_features, referral.user_activity])
@@ -92,33 +103,40 @@ def test_other_parameters_compute_their_own(source, primed, fresh, hit):
     pd.testing.assert_frame_equal(
         features.activity(hit, as_of=earlier), features.activity(fresh, as_of=earlier)
     )
-    # the same question at another instant reads the events (none here), not the stored table
+    # a question at an instant not asked before reads the events (none here), not a kept table
     other = data.load(source, as_of=AS_OF, cache_dir=primed)
-    emptied = features.activity(_without_events(other), as_of=earlier)
-    assert (
-        emptied["active_days"].sum() < features.activity(fresh, as_of=earlier)["active_days"].sum()
+    new = earlier - pd.Timedelta(days=15)
+    emptied = features.activity(_without_events(other), as_of=new)
+    assert emptied["active_days"].sum() < features.activity(fresh, as_of=new)["active_days"].sum()
+
+
+def test_a_damaged_file_is_derived_again(source, fresh, tmp_path):
+    d = tmp_path / "c"
+    features.activity(data.load(source, as_of=AS_OF, cache_dir=d))
+    (kept,) = _kept(d)
+    kept.write_bytes(b"PAR1 not parquet")
+    got = features.activity(data.load(source, as_of=AS_OF, cache_dir=d))
+    pd.testing.assert_frame_equal(got, features.activity(fresh))
+    assert kept.read_bytes()[:4] == b"PAR1" and kept.stat().st_size > 100  # written again
+
+
+def test_kept_tables_go_with_their_entry(source, tmp_path):
+    d = tmp_path / "c"
+    features.activity(data.load(source, as_of=AS_OF, cache_dir=d))
+    features.activity(data.load(source, as_of="2025-05-31", cache_dir=d))
+    assert len(_kept(d)) == 2
+    oldest = min(d.glob(f"*{cache.SUFFIX}"), key=lambda f: f.stat().st_mtime)
+    os.utime(oldest, (1, 1))
+    cache.prune(d, keep=1)
+    (left,) = _kept(d)
+    assert left.parent.name.removesuffix(cache.SIDE_SUFFIX) != oldest.name.removesuffix(
+        cache.SUFFIX
     )
 
 
-def test_a_failing_build_never_fails_the_load(source, tmp_path, monkeypatch):
-    def broken(ds):
-        raise GrowthlabError("no")
-
-    monkeypatch.setattr(rollups, "build", broken)
-    first = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
-    second = data.load(source, as_of=AS_OF, cache_dir=tmp_path)
-    assert second.cache["hit"] is True and second.stored == {}
-    assert first.cache["hit"] is False
-    pd.testing.assert_frame_equal(features.activity(second), features.activity(first))
-
-
-def test_sources_without_events_store_what_they_can(tmp_path):
-    frames, truth = synth.generate_frames(300, seed=2)
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("users", "orders"):
-        frames[name].to_csv(src / f"{name}.csv", index=False)
-    ds = data.load(src, cache_dir=tmp_path / "c")
-    ds = data.load(src, cache_dir=tmp_path / "c")
-    assert {k[0] for k in ds.stored} == {"user_day_stats", "user_activity"}
-    assert features.activity(ds)["active_days"].sum() > 0
+def test_loads_without_a_cache_keep_nothing(source, tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.ENV, raising=False)
+    ds = data.load(source, as_of=AS_OF)
+    assert ds.cache is None
+    features.activity(ds)
+    assert not list(tmp_path.rglob("*.parquet"))

@@ -2,10 +2,12 @@
 
 Loading a source means reading, validating and normalising every table (seconds to minutes).
 A report runs several notebooks on the same source, each in its own kernel, so the first load
-writes its validated tables to ``<cache_dir>/<key>.duckdb`` (one DuckDB file holding the tables,
-the per-user tables several pages share (:mod:`growthlab.data.shared`), and a ``_growthlab_meta``
-row with the pickled metadata: quality report, persons, as_of, ...) and later loads with the
-same key attach that file read-only.
+writes its validated tables to ``<cache_dir>/<key>.duckdb`` (one DuckDB file holding the tables
+plus a ``_growthlab_meta`` row with the pickled metadata: quality report, persons, as_of, ...)
+and later loads with the same key attach that file read-only. Beside an entry, the folder
+``<key>.shared`` keeps intermediate tables derived from it (:func:`write_side`, one Parquet file
+per table; :mod:`growthlab.data.shared` decides which), so a later process reads them instead of
+deriving them again; they go with the entry.
 
 The key (:func:`cache_key`) is a SHA-256 over everything the result depends on: the source
 files (path, size, mtime), every load parameter (``as_of=None`` also adds the UTC date, since
@@ -33,9 +35,10 @@ import os
 import pickle
 import re
 import secrets
+import shutil
 import stat
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +46,17 @@ import duckdb
 
 ENV = "GROWTHLAB_CACHE_DIR"
 #: bump when the layout of a cache entry changes
-FORMAT = 2
+FORMAT = 1
 SUFFIX = ".duckdb"
 META_TABLE = "_growthlab_meta"
 _LOCK_TIMEOUT = 1800.0
 _KEY = re.compile(r"[0-9a-f]{32}")
 _ENTRY = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX))
 #: every name this module writes: entries, ``.<key>.lock``, ``.<key>.<pid>.<hex>.tmp[.wal]``
-_OWN = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX) + r"|\.[0-9a-f]{32}\..+")
+#: the folder of the tables derived from an entry: ``<key>.shared``
+SIDE_SUFFIX = ".shared"
+_SIDE = re.compile(r"[0-9a-f]{32}" + re.escape(SIDE_SUFFIX))
+_OWN = re.compile(r"[0-9a-f]{32}" + re.escape(SUFFIX) + r"|\.[0-9a-f]{32}\..+|" + _SIDE.pattern)
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
 
@@ -105,7 +111,7 @@ def ensure_dir(cache_dir: str | Path) -> Path:
     names = os.listdir(cache_dir)
     for name in names:
         if _OWN.fullmatch(name):
-            _tighten(cache_dir / name, _FILE_MODE)
+            _tighten(cache_dir / name, _DIR_MODE if _SIDE.fullmatch(name) else _FILE_MODE)
     if all(_OWN.fullmatch(n) for n in names):
         _tighten(cache_dir, _DIR_MODE)
     return cache_dir
@@ -292,7 +298,7 @@ def attach(raw: duckdb.DuckDBPyConnection, cache_dir: Path, key: str) -> dict[st
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
             ).fetchall()
         }
-        tables = [*meta["tables"], *meta.get("shared", {}).values()]
+        tables = list(meta["tables"])
         if not set(tables) <= present:
             raise ValueError("cache entry lacks tables")
         for t in tables:
@@ -306,6 +312,35 @@ def attach(raw: duckdb.DuckDBPyConnection, cache_dir: Path, key: str) -> dict[st
     with contextlib.suppress(OSError):
         os.utime(path)  # most recently used, for prune()
     return meta
+
+
+def side_path(cache_dir: Path, key: str, name: str) -> Path:
+    """The file of the derived table ``name`` (``[0-9a-z_]+``) of entry ``key``."""
+    if not re.fullmatch(r"[0-9a-z_]+", name):
+        raise ValueError(f"derived table name {name!r}")
+    return cache_dir / f"{key}{SIDE_SUFFIX}" / f"{name}.parquet"
+
+
+def write_side(cache_dir: Path, key: str, name: str, writer: Callable[[Path], Any]) -> Path | None:
+    """Keep a table derived from entry ``key`` beside it: ``writer(path)`` writes it to a
+    temporary file in the entry's private ``<key>.shared`` folder (0700; the file 0600), which
+    is then renamed into place (atomic: concurrent writers of the same table each leave a
+    whole file). Returns the path, or None when it could not be written (best effort)."""
+    final = side_path(cache_dir, key, name)
+    tmp = final.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with _private_umask():
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(final.parent, _DIR_MODE)
+            _tighten(final.parent, _DIR_MODE)
+            writer(tmp)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, final)
+        return final
+    except Exception:  # noqa: BLE001 - a full disk or read-only folder only costs the speed-up
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return None
 
 
 def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0) -> list[Path]:
@@ -334,6 +369,10 @@ def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0)
             f.unlink()
             removed.append(f)
     live = {f.name.removesuffix(SUFFIX) for _, f in entries[:keep]}
+    for d in cache_dir.glob(f"*{SIDE_SUFFIX}"):  # derived tables go with their entry
+        if _SIDE.fullmatch(d.name) and d.name.removesuffix(SIDE_SUFFIX) not in live:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
     for f in [*cache_dir.glob(".*.tmp"), *cache_dir.glob(".*.tmp.wal"), *cache_dir.glob(".*.lock")]:
         key = f.name[1:].split(".", 1)[0]
         if not _KEY.fullmatch(key):

@@ -21,8 +21,6 @@ import pandas as pd
 from growthlab.data import cache as _cache
 from growthlab.data import description as _description
 from growthlab.data import engine as _engine
-from growthlab.data import rollups as _rollups
-from growthlab.data import shared as _shared
 from growthlab.data.channels import load_map
 from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
@@ -78,9 +76,6 @@ class Dataset:
         self.as_of_source: str = ""
         #: the folder's growthlab.yaml (:mod:`growthlab.data.description`), when it has one
         self.description: _description.SourceDescription | None = None
-        #: intermediate tables stored with the cache entry this Dataset was opened from
-        #: (key -> table name; see :mod:`growthlab.data.shared`)
-        self.stored: dict[Any, str] = {}
         #: engine sources: ``source`` (what it is), ``tables`` (row counts, latest times,
         #: schemas) and ``key`` of the validated tables; None for DuckDB
         self.engine: dict[str, Any] | None = None
@@ -538,7 +533,6 @@ def _load_cached(
         truth=truth if truth is not None else meta["truth"],
         source=source if isinstance(source, str | Path) else None,
     )
-    ds.stored = dict(meta.get("shared", {}))
     ds.timings = {"cache_open": time.perf_counter() - t0}
     ds.as_of_source = meta.get("as_of_source", "")
     ds.cache = {
@@ -600,9 +594,6 @@ def _load_fresh(
     if store is not None:
         cdir, key = store
         t1 = time.perf_counter()
-        stored = _store_shared(ds)
-        ds.timings["shared_tables"] = time.perf_counter() - t1
-        t1 = time.perf_counter()
         meta = {
             "tables": ds.tables,
             "quality": report,
@@ -613,21 +604,8 @@ def _load_fresh(
             "truth": file_truth,
             "timings": dict(validator.timings),
             "as_of_source": validator.as_of_source,
-            "shared": stored,
         }
-        path = _cache.write(raw, cdir, key, [*ds.tables, *stored.values()], meta)
+        path = _cache.write(raw, cdir, key, ds.tables, meta)
         ds.timings["cache_write"] = time.perf_counter() - t1
         ds.cache = {"key": key, "path": str(path) if path else None, "hit": False}
     return ds
-
-
-def _store_shared(ds: Dataset) -> dict:
-    """Build the per-user tables every kernel of a run would otherwise rebuild
-    (:func:`growthlab.data.rollups.build`) and name them for the cache entry; ``{key: table}``.
-    Best effort, like the cache itself: a source the rollups cannot summarise (an analysis
-    input error, say) gets an entry without them, and each page then says why on its own."""
-    try:
-        _rollups.build(ds)
-        return _shared.persist(ds)
-    except Exception:  # noqa: BLE001 - the pages recompute and report the real error
-        return {}

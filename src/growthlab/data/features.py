@@ -122,7 +122,7 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     Active days = calendar days with an event or a paid order at or before ``as_of`` (default:
     the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
     the events that :func:`activity` and :func:`user_features` share (once per Dataset and
-    instant, and stored with a cache entry: see :mod:`growthlab.data.shared`). None when
+    instant, and kept beside a cache entry: see :mod:`growthlab.data.shared`). None when
     there are neither events nor orders.
     """
     ref = _as_of(source, as_of)
@@ -152,7 +152,7 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
             event_days=days.count(where=(days._ev == 1) & days.day.notnull()),
         )
 
-    return shared_table(source, ("user_day_stats", ref), build)
+    return shared_table(source, ("user_day_stats", ref), build, persist=True)
 
 
 def activity(source: Any, as_of=None) -> pd.DataFrame:
@@ -206,7 +206,7 @@ def _event_mix(source: Any, ref: pd.Timestamp | None) -> ir.Table:
         e = _events_until(source, ref)
         return e.group_by(["event", "channel"]).aggregate(n=e.count())
 
-    return shared_table(source, ("event_channel_mix", ref), build)
+    return shared_table(source, ("event_channel_mix", ref), build, persist=True)
 
 
 def _event_counts(
@@ -242,7 +242,7 @@ def _event_counts(
         return ev.left_join(uc, "user_id").drop("user_id_right")
 
     key = ("user_event_counts", ref, event_types, channels, tuple(system_events))
-    return shared_table(source, key, build)
+    return shared_table(source, key, build, persist=True)
 
 
 def user_features(

@@ -148,11 +148,11 @@ def user_activity(ds: Any) -> pd.DataFrame:
 
 
 def user_activity_expr(ds: Any) -> ir.Table:
-    """The engine-side table behind :func:`user_activity`, built once per Dataset (and stored
-    with a validated-load cache entry, see :mod:`growthlab.data.shared`): ``user_id,
+    """The engine-side table behind :func:`user_activity`, built once per Dataset (and kept
+    beside a validated-load cache entry, see :mod:`growthlab.data.shared`): ``user_id,
     signup_at, referred`` and, where the source has them, ``activity, last_active_at`` and
     ``orders, revenue`` (missing where the user has nothing)."""
-    return shared_table(ds, ("user_activity",), lambda: _user_activity_expr(ds))
+    return shared_table(ds, ("user_activity",), lambda: _user_activity_expr(ds), persist=True)
 
 
 def _user_activity_expr(ds: Any) -> ir.Table:

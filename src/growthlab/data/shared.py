@@ -1,74 +1,91 @@
-"""Intermediate tables that several questions share: within a Dataset, and across a run.
+"""Intermediate tables that several questions share: within a Dataset, and beside its cache entry.
 
 Several questions need the same intermediate table: the distinct user-weeks behind both
 retention breakdowns, the per-user day statistics behind lifecycle stages and the clustering
-features, the per-user activity that 02 and ``growthlab lists`` read. :func:`shared_table`
-gives each such table a key and builds it once per Dataset.
+features, the per-user activity that the referral page and ``growthlab lists`` read.
+:func:`shared_table` gives each such table a key holding every input it depends on (the as_of
+instant, the event types, ...) and builds it once per Dataset.
 
-A report runs each notebook in its own kernel on the same validated-load cache entry
-(:mod:`growthlab.data.cache`), so a table kept per Dataset would still be built once per
-kernel. The per-user aggregates that several notebooks read (:func:`growthlab.data.rollups.build`)
-are therefore built once, when the entry is written, and stored in it under their key
-(:func:`persist`); a Dataset opened from the entry (``Dataset.stored``) answers those keys from
-the stored tables instead of scanning events again. The key holds every input of the table
-(the as_of instant, the event types, ...), so a question asked with other parameters misses
-and builds its own table, exactly as before.
+Per-user tables (``persist=True``) are also kept beside the Dataset's validated-load cache entry
+(:func:`growthlab.data.cache.write_side`: one private Parquet file per table, removed with the
+entry), so every later process that opens the same entry (the next run on the same data, a run
+in the other language, ``growthlab lists`` after a report) reads them instead of scanning the
+events again. They are derived where they are first needed, never ahead of time: building them
+when the entry is written made a first run on new data slower (measured in issue #13), because
+each is needed by one page of a report.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import weakref
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
 
-__all__ = ["shared_table", "persist", "STORED_PREFIX"]
+from growthlab.data import cache as _cache
+
+__all__ = ["shared_table"]
 
 #: Intermediate tables materialised once per Dataset (see :func:`shared_table`).
 _SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-#: names of the stored tables in a cache entry: ``_gl_shared_<n>``
-STORED_PREFIX = "_gl_shared_"
+
+def _materialise(con: Any, table: ir.Table) -> ir.Table:
+    """``table`` computed once into a temporary table of the engine ``con``."""
+    if getattr(con, "name", "") == "duckdb":
+        # a temporary table of the connection, gone with it: Ibis's cache() drops its table
+        # when the expression is collected, which may be after the Dataset closed the engine
+        # (an ignored exception printed on stderr)
+        return con.create_table(f"_gl_tmp_{secrets.token_hex(8)}", obj=table, temp=True)
+    return table.cache()
 
 
-def shared_table(source: Any, key: Hashable, build: Callable[[], ir.Table]) -> ir.Table:
+def _kept(source: Any, key: Hashable) -> tuple[Path, str, str] | None:
+    """(cache folder, entry key, file name) of ``key``'s table beside ``source``'s cache entry;
+    None when the source was not loaded through the cache."""
+    entry = getattr(source, "cache", None)
+    if not isinstance(entry, dict) or not entry.get("path") or not entry.get("key"):
+        return None
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    return Path(entry["path"]).parent, entry["key"], name
+
+
+def shared_table(
+    source: Any, key: Hashable, build: Callable[[], ir.Table], *, persist: bool = False
+) -> ir.Table:
     """``build()`` materialised in the engine once per Dataset and ``key``, then reused.
 
-    Looked up first among the tables stored with the Dataset's cache entry
-    (``source.stored``: key -> table name, see :func:`persist`), then among those built for
-    this Dataset; else built as a temporary table of the Dataset's own engine (Ibis
-    ``Table.cache()``: DuckDB temp table, Spark cached view) and freed with the Dataset.
-    Sources that are not Dataset-like (Ibis tables, frames) or engines without temporary
-    tables just get ``build()``.
+    Built as a temporary table of the Dataset's own engine (DuckDB: a temporary table; other
+    engines: Ibis ``Table.cache()``, e.g. a Spark cached view) and freed with the Dataset. With ``persist`` (small, per-user
+    tables only) it is also read from, or else written to, the Dataset's validated-load cache
+    entry's side folder. ``key`` must hold every input of the table and have a stable
+    ``repr``. Sources that are not Dataset-like (Ibis tables, frames) or engines without
+    temporary tables just get ``build()``.
     """
-    stored = getattr(source, "stored", None) or {}
-    if key in stored:
-        return source.con.table(stored[key])
     try:
         store = _SHARED.setdefault(source, {})
     except TypeError:  # not weak-referenceable (a dict of tables, ...): no sharing
         return build()
-    if key not in store:
-        table = build()
-        try:
-            store[key] = table.cache()
-        except Exception:  # noqa: BLE001 - a backend without temporary tables
-            return table
+    if key in store:
+        return store[key]
+    kept = _kept(source, key) if persist else None
+    if kept is not None:
+        path = _cache.side_path(*kept)
+        if path.is_file():
+            try:
+                store[key] = source.con.read_parquet(path)
+                return store[key]
+            except Exception:  # noqa: BLE001 - unreadable (a partial copy?): derive it again
+                pass
+    table = build()
+    try:
+        store[key] = _materialise(source.con, table)
+    except Exception:  # noqa: BLE001 - a backend without temporary tables
+        return table
+    if kept is not None:
+        _cache.write_side(*kept, lambda tmp: source.con.to_parquet(store[key], tmp))
     return store[key]
-
-
-def persist(source: Any) -> dict[Hashable, str]:
-    """Copy every table :func:`shared_table` built for ``source`` into a named table of its
-    engine (``_gl_shared_<n>``), for the cache writer to store with the entry; returns
-    ``{key: table name}`` (the entry's metadata keeps it)."""
-    names: dict[Hashable, str] = {}
-    store = _SHARED.get(source, {})
-    for i, (key, table) in enumerate(list(store.items())):
-        name = f"{STORED_PREFIX}{i}"
-        store[key] = source.con.create_table(name, obj=table, overwrite=True)
-        names[key] = name
-        # the temporary copy now, while the engine is open: Ibis would drop it when the
-        # expression is collected, possibly after the engine closed (a warning on stderr)
-        table.release()
-    return names
