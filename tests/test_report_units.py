@@ -296,7 +296,7 @@ def test_profile_counts_nulls_uniqueness_and_spike():
     assert nulls.loc[("users", "city"), "null_rate"] == pytest.approx(41 / 51)
     uq = profile.uniqueness(tables).set_index("table")
     assert uq.loc["users", "duplicates"] == 1 and not uq.loc["users", "unique"]
-    daily = profile.daily_volume(tables, offset_minutes=480)
+    daily = profile.daily_volume(tables, timezone="Asia/Shanghai")
     ev_daily = daily[daily["table"] == "events"]
     assert ev_daily["rows"].sum() == int(tables["events"].count().execute())
     flagged = monitor.volume_anomalies(daily)

@@ -23,10 +23,8 @@ the event metrics, the channel the event happened on. Missing channels count as 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -34,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from growthlab.data.features import paid_orders
+from growthlab.data.localtime import data_span, local_day, utc_offset_minutes
 from growthlab.errors import AnalysisInputError, require_columns
 
 ALL = "all"
@@ -55,27 +54,8 @@ METRICS = (
 EVENT_METRICS = {"unsubscribes": "unsubscribe", "complaints": "complaint"}
 
 
-def utc_offset_minutes(timezone: str, at: pd.Timestamp | None = None) -> int:
-    """UTC offset of ``timezone`` in minutes at the naive-UTC instant ``at`` (default: now).
-
-    Used to turn naive-UTC timestamps into local calendar days inside the engine; exact for
-    zones without daylight saving (e.g. Asia/Shanghai), approximate across a DST change.
-    """
-    try:
-        zone = ZoneInfo(timezone)
-    except Exception as exc:  # zoneinfo raises several types for bad keys
-        raise AnalysisInputError(f"timezone: unknown time zone {timezone!r}") from exc
-    when = pd.Timestamp(at) if at is not None else pd.Timestamp.now("UTC").tz_localize(None)
-    aware = when.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(zone)
-    off = aware.utcoffset() or dt.timedelta(0)
-    return int(off.total_seconds() // 60)
-
-
-def _day(ts: ir.TimestampValue, offset_minutes: int) -> ir.DateValue:
-    shifted = ts.cast("timestamp")
-    if offset_minutes:
-        shifted = shifted + ibis.interval(minutes=offset_minutes)
-    return shifted.date()
+#: (time zone, start, end) of :func:`growthlab.data.localtime.local_day`
+_Days = tuple[str | None, Any, Any]
 
 
 def _channel(col: ir.Value) -> ir.StringValue:
@@ -83,10 +63,10 @@ def _channel(col: ir.Value) -> ir.StringValue:
 
 
 def _count_by_day(
-    t: ir.Table, metric: str, ts: str, channel: str | None, offset: int, value: ir.Value | None
+    t: ir.Table, metric: str, ts: str, channel: str | None, days: _Days, value: ir.Value | None
 ) -> ir.Table:
     """Long rows metric, date, segment, value for one table (per channel and overall)."""
-    day = _day(t[ts], offset)
+    day = local_day(t[ts], *days)
     seg = _channel(t[channel]) if channel is not None else ibis.literal(UNKNOWN)
     v = value if value is not None else ibis.literal(1.0)
     base = t.select(date=day, segment=seg, _v=v.cast("float64"))
@@ -97,21 +77,29 @@ def _count_by_day(
 
 
 def kpi_expr(
-    tables: Mapping[str, ir.Table], offset_minutes: int = 0, *, by_channel: bool = True
+    tables: Mapping[str, ir.Table],
+    timezone: str | None = None,
+    span: tuple[Any, Any] | None = None,
+    *,
+    by_channel: bool = True,
 ) -> ir.Table:
     """Ibis expression of the daily counts: metric, date, segment, value (non-zero days only).
 
     ``tables`` maps contract names to Ibis tables (``users`` required; ``referrals``,
-    ``orders``, ``events`` used when present). ``k_factor`` is not included (it is derived from
-    the filled series by :func:`kpi_series`).
+    ``orders``, ``events`` used when present). Days are local calendar days in ``timezone``
+    (None: UTC days), each row shifted by the offset in force at its own instant
+    (:func:`growthlab.data.localtime.local_day`; ``span`` = the range of the data, default
+    :func:`growthlab.data.localtime.data_span`'s). ``k_factor`` is not included (it is derived
+    from the filled series by :func:`kpi_series`).
     """
+    days: _Days = (timezone, *(span or data_span(None)))
     if "users" not in tables:
         raise AnalysisInputError("users: table required for the daily KPI series but absent")
     users = tables["users"]
     require_columns(users, name="users", columns=("user_id", "signup_at"))
     has_ch = by_channel and "channel" in users.columns
     ucol = "channel" if has_ch else None
-    parts = [_count_by_day(users, "new_users", "signup_at", ucol, offset_minutes, None)]
+    parts = [_count_by_day(users, "new_users", "signup_at", ucol, days, None)]
     uch = (
         users.select(_uid=users.user_id.cast("string"), _uch=_channel(users.channel))
         if has_ch
@@ -125,9 +113,7 @@ def kpi_expr(
         if uch is not None:
             ref = ref.left_join(uch, ref._inviter == uch._uid)
         parts.append(
-            _count_by_day(
-                ref, "invitees", "invited_at", "_uch" if has_ch else None, offset_minutes, None
-            )
+            _count_by_day(ref, "invitees", "invited_at", "_uch" if has_ch else None, days, None)
         )
     if "orders" in tables:
         od = tables["orders"]
@@ -136,17 +122,15 @@ def kpi_expr(
         if uch is not None:
             od = od.left_join(uch, od._buyer == uch._uid)
         seg = "_uch" if has_ch else None
-        parts.append(_count_by_day(od, "conversions", "ts", seg, offset_minutes, None))
-        parts.append(_count_by_day(od, "revenue", "ts", seg, offset_minutes, od.amount))
+        parts.append(_count_by_day(od, "conversions", "ts", seg, days, None))
+        parts.append(_count_by_day(od, "revenue", "ts", seg, days, od.amount))
     if "events" in tables:
         ev = tables["events"]
         require_columns(ev, name="events", columns=("user_id", "ts", "channel", "event"))
         for metric, name in EVENT_METRICS.items():
             sub = ev.filter(ev.event == name)
             parts.append(
-                _count_by_day(
-                    sub, metric, "ts", "channel" if by_channel else None, offset_minutes, None
-                )
+                _count_by_day(sub, metric, "ts", "channel" if by_channel else None, days, None)
             )
     out = parts[0]
     for p in parts[1:]:
@@ -236,7 +220,7 @@ def kpi_series(
     tz = getattr(ds, "timezone", None) or "Asia/Shanghai"
     as_of = getattr(ds, "as_of", None)
     offset = utc_offset_minutes(tz, as_of)
-    counts = kpi_expr(tables, offset, by_channel=by_channel).to_pandas()
+    counts = kpi_expr(tables, tz, data_span(ds), by_channel=by_channel).to_pandas()
     available = ["new_users"]
     if "referrals" in tables:
         available += ["invitees", "k_factor"]

@@ -22,9 +22,7 @@ assigned_at)``. Orders and events after ``as_of`` are ignored.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -32,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from growthlab.data.features import paid_orders
-from growthlab.errors import AnalysisInputError, require_columns
+from growthlab.data.localtime import data_span, local_day, utc_offset_minutes
+from growthlab.errors import require_columns
 
 #: Per-user columns of :func:`user_metrics_expr`.
 USER_COLUMNS = [
@@ -299,16 +298,6 @@ def experiment_info(ds: Any) -> pd.DataFrame:
     return df.sort_values("experiment_id").reset_index(drop=True)[cols]
 
 
-def _offset_minutes(timezone: str, at: Any) -> int:
-    try:
-        zone = ZoneInfo(timezone)
-    except Exception as exc:  # zoneinfo raises several types for bad keys
-        raise AnalysisInputError(f"timezone: unknown time zone {timezone!r}") from exc
-    when = pd.Timestamp(at) if at is not None else pd.Timestamp.now("UTC").tz_localize(None)
-    off = when.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(zone).utcoffset()
-    return int((off or dt.timedelta(0)).total_seconds() // 60)
-
-
 def daily_looks(ds: Any, *, window_days: float | None = 14) -> pd.DataFrame:
     """Cumulative conversion sums at the end of each local day of each experiment:
     :data:`STATS_COLUMNS` (metric ``conversion``) plus ``day`` — n = users assigned by the end
@@ -322,11 +311,10 @@ def daily_looks(ds: Any, *, window_days: float | None = 14) -> pd.DataFrame:
     if not ds.has("assignments") or "assigned_at" not in ds.table("assignments").columns:
         return empty
     orders, _ = _tables(ds)
-    offset = _offset_minutes(ds.timezone, ds.as_of)
+    local = (ds.timezone, *data_span(ds))
     a = _assignments(ds.table("assignments"))
     a = a.filter(a.assigned_at.notnull())
-    shift = ibis.interval(minutes=offset)
-    first = a.select("experiment_id", "variant", day=(a.assigned_at + shift).date())
+    first = a.select("experiment_id", "variant", day=local_day(a.assigned_at, *local))
     n_day = first.group_by(["experiment_id", "variant", "day"]).aggregate(new=first.count())
     frames = {"n": n_day.to_pandas()}
     if orders is not None:
@@ -336,7 +324,7 @@ def daily_looks(ds: Any, *, window_days: float | None = 14) -> pd.DataFrame:
         if window_days is not None:
             j = j.filter(j._ts < j.assigned_at + _seconds(window_days))
         fc = j.group_by(["experiment_id", "user_id", "variant"]).aggregate(_first=j._ts.min())
-        fc = fc.select("experiment_id", "variant", day=(fc._first + shift).date())
+        fc = fc.select("experiment_id", "variant", day=local_day(fc._first, *local))
         frames["conv"] = (
             fc.group_by(["experiment_id", "variant", "day"]).aggregate(new=fc.count()).to_pandas()
         )
@@ -346,11 +334,10 @@ def daily_looks(ds: Any, *, window_days: float | None = 14) -> pd.DataFrame:
     conv = frames.get("conv", pd.DataFrame(columns=["experiment_id", "variant", "day", "new"]))
     for f in (n, conv):
         f["day"] = pd.to_datetime(f["day"])
-    last_day = (
-        (pd.Timestamp(ds.as_of) + pd.Timedelta(minutes=offset)).normalize()
-        if ds.as_of is not None
-        else None
-    )
+    last_day = None
+    if ds.as_of is not None:  # the offset at as_of itself: exact for that one instant
+        at = pd.Timestamp(ds.as_of)
+        last_day = (at + pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, at))).normalize()
     span = n.groupby("experiment_id")["day"].agg(["min", "max"])
     parts = []
     for (exp, var), g in n.groupby(["experiment_id", "variant"], sort=True):  # per arm: a few

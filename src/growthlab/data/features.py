@@ -13,7 +13,6 @@ takes either a ``Dataset`` (anything with ``.table(name)`` and ``.has(name)``) o
   (:func:`user_features_expr` is its engine table);
 - :func:`purchase_stats` — per buyer, purchase-day statistics in local calendar days (the
   lifetime-value models' input: one row per buyer instead of one per order);
-- :func:`local_time` — naive UTC -> naive local wall-clock time as an engine expression.
 """
 
 from __future__ import annotations
@@ -24,9 +23,9 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
+from growthlab.data.localtime import local_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
@@ -39,7 +38,6 @@ __all__ = [
     "user_features_expr",
     "user_day_stats",
     "paid_orders",
-    "local_time",
     "purchase_stats",
 ]
 
@@ -366,37 +364,12 @@ def local_orders(source: Any) -> pd.DataFrame | None:
     return df
 
 
-def local_time(
-    ts: ir.TimestampValue, timezone: str | None, start: pd.Timestamp, end: pd.Timestamp
-) -> ir.TimestampValue:
-    """Naive UTC ``ts`` as naive local wall-clock time in ``timezone``, computed in the engine.
-
-    ``ts + offset`` where the offset is the zone's UTC offset at that instant: a chain of
-    conditions over the offset changes (daylight saving, zone history) between ``start`` and
-    ``end`` (the data's range), found on a 15-minute grid (every offset change since 1970 falls
-    on one). Equal to ``Dataset.local`` for every instant in that range, on any engine (no
-    engine time-zone function, so the engine's session time zone plays no part).
-    """
-    if not timezone:
-        return ts
-    lo = pd.Timestamp(start).floor("D") - pd.Timedelta(days=1)
-    hi = pd.Timestamp(end).ceil("D") + pd.Timedelta(days=1)
-    grid = pd.date_range(lo, hi, freq="15min")
-    local = grid.tz_localize("UTC").tz_convert(timezone).tz_localize(None)
-    minutes = ((local - grid) / pd.Timedelta(minutes=1)).to_numpy().round().astype(np.int64)
-    change = np.flatnonzero(minutes[1:] != minutes[:-1]) + 1
-    out = ts + ibis.interval(minutes=int(minutes[0])) if minutes[0] else ts
-    for i in change:
-        at = ibis.literal(grid[i].to_pydatetime(), type="timestamp")
-        out = ibis.ifelse(ts >= at, ts + ibis.interval(minutes=int(minutes[i])), out)
-    return out
-
-
 def purchase_stats(source: Any, observation_end, holdout_days: float = 0.0) -> pd.DataFrame | None:
     """Per buyer, purchase-day statistics in local calendar days, summed in the engine.
 
-    Purchase days = local calendar days (``source.timezone``, see :func:`local_time`) with a
-    paid order (status ``paid`` or missing), up to the day of ``observation_end`` (a local
+    Purchase days = local calendar days (``source.timezone``, see
+    :func:`growthlab.data.localtime.local_time`) with a paid order (status ``paid`` or
+    missing), up to the day of ``observation_end`` (a local
     time, e.g. ``value.last_full_day(ds.local(ds.as_of))``); calibration end = that day −
     ``holdout_days``. One row per customer whose first purchase day is at most the observation
     end, index ``user_id``: ``first_day`` and ``first_value`` (Σ amount that day),

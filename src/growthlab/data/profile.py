@@ -15,6 +15,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from growthlab.data.localtime import data_span, local_day
+
 #: The timestamp (or date) column giving each table's time axis.
 TIME_AXIS: dict[str, str] = {
     "users": "signup_at",
@@ -41,15 +43,6 @@ def _tables(ds) -> dict[str, ir.Table]:
     if isinstance(ds, Mapping):
         return dict(ds)
     return {name: ds.table(name) for name in ds.tables}
-
-
-def _offset(ds, timezone: str | None) -> int:
-    tz = timezone or getattr(ds, "timezone", None)
-    if not tz:
-        return 0
-    from growthlab.data.daily import utc_offset_minutes
-
-    return utc_offset_minutes(tz, getattr(ds, "as_of", None))
 
 
 def table_overview(ds, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -147,17 +140,16 @@ def uniqueness(ds, keys: Mapping[str, tuple[str, ...]] | None = None) -> pd.Data
     return pd.DataFrame(rows, columns=["table", "key", "rows", "distinct", "duplicates", "unique"])
 
 
-def daily_volume(
-    ds, timezone: str | None = None, offset_minutes: int | None = None
-) -> pd.DataFrame:
+def daily_volume(ds, timezone: str | None = None) -> pd.DataFrame:
     """Rows per local calendar day and table: ``table, date, rows`` (days without rows = 0).
 
-    The day of a naive-UTC timestamp ts is date(ts + offset), offset = the UTC offset of the
-    source time zone (``ds.timezone`` unless given); computed in the engine as a group-by.
-    Each table's series spans its own first..last day with missing days filled with 0.
+    The day of a naive-UTC timestamp is its local calendar day in ``timezone`` (default
+    ``ds.timezone``; none: UTC), each row shifted by the UTC offset in force at its own instant
+    (:func:`growthlab.data.localtime.local_day`), computed in the engine as a group-by. Each
+    table's series spans its own first..last day with missing days filled with 0.
     """
-    if offset_minutes is None:
-        offset_minutes = _offset(ds, timezone)
+    tz = timezone or getattr(ds, "timezone", None)
+    span = data_span(ds)
     parts = []
     for name, t in _tables(ds).items():
         axis = TIME_AXIS.get(name)
@@ -165,9 +157,7 @@ def daily_volume(
             continue
         col = t[axis]
         if col.type().is_timestamp():
-            if offset_minutes:
-                col = col + ibis.interval(minutes=offset_minutes)
-            day = col.date()
+            day = local_day(col, tz, *span)
         elif col.type().is_date():
             day = col
         else:

@@ -184,7 +184,7 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         last = pd.to_datetime(ds.quality.tables["last"]).max()
         if pd.notna(last):
-            from growthlab.data.daily import utc_offset_minutes
+            from growthlab.data.localtime import utc_offset_minutes
 
             off = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, last))
             info["latest"] = str((last + off).date())
@@ -192,7 +192,7 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
             info["stale_days"] = int((now - last) / pd.Timedelta(days=1))
     offset = pd.Timedelta(0)
     with contextlib.suppress(Exception):
-        from growthlab.data.daily import utc_offset_minutes
+        from growthlab.data.localtime import utc_offset_minutes
 
         offset = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, as_of))
     # Shown as local calendar dates of the source time zone.

@@ -1,0 +1,115 @@
+"""Local wall-clock time in the engine: the one mechanism behind every "local day" of the data layer.
+
+Timestamps are held as naive UTC (SPEC §3); pages count by the source's local calendar days
+(``Dataset.timezone``). A zone with daylight saving has two UTC offsets a year, so shifting
+every row by the offset at one instant (as_of) put an hour of rows into the wrong day for half
+of the year. :func:`local_time` shifts each row by the offset in force at its own instant.
+
+- :func:`utc_offset_minutes` — the zone's offset at one instant (for single instants: as_of,
+  the newest row);
+- :func:`offset_changes` — the offset at the start of a range and each change inside it;
+- :func:`local_time` / :func:`local_day` — naive UTC -> local wall-clock time / calendar day,
+  as engine expressions (DuckDB, Spark, any Ibis backend);
+- :func:`data_span` — the range a Dataset's timestamps cover (the range the two above need).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from growthlab.errors import AnalysisInputError
+
+__all__ = ["utc_offset_minutes", "offset_changes", "local_time", "local_day", "data_span"]
+
+
+def _zone(timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except Exception as exc:  # zoneinfo raises several types for bad keys
+        raise AnalysisInputError(f"timezone: unknown time zone {timezone!r}") from exc
+
+
+def utc_offset_minutes(timezone: str, at: Any = None) -> int:
+    """UTC offset of ``timezone`` in minutes at the naive-UTC instant ``at`` (default: now)."""
+    zone = _zone(timezone)
+    when = pd.Timestamp(at) if at is not None else pd.Timestamp.now("UTC").tz_localize(None)
+    aware = when.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(zone)
+    off = aware.utcoffset() or dt.timedelta(0)
+    return int(off.total_seconds() // 60)
+
+
+def _minutes(grid: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    local = grid.tz_localize("UTC").tz_convert(timezone).tz_localize(None)
+    return ((local - grid) / pd.Timedelta(minutes=1)).to_numpy().round().astype(np.int64)
+
+
+def offset_changes(timezone: str, start: Any, end: Any) -> list[tuple[pd.Timestamp, int]]:
+    """``[(instant, minutes), ...]``: the UTC offset of ``timezone`` in force from a day before
+    ``start``, then each change (daylight saving, zone history) up to a day after ``end``;
+    instants naive UTC. Changes are found day by day, then to the quarter hour (every offset
+    change since 1970 falls on one), so a range of decades costs a few thousand points.
+
+    >>> offset_changes("America/New_York", "2025-03-01", "2025-03-31")[1]
+    (Timestamp('2025-03-09 07:00:00'), -240)
+    """
+    _zone(timezone)
+    lo = pd.Timestamp(start).floor("D") - pd.Timedelta(days=1)
+    hi = pd.Timestamp(end).ceil("D") + pd.Timedelta(days=1)
+    days = pd.date_range(lo, hi, freq="D")
+    per_day = _minutes(days, timezone)
+    out = [(days[0], int(per_day[0]))]
+    for i in np.flatnonzero(per_day[1:] != per_day[:-1]) + 1:
+        grid = pd.date_range(days[i - 1], days[i], freq="15min")
+        minutes = _minutes(grid, timezone)
+        for j in np.flatnonzero(minutes[1:] != minutes[:-1]) + 1:
+            out.append((grid[j], int(minutes[j])))
+    return out
+
+
+def local_time(
+    ts: ir.TimestampValue, timezone: str | None, start: Any, end: Any
+) -> ir.TimestampValue:
+    """Naive UTC ``ts`` as naive local wall-clock time in ``timezone``, computed in the engine.
+
+    ``ts + offset`` where the offset is the zone's UTC offset at that instant: a chain of
+    conditions over :func:`offset_changes` between ``start`` and ``end`` (the data's range).
+    Equal to ``Dataset.local`` for every instant in that range, on any engine (no engine
+    time-zone function, so the engine's session time zone plays no part).
+    """
+    if not timezone:
+        return ts
+    changes = offset_changes(timezone, start, end)
+    first = changes[0][1]
+    out = ts + ibis.interval(minutes=first) if first else ts
+    for at, minutes in changes[1:]:
+        lit = ibis.literal(at.to_pydatetime(), type="timestamp")
+        out = ibis.ifelse(ts >= lit, ts + ibis.interval(minutes=minutes), out)
+    return out
+
+
+def local_day(ts: ir.Value, timezone: str | None, start: Any, end: Any) -> ir.DateValue:
+    """The local calendar day of naive UTC ``ts`` in ``timezone`` (:func:`local_time`)."""
+    return local_time(ts.cast("timestamp"), timezone, start, end).date()
+
+
+def data_span(source: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(earliest, latest) naive-UTC instant a Dataset's tables hold (its quality report's
+    ``first``/``last``) and its ``as_of``: the range :func:`local_time` needs. A source without
+    that report (a dict of tables) gets 1970-01-01 .. now + 1 day."""
+    quality = getattr(source, "quality", None)
+    tables = getattr(quality, "tables", None)
+    stamps = [getattr(source, "as_of", None)]
+    if isinstance(tables, pd.DataFrame) and {"first", "last"} <= set(tables.columns):
+        stamps += list(pd.to_datetime(tables["first"])) + list(pd.to_datetime(tables["last"]))
+    stamps = [pd.Timestamp(s) for s in stamps if s is not None and not pd.isna(s)]
+    if len(stamps) < 2:
+        now = pd.Timestamp.now("UTC").tz_localize(None)
+        return pd.Timestamp("1970-01-01"), now + pd.Timedelta(days=1)
+    return min(stamps), max(stamps)
