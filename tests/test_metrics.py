@@ -29,6 +29,9 @@ def test_labels_fill_their_fields_in_both_languages():
     [
         ("fraction", 0.1234, "en", "12.3 %"),
         ("fraction", 0.0004, "en", "0.04 %"),
+        ("fraction", 253.817, "en", "25,382 %"),
+        ("fraction", -12.5, "zh", "-1,250 %"),
+        ("fraction", 9.99, "en", "999.0 %"),
         ("pp", 0.0587, "en", "+5.9 pp"),
         ("pp", -0.0587, "zh", "-5.9 个百分点"),
         ("count", 12345.0, "en", "12,345"),
