@@ -140,3 +140,14 @@ def test_loads_without_a_cache_keep_nothing(source, tmp_path, monkeypatch):
     assert ds.cache is None
     features.activity(ds)
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_engine_sources_keep_nothing_on_local_disk(source, tmp_path, monkeypatch):
+    """An engine source's ``cache`` names its scratch tables (``db.prefix*``), not a file: its
+    shared tables stay in the engine (a relative path once put a folder in the working dir)."""
+    ds = data.load(source, as_of=AS_OF)
+    ds.cache = {"key": "0" * 24, "path": "gl_scratch.gl_0000*", "hit": True}
+    monkeypatch.chdir(tmp_path)
+    features.activity(ds)
+    referral.user_activity(ds)
+    assert list(tmp_path.iterdir()) == []

@@ -46,12 +46,18 @@ def _materialise(con: Any, table: ir.Table) -> ir.Table:
 
 def _kept(source: Any, key: Hashable) -> tuple[Path, str, str] | None:
     """(cache folder, entry key, file name) of ``key``'s table beside ``source``'s cache entry;
-    None when the source was not loaded through the cache."""
+    None unless the source is a DuckDB Dataset loaded through the local cache (an engine
+    source's tables stay in its engine: its ``cache`` names scratch tables, not a file)."""
     entry = getattr(source, "cache", None)
     if not isinstance(entry, dict) or not entry.get("path") or not entry.get("key"):
         return None
+    if getattr(source.con, "name", "") != "duckdb":
+        return None
+    path = Path(entry["path"])
+    if path.name != f"{entry['key']}{_cache.SUFFIX}" or not path.is_file():
+        return None
     name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-    return Path(entry["path"]).parent, entry["key"], name
+    return path.parent, entry["key"], name
 
 
 def shared_table(
