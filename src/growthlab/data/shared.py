@@ -66,9 +66,9 @@ def shared_table(
     """``build()`` materialised in the engine once per Dataset and ``key``, then reused.
 
     Built as a temporary table of the Dataset's own engine (DuckDB: a temporary table; other
-    engines: Ibis ``Table.cache()``, e.g. a Spark cached view) and freed with the Dataset. With ``persist`` (small, per-user
-    tables only) it is also read from, or else written to, the Dataset's validated-load cache
-    entry's side folder. ``key`` must hold every input of the table and have a stable
+    engines: Ibis ``Table.cache()``, e.g. a Spark cached view) and freed with the Dataset.
+    With ``persist`` (small, per-user tables only) it is also read from, or else written to,
+    the side folder of the Dataset's validated-load cache entry. ``key`` must hold every input of the table and have a stable
     ``repr``. Sources that are not Dataset-like (Ibis tables, frames) or engines without
     temporary tables just get ``build()``.
     """
