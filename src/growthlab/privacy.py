@@ -127,9 +127,10 @@ def default_key_file() -> Path:
     return root / "growthlab" / "pseudonym.key"
 
 
-def _private_dir(folder: Path, *, tighten: bool) -> None:
+def private_dir(folder: Path, *, tighten: bool) -> None:
     """Create ``folder`` (and missing parents) with mode 0700; with ``tighten``, also take
-    group/other access away from an existing ``folder`` that this user owns."""
+    group/other access away from an existing ``folder`` that this user owns. For folders of
+    personal data: the key file, the validated-load cache, lists of users."""
     missing = []
     p = folder
     while not p.exists():
@@ -145,6 +146,22 @@ def _private_dir(folder: Path, *, tighten: bool) -> None:
         st = folder.stat()
         if st.st_uid == os.getuid() and st.st_mode & 0o077:
             os.chmod(folder, stat.S_IMODE(st.st_mode) & 0o700)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the start: a temporary file beside it,
+    created 0600 whatever the umask, then renamed into place (readers never see a part)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)  # whatever the umask did
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _read_key_file(path: Path) -> str:
@@ -176,7 +193,7 @@ def _create_key_file(path: Path) -> None:
     nobody ever sees a partial file. Without hard-link support the file is created in place
     with O_EXCL (readers then wait for its content).
     """
-    _private_dir(path.parent, tighten=KEY_FILE_ENV not in os.environ)
+    private_dir(path.parent, tighten=KEY_FILE_ENV not in os.environ)
     text = secrets.token_bytes(_KEY_BYTES).hex() + "\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)

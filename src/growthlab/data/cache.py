@@ -44,6 +44,8 @@ from typing import Any
 
 import duckdb
 
+from growthlab.privacy import private_dir
+
 ENV = "GROWTHLAB_CACHE_DIR"
 #: bump when the layout of a cache entry changes
 FORMAT = 1
@@ -97,15 +99,7 @@ def ensure_dir(cache_dir: str | Path) -> Path:
     versions were world-readable). Raises OSError when the folder cannot be created.
     """
     cache_dir = Path(cache_dir)
-    missing = []
-    p = cache_dir
-    while not p.exists() and p.parent != p:
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(d, _DIR_MODE)
-            os.chmod(d, _DIR_MODE)  # the mode given to mkdir is filtered by the umask
+    private_dir(cache_dir, tighten=False)  # an existing folder: tightened below if it is ours
     if os.name != "posix":
         return cache_dir
     names = os.listdir(cache_dir)
@@ -329,10 +323,8 @@ def write_side(cache_dir: Path, key: str, name: str, writer: Callable[[Path], An
     final = side_path(cache_dir, key, name)
     tmp = final.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        private_dir(final.parent, tighten=True)
         with _private_umask():
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(final.parent, _DIR_MODE)
-            _tighten(final.parent, _DIR_MODE)
             writer(tmp)
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, final)

@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,8 +61,6 @@ VALUE_NOTEBOOK = "03_segments_value"
 FORMATS = ("csv", "xlsx")
 #: XLSX holds at most this many rows below the header (Excel's limit); longer lists are CSV only
 XLSX_MAX_ROWS = 1_048_575
-_DIR_MODE = 0o700
-_FILE_MODE = 0o600
 #: the files this module writes (a folder holding anything else is not a folder of lists)
 _OWN = re.compile(
     r"lists\.json|(?:top_spreaders|suspicious_inviters|high_value_at_risk|segment_[a-z_]+)"
@@ -456,33 +453,6 @@ def check_out(out: str | Path, reports: str | Path) -> Path:
     return o
 
 
-def _private_dir(out: Path) -> None:
-    """Create ``out`` (and missing parents) 0700 (:func:`growthlab.data.cache.ensure_dir`) and
-    make it 0700 if it existed (it holds nothing but lists: :func:`check_out`)."""
-    from growthlab.data.cache import ensure_dir
-
-    try:
-        ensure_dir(out)
-        os.chmod(out, _DIR_MODE)
-    except OSError as err:
-        raise ConfigError(f"cannot create lists folder {out}: {err}") from err
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the start (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _FILE_MODE)  # whatever the umask did
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _fingerprint(source: str, engine: dict[str, Any] | None = None) -> dict[str, Any]:
     """The source's fingerprint: its files, or an engine's tables (schema, rows, latest time,
     checksum: what :mod:`growthlab.data.engine` keys on, as the run's manifest records)."""
@@ -510,7 +480,10 @@ def write(
 
     XLSX costs about 50 µs a cell (openpyxl): on a large source ``formats=("csv",)`` writes
     the CSV files only; lists longer than :data:`XLSX_MAX_ROWS` are CSV only anyway."""
-    _private_dir(out)
+    try:
+        privacy.private_dir(out, tighten=True)  # it holds nothing but lists (check_out)
+    except OSError as err:
+        raise ConfigError(f"cannot create lists folder {out}: {err}") from err
     entries, written = [], {MANIFEST}
     for lst in lists:
         rows = table(lst, lang)
@@ -518,7 +491,7 @@ def write(
         files, escaped = [], 0
         if "csv" in formats:
             data, escaped = csv_bytes(rows)
-            _write_private(out / f"{lst.name}.csv", data)
+            privacy.write_private(out / f"{lst.name}.csv", data)
             files.append(f"{lst.name}.csv")
         if "xlsx" in formats and len(rows) <= XLSX_MAX_ROWS:
             notes = [
@@ -528,7 +501,9 @@ def write(
                 *[[c, label[lang]] for c, label in cols.items()],
             ]
             about = i18n.t("lists.sheet.about", lang)
-            _write_private(out / f"{lst.name}.xlsx", xlsx_bytes(rows, lst.name, notes, about))
+            privacy.write_private(
+                out / f"{lst.name}.xlsx", xlsx_bytes(rows, lst.name, notes, about)
+            )
             files.append(f"{lst.name}.xlsx")
         written.update(files)
         entries.append(
@@ -554,7 +529,7 @@ def write(
         "lang": lang,
         "lists": entries,
     }
-    _write_private(
+    privacy.write_private(
         out / MANIFEST,
         json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
     )
