@@ -11,6 +11,7 @@ with their entry, and that a damaged file is derived again.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -136,10 +137,38 @@ def test_kept_tables_go_with_their_entry(source, tmp_path):
 
 def test_loads_without_a_cache_keep_nothing(source, tmp_path, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
     ds = data.load(source, as_of=AS_OF)
     assert ds.cache is None
     features.activity(ds)
-    assert not list(tmp_path.rglob("*.parquet"))
+    referral.user_activity(ds)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_kept_table_read_survives_pruning(source, fresh, tmp_path):
+    """A kept file is copied into the engine when read: pruning its entry while a kernel
+    still uses it (the runner prunes after every run) breaks no later query."""
+    d = tmp_path / "c"
+    features.activity(data.load(source, as_of=AS_OF, cache_dir=d))
+    reader = data.load(source, as_of=AS_OF, cache_dir=d)
+    days = features.user_day_stats(reader)
+    for f in d.iterdir():
+        if f.is_dir():
+            shutil.rmtree(f)
+    assert days.count().to_pyarrow().as_py() > 700
+    pd.testing.assert_frame_equal(features.activity(reader), features.activity(fresh))
+
+
+def test_an_entry_written_again_drops_the_old_kept_tables(source, tmp_path):
+    d = tmp_path / "c"
+    features.activity(data.load(source, as_of=AS_OF, cache_dir=d))
+    (entry,) = d.glob(f"*{cache.SUFFIX}")
+    (kept,) = _kept(d)
+    entry.unlink()  # e.g. deleted by hand after the data files were edited in place
+    data.load(source, as_of=AS_OF, cache_dir=d)
+    assert not kept.exists()
 
 
 def test_engine_sources_keep_nothing_on_local_disk(source, tmp_path, monkeypatch):

@@ -123,13 +123,15 @@ def _private_umask() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """SHA-256 of the growthlab version, DuckDB version and the data layer's source text."""
+    """SHA-256 of the growthlab, DuckDB and Ibis versions and the data layer's source text
+    (Ibis compiles the queries behind the tables kept beside an entry)."""
+    import ibis
+
     import growthlab
 
     h = hashlib.sha256()
-    h.update(
-        f"growthlab={getattr(growthlab, '__version__', '?')};duckdb={duckdb.__version__}".encode()
-    )
+    version = getattr(growthlab, "__version__", "?")
+    h.update(f"growthlab={version};duckdb={duckdb.__version__};ibis={ibis.__version__}".encode())
     here = Path(__file__).parent
     for f in sorted([*here.glob("*.py"), here / "channels.yaml"]):
         h.update(f.name.encode() + b"\0")
@@ -255,6 +257,9 @@ def write(
             attached = False
         os.chmod(tmp, _FILE_MODE)  # whatever the umask did: private before it becomes visible
         final = entry_path(cache_dir, key)
+        # tables derived from an earlier entry of this key (a damaged or deleted entry written
+        # again, e.g. after the data files were edited in place) must not answer for this one
+        shutil.rmtree(cache_dir / f"{key}{SIDE_SUFFIX}", ignore_errors=True)
         os.replace(tmp, final)
         return final
     except Exception:  # noqa: BLE001 - a full disk or read-only folder only costs the speed-up
@@ -364,7 +369,8 @@ def prune(cache_dir: str | Path, keep: int = 4, *, older_than_s: float = 3600.0)
     for d in cache_dir.glob(f"*{SIDE_SUFFIX}"):  # derived tables go with their entry
         if _SIDE.fullmatch(d.name) and d.name.removesuffix(SIDE_SUFFIX) not in live:
             shutil.rmtree(d, ignore_errors=True)
-            removed.append(d)
+            if not d.exists():
+                removed.append(d)
     for f in [*cache_dir.glob(".*.tmp"), *cache_dir.glob(".*.tmp.wal"), *cache_dir.glob(".*.lock")]:
         key = f.name[1:].split(".", 1)[0]
         if not _KEY.fullmatch(key):

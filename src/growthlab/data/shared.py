@@ -68,9 +68,12 @@ def shared_table(
     Built as a temporary table of the Dataset's own engine (DuckDB: a temporary table; other
     engines: Ibis ``Table.cache()``, e.g. a Spark cached view) and freed with the Dataset.
     With ``persist`` (small, per-user tables only) it is also read from, or else written to,
-    the side folder of the Dataset's validated-load cache entry. ``key`` must hold every input of the table and have a stable
-    ``repr``. Sources that are not Dataset-like (Ibis tables, frames) or engines without
-    temporary tables just get ``build()``.
+    the side folder of the Dataset's validated-load cache entry; a kept file is copied into
+    the engine when read (a file that ``cache.prune`` removes later cannot break a query), and
+    its column types are Parquet's (an engine's 128-bit integer comes back as a double: cast
+    sums to int64/float64 before keeping them). ``key`` must hold every input of the table
+    and have a stable ``repr``. Sources that are not Dataset-like (Ibis tables, frames) or
+    engines without temporary tables just get ``build()``.
     """
     try:
         store = _SHARED.setdefault(source, {})
@@ -83,7 +86,7 @@ def shared_table(
         path = _cache.side_path(*kept)
         if path.is_file():
             try:
-                store[key] = source.con.read_parquet(path)
+                store[key] = _materialise(source.con, source.con.read_parquet(path))
                 return store[key]
             except Exception:  # noqa: BLE001 - unreadable (a partial copy?): derive it again
                 pass
