@@ -16,20 +16,29 @@ import pytest
 from growthlab import data
 from growthlab.data import daily, experiments, localtime, profile, synth
 
-ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Shanghai", "UTC"]
+ZONES = [
+    ("America/New_York", "2024-01-01", "2025-12-31"),
+    ("Europe/London", "2024-01-01", "2025-12-31"),
+    ("Australia/Sydney", "2024-01-01", "2025-12-31"),
+    ("Asia/Shanghai", "2024-01-01", "2025-12-31"),
+    ("UTC", "2024-01-01", "2025-12-31"),
+    # changes off the quarter hour: 00:01 local until 2011; an offset of -0:44:30
+    ("America/St_Johns", "2009-01-01", "2011-12-31"),
+    ("Africa/Monrovia", "1971-06-01", "1972-06-01"),
+]
 
 
-@pytest.mark.parametrize("zone", ZONES)
-def test_local_time_equals_pandas_for_every_instant(zone):
-    rng = np.random.default_rng(1)
-    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-12-31")
-    spread = start + pd.to_timedelta(rng.integers(0, 730 * 86400, 4000), unit="s")
-    # every minute of the days around each offset change, where a fixed offset goes wrong
-    near = [
-        pd.date_range(at - pd.Timedelta(hours=30), at + pd.Timedelta(hours=30), freq="min")
-        for at, _ in localtime.offset_changes(zone, start, end)[1:]
-    ]
-    ts = pd.DatetimeIndex(spread).append(near).astype("datetime64[us]")
+@pytest.mark.parametrize(("zone", "first", "last"), ZONES)
+def test_local_time_equals_pandas_for_every_instant(zone, first, last):
+    start, end = pd.Timestamp(first), pd.Timestamp(last)
+    # every 7th minute and every second around each change found by pandas itself (not by
+    # offset_changes, which is under test): a fixed offset, or a change put on the wrong
+    # quarter hour, fails here
+    dense = pd.date_range(start, end, freq="7min")
+    offsets = dense.tz_localize("UTC").tz_convert(zone).tz_localize(None) - dense
+    turns = dense[1:][(offsets[1:] != offsets[:-1])]
+    near = [pd.date_range(at - pd.Timedelta(minutes=8), at, freq="s") for at in turns]
+    ts = dense.append(near).astype("datetime64[us]")
     t = ibis.memtable(pd.DataFrame({"ts": ts}))
     got = t.select(
         local=localtime.local_time(t.ts, zone, start, end),
@@ -47,13 +56,18 @@ def test_local_time_equals_pandas_for_every_instant(zone):
 def test_offset_changes_names_the_instants():
     changes = localtime.offset_changes("America/New_York", "2025-01-01", "2025-12-31")
     assert changes == [
-        (pd.Timestamp("2024-12-31"), -300),
-        (pd.Timestamp("2025-03-09 07:00"), -240),
-        (pd.Timestamp("2025-11-02 06:00"), -300),
+        (pd.Timestamp("2024-12-31"), -5 * 3600),
+        (pd.Timestamp("2025-03-09 07:00"), -4 * 3600),
+        (pd.Timestamp("2025-11-02 06:00"), -5 * 3600),
     ]
     assert localtime.offset_changes("Asia/Shanghai", "2025-01-01", "2025-12-31") == [
-        (pd.Timestamp("2024-12-31"), 480)
+        (pd.Timestamp("2024-12-31"), 8 * 3600)
     ]
+    # 2010-11-07 00:01 NDT (-2:30) in St. John's, Newfoundland
+    assert localtime.offset_changes("America/St_Johns", "2010-11-01", "2010-11-10")[1] == (
+        pd.Timestamp("2010-11-07 02:31"),
+        -(3 * 3600 + 1800),
+    )
     with pytest.raises(Exception, match="unknown time zone"):
         localtime.offset_changes("Mars/Olympus", "2025-01-01", "2025-01-02")
 
@@ -95,14 +109,19 @@ def test_daily_volume_counts_by_local_day(new_york):
     assert (events.to_numpy() == want.to_numpy()).all()
 
 
-def test_experiment_looks_use_local_days(new_york):
-    ds = new_york
+def test_experiment_looks_use_local_days():
+    # as_of in winter time (EST), assignments in May (EDT): the old offset at as_of moved 5 of
+    # the 301 assignments to another day
+    frames, truth = synth.generate_frames(1500, seed=4)
+    ds = data.load(frames, truth=truth, timezone="America/New_York", as_of="2025-11-15")
     looks = experiments.daily_looks(ds, window_days=14)
     assert len(looks)
-    assigned = ds.frame("assignments", ["experiment_id", "variant", "assigned_at"])
-    assigned["day"] = ds.local(pd.to_datetime(assigned["assigned_at"])).dt.normalize()
-    first = assigned.groupby(["experiment_id", "variant"])["day"].min()
-    got = looks.groupby(["experiment_id", "variant"])["day"].min()
-    pd.testing.assert_series_equal(
-        pd.to_datetime(got).rename("day"), first.rename("day"), check_index_type=False
-    )
+    assigned = ds.frame("assignments", ["experiment_id", "user_id", "variant", "assigned_at"])
+    first = assigned.groupby(["experiment_id", "user_id", "variant"])["assigned_at"].min()
+    first = first.reset_index()
+    first["day"] = ds.local(pd.to_datetime(first["assigned_at"])).dt.normalize()
+    # n at the end of each local day = users assigned by then (cumulative, per arm)
+    for (exp, var), g in looks.groupby(["experiment_id", "variant"]):
+        arm = first[(first["experiment_id"] == exp) & (first["variant"] == var)]
+        want = [int((arm["day"] <= d).sum()) for d in pd.to_datetime(g["day"])]
+        assert g["n"].astype(int).tolist() == want, (exp, var)

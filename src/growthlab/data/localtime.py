@@ -1,4 +1,4 @@
-"""Local wall-clock time in the engine: the one mechanism behind every "local day" of the data layer.
+"""Local wall-clock time in the engine: one mechanism for the data layer's local days.
 
 Timestamps are held as naive UTC (SPEC §3); pages count by the source's local calendar days
 (``Dataset.timezone``). A zone with daylight saving has two UTC offsets a year, so shifting
@@ -45,31 +45,46 @@ def utc_offset_minutes(timezone: str, at: Any = None) -> int:
     return int(off.total_seconds() // 60)
 
 
-def _minutes(grid: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+def _seconds(grid: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """The zone's UTC offset in seconds at each naive-UTC instant of ``grid``."""
     local = grid.tz_localize("UTC").tz_convert(timezone).tz_localize(None)
-    return ((local - grid) / pd.Timedelta(minutes=1)).to_numpy().round().astype(np.int64)
+    return ((local - grid) // pd.Timedelta(seconds=1)).to_numpy().astype(np.int64)
+
+
+def _bisect(timezone: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.Timestamp:
+    """The first second in (lo, hi] whose offset differs from lo's (one change inside)."""
+    before = _seconds(pd.DatetimeIndex([lo]), timezone)[0]
+    while hi - lo > pd.Timedelta(seconds=1):
+        mid = lo + ((hi - lo) // 2).floor("s")
+        if _seconds(pd.DatetimeIndex([mid]), timezone)[0] == before:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def offset_changes(timezone: str, start: Any, end: Any) -> list[tuple[pd.Timestamp, int]]:
-    """``[(instant, minutes), ...]``: the UTC offset of ``timezone`` in force from a day before
+    """``[(instant, seconds), ...]``: the UTC offset of ``timezone`` in force from a day before
     ``start``, then each change (daylight saving, zone history) up to a day after ``end``;
-    instants naive UTC. Changes are found day by day, then to the quarter hour (every offset
-    change since 1970 falls on one), so a range of decades costs a few thousand points.
+    instants naive UTC, exact to the second (some zones changed at 00:01 local, or had offsets
+    such as -0:44:30). Changes are found day by day, then within the day (a 5-minute grid,
+    each change bisected to the second), so a range of decades costs a few thousand points.
 
     >>> offset_changes("America/New_York", "2025-03-01", "2025-03-31")[1]
-    (Timestamp('2025-03-09 07:00:00'), -240)
+    (Timestamp('2025-03-09 07:00:00'), -14400)
     """
     _zone(timezone)
     lo = pd.Timestamp(start).floor("D") - pd.Timedelta(days=1)
     hi = pd.Timestamp(end).ceil("D") + pd.Timedelta(days=1)
     days = pd.date_range(lo, hi, freq="D")
-    per_day = _minutes(days, timezone)
+    per_day = _seconds(days, timezone)
     out = [(days[0], int(per_day[0]))]
     for i in np.flatnonzero(per_day[1:] != per_day[:-1]) + 1:
-        grid = pd.date_range(days[i - 1], days[i], freq="15min")
-        minutes = _minutes(grid, timezone)
-        for j in np.flatnonzero(minutes[1:] != minutes[:-1]) + 1:
-            out.append((grid[j], int(minutes[j])))
+        grid = pd.date_range(days[i - 1], days[i], freq="5min")
+        secs = _seconds(grid, timezone)
+        for j in np.flatnonzero(secs[1:] != secs[:-1]) + 1:
+            at = _bisect(timezone, grid[j - 1], grid[j])
+            out.append((at, int(_seconds(pd.DatetimeIndex([at]), timezone)[0])))
     return out
 
 
@@ -87,10 +102,10 @@ def local_time(
         return ts
     changes = offset_changes(timezone, start, end)
     first = changes[0][1]
-    out = ts + ibis.interval(minutes=first) if first else ts
-    for at, minutes in changes[1:]:
+    out = ts + ibis.interval(seconds=first) if first else ts
+    for at, seconds in changes[1:]:
         lit = ibis.literal(at.to_pydatetime(), type="timestamp")
-        out = ibis.ifelse(ts >= lit, ts + ibis.interval(minutes=minutes), out)
+        out = ibis.ifelse(ts >= lit, ts + ibis.interval(seconds=seconds), out)
     return out
 
 
