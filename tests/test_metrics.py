@@ -32,6 +32,7 @@ def test_labels_fill_their_fields_in_both_languages():
         ("fraction", 253.817, "en", "25,382 %"),
         ("fraction", -12.5, "zh", "-1,250 %"),
         ("fraction", 9.99, "en", "999.0 %"),
+        ("fraction", 9.9996, "en", "1,000 %"),
         ("pp", 0.0587, "en", "+5.9 pp"),
         ("pp", -0.0587, "zh", "-5.9 个百分点"),
         ("count", 12345.0, "en", "12,345"),

@@ -9,8 +9,8 @@ measures legitimately differ (retention "active in days 28–30 after signup" vs
 its 4th week"), they are two ids whose labels say the difference.
 
 Units: ``fraction`` (0.125 is written 12.5 %, 253.8 is 25,382 %), ``pp`` (a difference of two
-fractions, written in percentage points), ``count``, ``currency`` (written with the source's currency code),
-``days``, ``hours``, ``ratio`` (a plain number such as K), ``score`` (a statistic), ``text``
+fractions, written in percentage points), ``count``, ``currency`` (written with the source's
+currency code), ``days``, ``hours``, ``ratio`` (a plain number such as K), ``score`` (a statistic), ``text``
 and ``records`` (lists of rows, e.g. alerts; not formatted).
 """
 
@@ -88,7 +88,7 @@ def format_value(
     if v is None:
         return "n/a" if lang != "zh" else "无"
     if unit == "fraction":
-        if abs(v) >= 10:  # a return of 25,382 % reads better grouped and without decimals
+        if abs(round(100 * v, 1)) >= 1000:  # 25,382 % reads better grouped, without decimals
             return f"{100 * v:,.0f} %"
         d = 1 if abs(v) >= 0.001 or v == 0 else 2
         return f"{100 * v:.{d}f} %"

@@ -482,8 +482,13 @@ def write(
     the CSV files only; lists longer than :data:`XLSX_MAX_ROWS` are CSV only anyway."""
     try:
         privacy.private_dir(out, tighten=True)  # it holds nothing but lists (check_out)
+        st = out.stat()
     except OSError as err:
         raise ConfigError(f"cannot create lists folder {out}: {err}") from err
+    if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        raise ConfigError(
+            f"lists folder {out}: not owner-only and not ours to make so; choose another --out"
+        )
     entries, written = [], {MANIFEST}
     for lst in lists:
         rows = table(lst, lang)
