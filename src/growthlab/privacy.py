@@ -127,6 +127,16 @@ def default_key_file() -> Path:
     return root / "growthlab" / "pseudonym.key"
 
 
+def make_private(path: Path, mode: int = 0o700) -> None:
+    """Take group/other permissions away from ``path`` (to at most ``mode``) if this user owns
+    it and it is not a symlink; best effort (an error leaves it as it is)."""
+    with contextlib.suppress(OSError):
+        st = path.lstat()
+        ours = os.name != "posix" or st.st_uid == os.getuid()
+        if ours and not stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & mode)
+
+
 def private_dir(folder: Path, *, tighten: bool) -> None:
     """Create ``folder`` (and missing parents) with mode 0700; with ``tighten``, also take
     group/other access away from an existing ``folder`` that this user owns. For folders of
@@ -142,10 +152,8 @@ def private_dir(folder: Path, *, tighten: bool) -> None:
         with contextlib.suppress(FileExistsError):
             os.mkdir(d, 0o700)
             os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask; make it exact
-    if tighten and os.name == "posix" and not missing:
-        st = folder.stat()
-        if st.st_uid == os.getuid() and st.st_mode & 0o077:
-            os.chmod(folder, stat.S_IMODE(st.st_mode) & 0o700)
+    if tighten and not missing:
+        make_private(folder)
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -36,7 +36,6 @@ import pickle
 import re
 import secrets
 import shutil
-import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import Any
 
 import duckdb
 
-from growthlab.privacy import private_dir
+from growthlab.privacy import make_private, private_dir
 
 ENV = "GROWTHLAB_CACHE_DIR"
 #: bump when the layout of a cache entry changes
@@ -78,18 +77,6 @@ def resolve_dir(cache_dir: str | Path | None) -> Path | None:
     return None if cache_dir is None else Path(cache_dir)
 
 
-def _ours(st: os.stat_result) -> bool:
-    return os.name != "posix" or st.st_uid == os.getuid()
-
-
-def _tighten(path: Path, private: int) -> None:
-    """Take group/other permissions away from ``path`` if this user owns it (best effort)."""
-    with contextlib.suppress(OSError):
-        st = path.lstat()
-        if _ours(st) and not stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
-            os.chmod(path, stat.S_IMODE(st.st_mode) & private)
-
-
 def ensure_dir(cache_dir: str | Path) -> Path:
     """Create ``cache_dir`` private (0700, and any missing parents too) and secure what is there.
 
@@ -105,9 +92,9 @@ def ensure_dir(cache_dir: str | Path) -> Path:
     names = os.listdir(cache_dir)
     for name in names:
         if _OWN.fullmatch(name):
-            _tighten(cache_dir / name, _DIR_MODE if _SIDE.fullmatch(name) else _FILE_MODE)
+            make_private(cache_dir / name, _DIR_MODE if _SIDE.fullmatch(name) else _FILE_MODE)
     if all(_OWN.fullmatch(n) for n in names):
-        _tighten(cache_dir, _DIR_MODE)
+        make_private(cache_dir, _DIR_MODE)
     return cache_dir
 
 

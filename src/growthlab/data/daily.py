@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from growthlab.data.features import paid_orders
-from growthlab.data.localtime import data_span, local_day, utc_offset_minutes
+from growthlab.data.localtime import data_span, local_day, to_local
 from growthlab.errors import AnalysisInputError, require_columns
 
 ALL = "all"
@@ -186,9 +186,9 @@ def complete_series(
     return full[["date", "metric", "segment", "value"]].reset_index(drop=True)
 
 
-def _last_full_day(as_of: pd.Timestamp, offset_minutes: int) -> pd.Timestamp:
-    """The last local day that is complete at ``as_of`` (a day ending at 23:59 counts)."""
-    local = pd.Timestamp(as_of) + pd.Timedelta(minutes=offset_minutes)
+def _last_full_day(local: pd.Timestamp) -> pd.Timestamp:
+    """The last local day that is complete at the local time ``local`` (a day ending at 23:59
+    counts)."""
     day = local.normalize()
     return day if local - day >= pd.Timedelta(hours=23, minutes=59) else day - pd.Timedelta(days=1)
 
@@ -219,7 +219,6 @@ def kpi_series(
     tables = {n: ds.table(n) for n in ("users", "referrals", "orders", "events") if ds.has(n)}
     tz = getattr(ds, "timezone", None) or "Asia/Shanghai"
     as_of = getattr(ds, "as_of", None)
-    offset = utc_offset_minutes(tz, as_of)
     counts = kpi_expr(tables, tz, data_span(ds), by_channel=by_channel).to_pandas()
     available = ["new_users"]
     if "referrals" in tables:
@@ -239,7 +238,7 @@ def kpi_series(
     elif as_of is not None:
         # a trailing stretch without any activity at all is data not yet arrived (freshness is
         # reported by the data-quality section), not a collapse of every KPI
-        last = min(_last_full_day(pd.Timestamp(as_of), offset), any_last)
+        last = min(_last_full_day(to_local(as_of, tz)), any_last)
     else:
         last = dates.max()
     if pd.isna(first) or pd.isna(last) or first > last:

@@ -21,6 +21,7 @@ import pandas as pd
 from growthlab.data import cache as _cache
 from growthlab.data import description as _description
 from growthlab.data import engine as _engine
+from growthlab.data import localtime as _localtime
 from growthlab.data.channels import load_map
 from growthlab.data.contract import DEFAULT_MIN_DATE, TABLES
 from growthlab.data.quality import QualityReport
@@ -112,9 +113,7 @@ class Dataset:
     # -- time ------------------------------------------------------------------------------
     def local(self, ts: pd.Series | pd.Timestamp) -> pd.Series | pd.Timestamp:
         """Naive UTC timestamps -> naive local wall-clock time in ``self.timezone``."""
-        if isinstance(ts, pd.Series):
-            return ts.dt.tz_localize("UTC").dt.tz_convert(self.timezone).dt.tz_localize(None)
-        return pd.Timestamp(ts).tz_localize("UTC").tz_convert(self.timezone).tz_localize(None)
+        return _localtime.to_local(ts, self.timezone)
 
     def close(self) -> None:
         """Release the engine and its temporary files (also done automatically)."""

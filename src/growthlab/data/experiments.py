@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from growthlab.data.features import paid_orders
-from growthlab.data.localtime import data_span, local_day, utc_offset_minutes
+from growthlab.data.localtime import data_span, local_day, to_local
 from growthlab.errors import require_columns
 
 #: Per-user columns of :func:`user_metrics_expr`.
@@ -334,10 +334,7 @@ def daily_looks(ds: Any, *, window_days: float | None = 14) -> pd.DataFrame:
     conv = frames.get("conv", pd.DataFrame(columns=["experiment_id", "variant", "day", "new"]))
     for f in (n, conv):
         f["day"] = pd.to_datetime(f["day"])
-    last_day = None
-    if ds.as_of is not None:  # the offset at as_of itself: exact for that one instant
-        at = pd.Timestamp(ds.as_of)
-        last_day = (at + pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, at))).normalize()
+    last_day = to_local(ds.as_of, ds.timezone).normalize() if ds.as_of is not None else None
     span = n.groupby("experiment_id")["day"].agg(["min", "max"])
     parts = []
     for (exp, var), g in n.groupby(["experiment_id", "variant"], sort=True):  # per arm: a few

@@ -5,8 +5,8 @@ Timestamps are held as naive UTC (SPEC §3); pages count by the source's local c
 every row by the offset at one instant (as_of) put an hour of rows into the wrong day for half
 of the year. :func:`local_time` shifts each row by the offset in force at its own instant.
 
-- :func:`utc_offset_minutes` — the zone's offset at one instant (for single instants: as_of,
-  the newest row);
+- :func:`to_local` — the same in pandas, for small frames and single instants (as_of, the
+  newest row);
 - :func:`offset_changes` — the offset at the start of a range and each change inside it;
 - :func:`local_time` / :func:`local_day` — naive UTC -> local wall-clock time / calendar day,
   as engine expressions (DuckDB, Spark, any Ibis backend);
@@ -15,7 +15,7 @@ of the year. :func:`local_time` shifts each row by the offset in force at its ow
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ import pandas as pd
 
 from growthlab.errors import AnalysisInputError
 
-__all__ = ["utc_offset_minutes", "offset_changes", "local_time", "local_day", "data_span"]
+__all__ = ["to_local", "offset_changes", "local_time", "local_day", "data_span"]
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -36,13 +36,15 @@ def _zone(timezone: str) -> ZoneInfo:
         raise AnalysisInputError(f"timezone: unknown time zone {timezone!r}") from exc
 
 
-def utc_offset_minutes(timezone: str, at: Any = None) -> int:
-    """UTC offset of ``timezone`` in minutes at the naive-UTC instant ``at`` (default: now)."""
-    zone = _zone(timezone)
-    when = pd.Timestamp(at) if at is not None else pd.Timestamp.now("UTC").tz_localize(None)
-    aware = when.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(zone)
-    off = aware.utcoffset() or dt.timedelta(0)
-    return int(off.total_seconds() // 60)
+def to_local(ts: Any, timezone: str) -> Any:
+    """Naive UTC ``ts`` (a Series or one instant) as naive local wall-clock time in
+    ``timezone`` (pandas' zone conversion, exact to the second): the Python-side twin of
+    :func:`local_time`, for frames that are already small and for single instants."""
+    _zone(timezone)
+    if isinstance(ts, pd.Series):
+        ts = pd.to_datetime(ts)
+        return ts.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
+    return pd.Timestamp(ts).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
 
 
 def _seconds(grid: pd.DatetimeIndex, timezone: str) -> np.ndarray:
@@ -76,6 +78,13 @@ def offset_changes(timezone: str, start: Any, end: Any) -> list[tuple[pd.Timesta
     _zone(timezone)
     lo = pd.Timestamp(start).floor("D") - pd.Timedelta(days=1)
     hi = pd.Timestamp(end).ceil("D") + pd.Timedelta(days=1)
+    return list(_changes(timezone, lo, hi))
+
+
+@functools.lru_cache(maxsize=64)
+def _changes(timezone: str, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple:
+    """:func:`offset_changes` between whole days ``lo`` and ``hi`` (asked once per column of a
+    page's queries: computed once)."""
     days = pd.date_range(lo, hi, freq="D")
     per_day = _seconds(days, timezone)
     out = [(days[0], int(per_day[0]))]
@@ -85,7 +94,7 @@ def offset_changes(timezone: str, start: Any, end: Any) -> list[tuple[pd.Timesta
         for j in np.flatnonzero(secs[1:] != secs[:-1]) + 1:
             at = _bisect(timezone, grid[j - 1], grid[j])
             out.append((at, int(_seconds(pd.DatetimeIndex([at]), timezone)[0])))
-    return out
+    return tuple(out)
 
 
 def local_time(

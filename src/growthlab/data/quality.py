@@ -233,10 +233,9 @@ class QualityReport:
     # --- the data-quality page: coverage in local time and display-ready tables -----------
     def local(self, ts: pd.Series | pd.Timestamp) -> pd.Series | pd.Timestamp:
         """Naive UTC -> naive wall-clock time in :attr:`timezone` (as ``Dataset.local``)."""
-        if isinstance(ts, pd.Series):
-            ts = pd.to_datetime(ts)
-            return ts.dt.tz_localize("UTC").dt.tz_convert(self.timezone).dt.tz_localize(None)
-        return pd.Timestamp(ts).tz_localize("UTC").tz_convert(self.timezone).tz_localize(None)
+        from growthlab.data.localtime import to_local
+
+        return to_local(ts, self.timezone)
 
     @property
     def coverage(self) -> pd.DataFrame:

@@ -48,6 +48,7 @@ from filelock import FileLock, Timeout
 from growthlab.data.engine import SNAPSHOT_ENV, is_engine_url
 from growthlab.data.engine import URL_ENV as ENGINE_URL_ENV
 from growthlab.data.engine import label as engine_label
+from growthlab.data.localtime import to_local
 from growthlab.errors import ConfigError, GrowthlabError
 from growthlab.report import html as rhtml
 from growthlab.report import index as rindex
@@ -184,27 +185,21 @@ def describe_source(cfg: RunConfig) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         last = pd.to_datetime(ds.quality.tables["last"]).max()
         if pd.notna(last):
-            from growthlab.data.localtime import utc_offset_minutes
-
-            off = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, last))
-            info["latest"] = str((last + off).date())
+            info["latest"] = str(to_local(last, ds.timezone).date())
             now = pd.Timestamp.now(tz="UTC").tz_localize(None)
             info["stale_days"] = int((now - last) / pd.Timedelta(days=1))
-    offset = pd.Timedelta(0)
-    with contextlib.suppress(Exception):
-        from growthlab.data.localtime import utc_offset_minutes
-
-        offset = pd.Timedelta(minutes=utc_offset_minutes(ds.timezone, as_of))
     # Shown as local calendar dates of the source time zone.
     info["as_of"] = None
     if as_of is not None:
-        local = pd.Timestamp(as_of) + offset
+        local = pd.Timestamp(as_of)
+        with contextlib.suppress(Exception):
+            local = to_local(local, ds.timezone)
         if local == local.normalize():  # midnight = the end of the previous day
             local -= pd.Timedelta(microseconds=1)
         info["as_of"] = str(local.date())
     try:
         first = pd.Timestamp(ds.table("users").signup_at.min().execute())
-        info["start"] = str((first + offset).date())
+        info["start"] = str(to_local(first, ds.timezone).date())
     except Exception:  # noqa: BLE001 - a header nicety, never a reason to fail
         info["start"] = None
     if info.get("start") or info.get("as_of"):
