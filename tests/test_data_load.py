@@ -157,6 +157,49 @@ def test_source_never_modified_and_truth_json(tmp_path):
     assert ds.truth == {"seed": 7}
 
 
+def test_truth_json_read_only_when_used(tmp_path, monkeypatch):
+    """as_of comes from truth.json's members up to ``as_of``; the whole file (tens of MB at a
+    million users) is parsed only when ``ds.truth`` is read."""
+    from growthlab.data import dataset as dmod
+
+    folder = _write(tmp_path / "src", tiny_frames())
+    truth = {"a_big": list(range(1000)), "as_of": "2024-01-05", "z": {"users": ["u1"] * 50}}
+    (folder / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    parsed = []
+    real = dmod._read_truth
+    monkeypatch.setattr(dmod, "_read_truth", lambda src: parsed.append(src) or real(src))
+    ds = load(folder)
+    assert ds.as_of_source.startswith("truth.json")
+    assert ds.local(ds.as_of) == pd.Timestamp("2024-01-06")  # the end of the local day
+    assert parsed == []
+    assert ds.truth == truth and len(parsed) == 1
+    assert ds.truth == truth and len(parsed) == 1  # read once
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"as_of": "2025-06-30"}', "2025-06-30"),
+        (
+            '{ "ab": {"as_of": "no"}, "x": [1, {"as_of": 2}] ,\n "as_of" :"2025-01-02", "z": 1}',
+            "2025-01-02",
+        ),
+        ('{"ab": "\\"as_of\\": \\"no\\"", "as_of": "2024-02-29"}', "2024-02-29"),
+        ('{"seed": 7}', None),
+        ('{"as_of": null}', None),
+        ("[1, 2]", None),
+        ("{}", None),
+    ],
+)
+def test_truth_as_of_matches_a_full_parse(tmp_path, text, expected):
+    from growthlab.data import dataset as dmod
+
+    (tmp_path / "truth.json").write_text(text, encoding="utf-8")
+    full = json.loads(text)
+    assert expected == (full.get("as_of") if isinstance(full, dict) else None)
+    assert dmod._truth_as_of(tmp_path) == expected
+
+
 def test_ibis_connection_source(frames):
     import ibis
 

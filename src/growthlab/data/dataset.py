@@ -65,7 +65,10 @@ class Dataset:
         self.as_of = as_of
         self.timezone = timezone
         self.currency = currency
-        self.truth = truth
+        #: planted truth (synthetic sources): the ``truth`` given, else the source folder's
+        #: truth.json, read on first use of :attr:`truth` (at a million users it is tens of MB
+        #: that no page reads, and every kernel opens the Dataset)
+        self._truth = truth if truth is not None else _UNREAD
         self.source = source
         self._resources = _resources
         #: seconds per loading stage (open, parse, row_rules, ...), for benchmarks
@@ -80,6 +83,17 @@ class Dataset:
         #: engine sources: ``source`` (what it is), ``tables`` (row counts, latest times,
         #: schemas) and ``key`` of the validated tables; None for DuckDB
         self.engine: dict[str, Any] | None = None
+
+    @property
+    def truth(self) -> dict | None:
+        """The planted truth of a synthetic source (its ``truth.json``), else None."""
+        if self._truth is _UNREAD:
+            self._truth = _read_truth(self.source)
+        return self._truth
+
+    @truth.setter
+    def truth(self, value: dict | None) -> None:
+        self._truth = value
 
     # -- tables ----------------------------------------------------------------------------
     @property
@@ -151,13 +165,53 @@ def _connect(db: str, wd: Path, memory_limit: str | None, threads: int | None):
     return raw
 
 
-def _read_truth(source: Any) -> dict | None:
+def _truth_file(source: Any) -> Path | None:
     if isinstance(source, str | Path) and Path(source).is_dir():
         truth_file = Path(source) / "truth.json"
         if truth_file.is_file():
-            import json
+            return truth_file
+    return None
 
-            return json.loads(truth_file.read_text(encoding="utf-8"))
+
+def _read_truth(source: Any) -> dict | None:
+    """The source folder's truth.json (a synthetic source's planted truth), else None."""
+    truth_file = _truth_file(source)
+    return None if truth_file is None else json.loads(truth_file.read_text(encoding="utf-8"))
+
+
+def _truth_as_of(source: Any) -> str | None:
+    """``as_of`` of the source folder's truth.json, parsing only the members before it.
+
+    The file is one JSON object; its members are decoded one at a time (``raw_decode``) up to
+    ``as_of``, so the tens of MB of per-user truth after it are never parsed. Not an object,
+    or no ``as_of``: None.
+    """
+    truth_file = _truth_file(source)
+    if truth_file is None:
+        return None
+    text = truth_file.read_text(encoding="utf-8")
+    dec = json.JSONDecoder()
+    ws = json.decoder.WHITESPACE.match
+
+    def skip(i: int) -> int:
+        return ws(text, i).end()
+
+    i = skip(0)
+    if text[i : i + 1] != "{":
+        return None
+    i = skip(i + 1)
+    while text[i : i + 1] == '"':
+        key, i = dec.raw_decode(text, i)
+        i = skip(i)
+        if text[i : i + 1] != ":":
+            return None
+        value, i = dec.raw_decode(text, skip(i + 1))
+        if key == "as_of":
+            return None if value is None else str(value)
+        i = skip(i)
+        if text[i : i + 1] != ",":
+            return None
+        i = skip(i + 1)
     return None
 
 
@@ -173,6 +227,7 @@ def _extend_key(key: str, **params: Any) -> str:
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_CURRENCY = "CNY"
 _UNSET: Any = object()
+_UNREAD: Any = object()
 
 
 def resolve_options(
@@ -188,20 +243,20 @@ def resolve_options(
     growthlab.yaml, else the defaults. ``as_of`` (when not given): growthlab.yaml's, else a
     synthetic sample's ``truth.json`` date, else None (the latest timestamp in the data).
 
-    Returns ``timezone, as_of, min_date, currency, as_of_source, description, truth``.
+    Returns ``timezone, as_of, min_date, currency, as_of_source, description``.
     """
     desc = None
     if isinstance(source, str | Path) and Path(source).is_dir():
         desc = _description.read(source)
-    file_truth = _read_truth(source)
-    truth = truth if truth is not None else file_truth
     as_of_source = "given"
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         as_of = None
         if desc is not None and desc.as_of:
             as_of, as_of_source = desc.as_of, f"{_description.DESCRIPTION_FILE} of the source"
-        elif isinstance(truth, dict) and truth.get("as_of"):
-            as_of, as_of_source = str(truth["as_of"]), "truth.json (the synthetic sample's date)"
+        else:
+            planted = truth.get("as_of") if isinstance(truth, dict) else _truth_as_of(source)
+            if planted:
+                as_of, as_of_source = str(planted), "truth.json (the synthetic sample's date)"
     return {
         "timezone": timezone or (desc.timezone if desc and desc.timezone else DEFAULT_TIMEZONE),
         "as_of": as_of,
@@ -213,7 +268,6 @@ def resolve_options(
         "currency": currency or (desc.currency if desc and desc.currency else DEFAULT_CURRENCY),
         "as_of_source": as_of_source if as_of is not None else None,
         "description": desc,
-        "file_truth": file_truth,
     }
 
 
@@ -529,7 +583,7 @@ def _load_cached(
         as_of=meta["as_of"],
         timezone=meta["timezone"],
         currency=meta["currency"],
-        truth=truth if truth is not None else meta["truth"],
+        truth=truth,
         source=source if isinstance(source, str | Path) else None,
     )
     ds.timings = {"cache_open": time.perf_counter() - t0}
@@ -574,7 +628,6 @@ def _load_fresh(
     except BaseException:
         _release(raw, workdir)
         raise
-    file_truth = _read_truth(source)
     ibis_con = ibis.duckdb.from_connection(raw)
     ds = Dataset(
         ibis_con,
@@ -584,7 +637,7 @@ def _load_fresh(
         as_of=report.as_of,
         timezone=timezone,
         currency=currency,
-        truth=truth if truth is not None else file_truth,
+        truth=truth,
         source=source if isinstance(source, str | Path) else None,
     )
     ds.timings = dict(validator.timings)
@@ -600,7 +653,6 @@ def _load_fresh(
             "as_of": report.as_of,
             "timezone": timezone,
             "currency": currency,
-            "truth": file_truth,
             "timings": dict(validator.timings),
             "as_of_source": validator.as_of_source,
         }

@@ -347,8 +347,12 @@ def user_features_expr(
 
 def local_orders(source: Any) -> pd.DataFrame | None:
     """``user_id, ts, amount, status`` of ``orders`` with ``ts`` in local time (``ds.local``,
-    when the source has it), as :func:`growthlab.value.analyse_clv` reads them (value page,
-    campaign economics); None when the source has no orders."""
+    when the source has it); None when the source has no orders.
+
+    One row per order, brought into pandas: the reference path for small sources and tests
+    (:func:`growthlab.value.analyse_clv` and ``campaigns.fit_value`` accept it). The pages read
+    :func:`purchase_stats`, one row per buyer summed in the engine (tests hold the two
+    equal)."""
     if isinstance(source, dict):
         frame = source.get("orders")
         orders = ibis.memtable(frame) if isinstance(frame, pd.DataFrame) else frame

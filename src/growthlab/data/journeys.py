@@ -181,8 +181,6 @@ def _shared_rows(ds: Any, lookback_days: float, touch_events: Sequence[str] | No
     (:func:`growthlab.data.shared.shared_table`): :func:`paths` and :func:`time_decay` read
     the same rows, and the per-user windowed pass over the events behind them is the cost."""
     events, orders = _tables(ds)
-    if lookback_days <= 0:
-        raise AnalysisInputError("lookback_days: must be > 0")
     key = (
         "journey_rows",
         float(lookback_days),
