@@ -125,3 +125,118 @@ def test_experiment_looks_use_local_days():
         arm = first[(first["experiment_id"] == exp) & (first["variant"] == var)]
         want = [int((arm["day"] <= d).sum()) for d in pd.to_datetime(g["day"])]
         assert g["n"].astype(int).tolist() == want, (exp, var)
+
+
+# -- per-user and per-period counts: local calendar days, weeks and months -------------------
+# Known truth: the same counts in pandas over ``Dataset.local`` (pandas' own zone conversion),
+# or the UTC code path run on frames converted to local wall-clock time by pandas. Until these
+# were local, a "day" for Asia/Shanghai ran 08:00-08:00 local.
+
+
+def _local_frame(ds, table: str, cols: list[str], ts_cols: tuple[str, ...]) -> pd.DataFrame:
+    df = ds.frame(table, cols)
+    for c in ts_cols:
+        df[c] = ds.local(pd.to_datetime(df[c]))
+    return df
+
+
+def test_activity_and_purchase_days_are_local_days(new_york):
+    from growthlab.data import features
+
+    ds = new_york
+    as_of = ds.local(ds.as_of)
+    ev = _local_frame(ds, "events", ["user_id", "ts"], ("ts",)).dropna()
+    od = _local_frame(ds, "orders", ["user_id", "ts", "status", "amount"], ("ts",))
+    od = od[(od["status"].fillna("paid") == "paid") & (od["ts"] <= as_of)]
+    ev = ev[ev["ts"] <= as_of]
+    days = pd.concat([ev[["user_id", "ts"]], od[["user_id", "ts"]]])
+    days = days.assign(day=days["ts"].dt.normalize()).drop_duplicates(["user_id", "day"])
+    days = days.sort_values(["user_id", "day"])
+    per = days.groupby("user_id")["day"]
+    want = pd.DataFrame(
+        {
+            "last_active": per.max(),
+            "previous_active": per.nth(-2).set_axis(days.loc[per.nth(-2).index, "user_id"]),
+            "active_days": per.size(),
+        }
+    )
+    got = features.activity(ds)
+    users = _local_frame(ds, "users", ["user_id", "signup_at"], ("signup_at",))
+    np.testing.assert_array_equal(
+        pd.to_datetime(got["signup_at"]).to_numpy(),
+        users.set_index("user_id")["signup_at"].reindex(got.index).to_numpy(),
+    )
+    want = want.reindex(got.index)
+    want["active_days"] = want["active_days"].fillna(0).astype("int64")
+    for c in ("last_active", "previous_active"):
+        np.testing.assert_array_equal(
+            pd.to_datetime(got[c]).to_numpy(), pd.to_datetime(want[c]).to_numpy(), err_msg=c
+        )
+    assert (got["active_days"] == want["active_days"]).all()
+    # the same users counted by UTC days differ (what the old code did), so this can fail
+    utc = ds.frame("events", ["user_id", "ts"]).dropna()
+    utc = utc[utc["ts"] <= ds.as_of]
+    utc_days = utc.assign(d=utc["ts"].dt.normalize()).groupby("user_id")["d"].nunique()
+    local_ev_days = ev.assign(d=ev["ts"].dt.normalize()).groupby("user_id")["d"].nunique()
+    assert (utc_days.reindex(local_ev_days.index) != local_ev_days).sum() > 50
+    # idle time against the local as_of is a whole number of days
+    idle = segments_idle(got["last_active"], as_of)
+    idle = idle[~np.isnan(idle)]
+    assert len(idle) and np.array_equal(idle, np.round(idle))
+
+    freq = features.rfm_inputs(ds)["frequency"]
+    want_f = od.assign(d=od["ts"].dt.normalize()).groupby("user_id")["d"].nunique()
+    assert (freq.sort_index() == want_f.reindex(freq.sort_index().index)).all()
+    per_day = features.order_days(ds)
+    want_d = od.assign(d=od["ts"].dt.normalize()).groupby(["user_id", "d"]).size()
+    got_d = per_day.set_index(["user_id", "ts"])["orders"]
+    assert got_d.sort_index().tolist() == want_d.sort_index().tolist()
+    np.testing.assert_array_equal(
+        pd.to_datetime(got_d.sort_index().index.get_level_values(1)).to_numpy(),
+        want_d.sort_index().index.get_level_values(1).to_numpy(),
+    )
+
+
+def segments_idle(last_active, as_of):
+    from growthlab import segments
+
+    return segments.idle_days(last_active, as_of)
+
+
+@pytest.fixture(scope="module")
+def kolkata():
+    """An offset of +5:30: UTC hours are not local hours."""
+    frames, truth = synth.generate_frames(1500, seed=4)
+    return data.load(frames, truth=truth, timezone="Asia/Kolkata")
+
+
+@pytest.mark.parametrize("zone", ["new_york", "kolkata"])
+def test_retention_contact_and_hour_periods_are_local(zone, request):
+    from growthlab.data import funnel as dfunnel
+    from growthlab.data import referral as dref
+
+    ds = request.getfixturevalue(zone)
+    users = _local_frame(ds, "users", ["user_id", "signup_at", "channel"], ("signup_at",))
+    events = _local_frame(ds, "events", ["user_id", "ts", "event", "channel"], ("ts",))
+    for period in ("W", "M"):
+        got = dfunnel.cohort_activity(ds, period, by="channel")
+        want = dfunnel.cohort_activity_frames(users, events, period, by="channel")
+        for g, w in zip(got, want, strict=True):
+            keys = [c for c in g.columns if c not in ("users", "active_users")]
+            pd.testing.assert_frame_equal(
+                g.sort_values(keys, ignore_index=True),
+                w.sort_values(keys, ignore_index=True),
+                check_dtype=False,
+            )
+    t = dfunnel.memtables(events=events)
+    got = dfunnel.contact_response(ds).sort_values(["channel", "contacts"], ignore_index=True)
+    want = dfunnel.contact_response_expr(t["events"]).to_pandas()
+    want = want.sort_values(["channel", "contacts"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    got = dfunnel.hourly_counts(ds, ["visit"]).sort_values("hour", ignore_index=True)
+    want = dfunnel.hourly_counts_expr(t["events"], ["visit"]).to_pandas()
+    pd.testing.assert_frame_equal(got, want.sort_values("hour", ignore_index=True))
+    weeks = dref.users(ds).set_index("user_id")["signup_week"]
+    local = users.set_index("user_id")["signup_at"]
+    want = local.dt.to_period("W-SUN").dt.start_time.reindex(weeks.index)
+    np.testing.assert_array_equal(pd.to_datetime(weeks).to_numpy(), want.to_numpy())

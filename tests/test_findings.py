@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from growthlab import report, stats
@@ -102,3 +103,17 @@ def test_summary_ranks_findings_across_sections(tmp_path, monkeypatch):
     assert [f.kind for _, f in summary.front_findings(current, n=1)] == ["big"]
     # Findings are records, not numbers: the headline comparison leaves them out.
     assert "findings" not in set(summary.compare(current)["name"])
+
+
+def test_recent_alerts_are_the_last_n_complete_local_days():
+    from growthlab.report import summary
+
+    days = pd.date_range("2025-06-20", "2025-06-30", freq="D")
+    table = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "metric": "new_users"})
+    # as_of at local midnight: 06-30 is the last complete day, so 7 days = 06-24 .. 06-30
+    got = summary.recent_alerts(table, pd.Timestamp("2025-07-01 00:00"), days=7)
+    assert got["date"].tolist() == [f"2025-06-{d}" for d in range(24, 31)]
+    # mid-day: that day is not complete (the monitoring series end the day before)
+    got = summary.recent_alerts(table, pd.Timestamp("2025-06-30 15:00"), days=7)
+    assert got["date"].tolist() == [f"2025-06-{d}" for d in range(23, 30)]
+    assert summary.recent_alerts(table, None).equals(table)

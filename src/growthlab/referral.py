@@ -418,9 +418,11 @@ def k_factor(
     younger than the window are excluded, because their window is not complete.
 
     ``by``: columns of ``users`` (e.g. ``campaign_id``, ``channel``; the user's own attribute
-    defines both numerator and denominator), the derived ``signup_week`` (Monday of the signup
-    week) and ``generation`` (from the forest), or edge columns of ``referrals`` that users do
-    not have (e.g. ``share_channel``): those split the invitees only, the denominator stays all
+    defines both numerator and denominator), ``signup_week`` (Monday of the signup week: the
+    users' own column when they have one, e.g. the local weeks of
+    ``growthlab.data.referral.users``, else the week of the naive ``signup_at``),
+    ``generation`` (from the forest), or edge columns of ``referrals`` that users do not have
+    (e.g. ``share_channel``): those split the invitees only, the denominator stays all
     eligible users of the group, so the per-channel K add up to the overall K.
     ``as_of`` defaults to the latest signup or invitation seen.
 

@@ -242,7 +242,10 @@ def lifecycle_stages(
     - ``active``: idle ≤ active_days;  ``silent``: idle ≤ silent_days;
     - ``at_risk``: idle ≤ churn_days;  ``churned``: otherwise (or never active).
 
-    Input: :func:`growthlab.data.features.activity` (signup_at, last_active, previous_active).
+    Input: :func:`growthlab.data.features.activity` (signup_at, last_active, previous_active),
+    with ``as_of`` in the same frame: that activity is in local wall-clock time with local
+    calendar days, so ``as_of`` is the local instant (``ds.local(ds.as_of)``) and idle is a
+    whole number of days (1 = active on the day before as_of's day).
     """
     _require(activity, ["signup_at", "last_active", "previous_active"], "activity")
     if not (0 < active_days <= silent_days <= churn_days):

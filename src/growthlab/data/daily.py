@@ -186,9 +186,9 @@ def complete_series(
     return full[["date", "metric", "segment", "value"]].reset_index(drop=True)
 
 
-def _last_full_day(local: pd.Timestamp) -> pd.Timestamp:
+def last_complete_day(local: pd.Timestamp) -> pd.Timestamp:
     """The last local day that is complete at the local time ``local`` (a day ending at 23:59
-    counts)."""
+    counts): the last day of the daily KPI series, and so of their alerts."""
     day = local.normalize()
     return day if local - day >= pd.Timedelta(hours=23, minutes=59) else day - pd.Timedelta(days=1)
 
@@ -238,7 +238,7 @@ def kpi_series(
     elif as_of is not None:
         # a trailing stretch without any activity at all is data not yet arrived (freshness is
         # reported by the data-quality section), not a collapse of every KPI
-        last = min(_last_full_day(to_local(as_of, tz)), any_last)
+        last = min(last_complete_day(to_local(as_of, tz)), any_last)
     else:
         last = dates.max()
     if pd.isna(first) or pd.isna(last) or first > last:

@@ -25,7 +25,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.localtime import local_time
+from growthlab.data.localtime import local_time, source_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
@@ -78,13 +78,14 @@ def paid_orders(orders: ir.Table, as_of=None) -> ir.Table:
 
 
 def order_days(source: Any, as_of=None) -> pd.DataFrame:
-    """Paid orders summed per user and calendar day: columns ``user_id, ts, amount, orders``.
+    """Paid orders summed per user and local calendar day: columns ``user_id, ts, amount,
+    orders`` (``ts`` = the local day, :func:`growthlab.data.localtime.source_time`).
 
     ``growthlab.value.summarise`` counts repeat purchases on distinct days, so feeding it this
-    frame gives exactly the same summary as the raw orders.
+    frame gives the same summary as the orders in local time (:func:`local_orders`).
     """
     o = paid_orders(_table(source, "orders"), _as_of(source, as_of))
-    day = o.ts.truncate("D")
+    day = source_time(source, o.ts).truncate("D")
     expr = o.group_by(o.user_id, day.name("ts")).aggregate(amount=o.amount.sum(), orders=o.count())
     return expr.to_pandas().sort_values(["user_id", "ts"], ignore_index=True)
 
@@ -93,15 +94,16 @@ def rfm_inputs(source: Any, as_of=None) -> pd.DataFrame:
     """Per purchasing user: ``recency_days, frequency, monetary, orders, first_order_at,
     last_order_at`` as of ``as_of`` (default: the Dataset's ``as_of``, else the last order).
 
-    recency_days = (as_of − last paid order) in days; frequency = distinct purchase days;
-    monetary = total paid amount; orders = number of paid orders.
+    recency_days = (as_of − last paid order) in days; frequency = distinct purchase days
+    (local calendar days, :func:`growthlab.data.localtime.source_time`); monetary = total paid
+    amount; orders = number of paid orders. ``first_order_at``/``last_order_at`` are naive UTC.
     Reference: Hughes (1994), *Strategic Database Marketing* (RFM).
     """
     o = paid_orders(_table(source, "orders"), _as_of(source, as_of))
     agg = o.group_by("user_id").aggregate(
         first_order_at=o.ts.min(),
         last_order_at=o.ts.max(),
-        frequency=o.ts.truncate("D").nunique(),
+        frequency=source_time(source, o.ts).truncate("D").nunique(),
         monetary=o.amount.sum(),
         orders=o.count(),
     )
@@ -117,7 +119,9 @@ def rfm_inputs(source: Any, as_of=None) -> pd.DataFrame:
 def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     """Per user with an active day: ``last_active, previous_active, active_days, event_days``.
 
-    Active days = calendar days with an event or a paid order at or before ``as_of`` (default:
+    Active days = local calendar days (:func:`growthlab.data.localtime.source_time`; days are
+    the midnights of local wall-clock time) with an event or a paid order at or before
+    ``as_of`` (default:
     the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
     the events that :func:`activity` and :func:`user_features` share (once per Dataset and
     instant, and kept beside a cache entry: see :mod:`growthlab.data.shared`). None when
@@ -129,11 +133,13 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     if events is not None:
         require_columns(events, name="events", columns=["user_id", "ts"])
         e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
-        parts.append(e.select("user_id", day=e.ts.truncate("D"), _ev=ibis.literal(1)))
+        day = source_time(source, e.ts).truncate("D")
+        parts.append(e.select("user_id", day=day, _ev=ibis.literal(1)))
     orders = _table(source, "orders")
     if orders is not None:
         o = paid_orders(orders, ref)
-        parts.append(o.select("user_id", day=o.ts.truncate("D"), _ev=ibis.literal(0)))
+        day = source_time(source, o.ts).truncate("D")
+        parts.append(o.select("user_id", day=day, _ev=ibis.literal(0)))
     if not parts:
         return None
 
@@ -159,14 +165,16 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
     Activity = any event or paid order at or before ``as_of``; ``last_active`` is the latest
     active calendar day, ``previous_active`` the active day before it (for "returned"
     users), ``active_days`` the number of distinct active days. Users with no activity have
-    missing days and 0 active days.
+    missing days and 0 active days. All in local wall-clock time (days: local calendar days,
+    :func:`user_day_stats`), so compare them with a local as_of (``ds.local(ds.as_of)``), as
+    :func:`growthlab.segments.lifecycle_stages` does.
     """
     users = _table(source, "users")
     if users is None:
         raise AnalysisInputError("users: table required for lifecycle stages")
     require_columns(users, name="users", columns=["user_id", "signup_at"])
     ref = _as_of(source, as_of)
-    base = users.select("user_id", "signup_at")
+    base = users.select("user_id", signup_at=source_time(source, users.signup_at))
     last = user_day_stats(source, ref)
     if last is None:
         df = base.to_pandas()

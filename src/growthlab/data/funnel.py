@@ -16,10 +16,26 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.localtime import data_span, local_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}
+
+#: (time zone, (start, end)) of local periods: ``None`` keeps naive UTC
+Local = tuple[str | None, tuple[Any, Any] | None]
+
+
+def _local(ts: ir.Value, local: Local | None) -> ir.TimestampValue:
+    """Naive UTC ``ts`` in the local time of ``local`` = (time zone, span of the data)
+    (:func:`growthlab.data.localtime.local_time`); unchanged without a zone."""
+    timezone, span = local or (None, None)
+    return local_time(ts.cast("timestamp"), timezone, *(span or data_span(None)))
+
+
+def _local_of(ds: Any) -> Local:
+    """A Dataset's time zone and the span of its data (what :func:`_local` needs)."""
+    return getattr(ds, "timezone", None), data_span(ds)
 
 
 def _check_steps(steps: Sequence[str]) -> list[str]:
@@ -74,13 +90,18 @@ def _unit(period: str) -> str:
     return unit
 
 
-def active_periods_expr(events: ir.Table, period: str = "W") -> ir.Table:
-    """Distinct (user_id, period_start): the periods in which each user has an event."""
+def active_periods_expr(
+    events: ir.Table, period: str = "W", local: Local | None = None
+) -> ir.Table:
+    """Distinct (user_id, period_start): the periods in which each user has an event.
+
+    Periods are local calendar periods with ``local`` = (time zone, (start, end) of the data),
+    else UTC periods; ``period_start`` is the local (or UTC) wall-clock start."""
     unit = _unit(period)
     require_columns(events, name="events", columns=["user_id", "ts"])
     ev = events.filter(events.ts.notnull())
     ev = ev.select(
-        user_id=ev.user_id.cast("string"), period_start=ev.ts.cast("timestamp").truncate(unit)
+        user_id=ev.user_id.cast("string"), period_start=_local(ev.ts, local).truncate(unit)
     )
     return ev.distinct()
 
@@ -92,10 +113,12 @@ def cohort_activity_expr(
     by: str | None = None,
     *,
     active: ir.Table | None = None,
+    local: Local | None = None,
 ) -> tuple[ir.Table, ir.Table]:
     """Cohort sizes and active users per (cohort, activity period).
 
-    cohort = signup_at truncated to the period (ISO week starting Monday, or calendar month);
+    cohort = signup_at truncated to the period (ISO week starting Monday, or calendar month),
+    in local wall-clock time with ``local`` = (time zone, span; see :func:`active_periods_expr`);
     a user is active in a period when they have at least one event in it. Returns
     (sizes: [by,] cohort, users) and (activity: [by,] cohort, period_start, active_users).
     ``active``: :func:`active_periods_expr` of ``events`` when already at hand (it is the
@@ -108,11 +131,11 @@ def cohort_activity_expr(
     u = users.filter(users.signup_at.notnull())
     u = u.select(
         user_id=u.user_id.cast("string"),
-        cohort=u.signup_at.cast("timestamp").truncate(unit),
+        cohort=_local(u.signup_at, local).truncate(unit),
         **({by: u[by]} if by else {}),
     )
     sizes = u.group_by([*keys, "cohort"]).aggregate(users=u.user_id.nunique())
-    ev = active if active is not None else active_periods_expr(events, period)
+    ev = active if active is not None else active_periods_expr(events, period, local)
     # (user, period) rows are distinct and so are (user, cohort[, by]) rows, so within a group
     # (by, cohort, period) every row is another user: COUNT(*) = COUNT(DISTINCT user_id)
     j = ev.join(u.distinct(), "user_id")
@@ -121,17 +144,22 @@ def cohort_activity_expr(
     return sizes, act
 
 
-def hourly_counts_expr(events: ir.Table, event_types: Sequence[str] | None = None) -> ir.Table:
-    """Events and distinct users per UTC hour (ts truncated to the hour): hour, events, users.
+def hourly_counts_expr(
+    events: ir.Table, event_types: Sequence[str] | None = None, local: Local | None = None
+) -> ir.Table:
+    """Events and distinct users per hour: hour, events, users.
 
-    Local weekday x hour is derived afterwards on this small frame (``Dataset.local``).
+    ``hour`` = ts truncated to the hour of local wall-clock time with ``local`` = (time zone,
+    span), else of UTC (exact for zones whose offset is not a whole number of hours, e.g.
+    Asia/Kolkata, which converting UTC hours afterwards is not). Weekday x hour is derived
+    afterwards on this small frame (``growthlab.funnel.weekday_hour``).
     """
     require_columns(events, name="events", columns=["user_id", "ts"])
     ev = events.filter(events.ts.notnull())
     if event_types is not None:
         require_columns(events, name="events", columns=["event"])
         ev = ev.filter(ev.event.isin(list(event_types)))
-    ev = ev.mutate(hour=ev.ts.cast("timestamp").truncate("h"))
+    ev = ev.mutate(hour=_local(ev.ts, local).truncate("h"))
     return ev.group_by("hour").aggregate(events=ev.count(), users=ev.user_id.nunique())
 
 
@@ -140,8 +168,11 @@ def contact_response_expr(
     contact_events: Sequence[str] = ("reach",),
     response_events: Sequence[str] = ("click",),
     same_channel: bool = True,
+    local: Local | None = None,
 ) -> ir.Table:
     """Contacts and responses per (user, channel, ISO week), aggregated by contact count.
+
+    Weeks are local weeks with ``local`` = (time zone, span), else UTC weeks.
 
     Columns: channel, contacts (contacts the user got in that week on that channel),
     user_weeks, responders (user-weeks with >= 1 response), responses (Σ response events).
@@ -152,7 +183,7 @@ def contact_response_expr(
     """
     require_columns(events, name="events", columns=["user_id", "ts", "channel", "event"])
     ev = events.filter(events.ts.notnull() & events.channel.notnull())
-    ev = ev.mutate(week=ev.ts.cast("timestamp").truncate("W"))
+    ev = ev.mutate(week=_local(ev.ts, local).truncate("W"))
     contacts = ev.filter(ev.event.isin(list(contact_events)))
     responses = ev.filter(ev.event.isin(list(response_events)))
     keys = ["user_id", "channel", "week"] if same_channel else ["user_id", "week"]
@@ -189,21 +220,25 @@ def step_times(ds: Any, steps: Sequence[str], window_days: float = 7) -> pd.Data
 def cohort_activity(
     ds: Any, period: str = "W", by: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`cohort_activity_expr` on a Dataset (users, events) -> (sizes, activity) frames."""
+    """:func:`cohort_activity_expr` on a Dataset (users, events) -> (sizes, activity) frames,
+    in the Dataset's local periods (compare with ``ds.local(ds.as_of)``)."""
     _need(ds, "users", "events")
     events = ds.table("events")
+    local = _local_of(ds)
     # the distinct user-periods are shared by every breakdown asked of this Dataset
     active = shared_table(
-        ds, ("active_periods", _unit(period)), lambda: active_periods_expr(events, period)
+        ds, ("active_periods", _unit(period)), lambda: active_periods_expr(events, period, local)
     )
-    sizes, act = cohort_activity_expr(ds.table("users"), events, period, by, active=active)
+    sizes, act = cohort_activity_expr(
+        ds.table("users"), events, period, by, active=active, local=local
+    )
     return sizes.to_pandas(), act.to_pandas()
 
 
 def hourly_counts(ds: Any, event_types: Sequence[str] | None = None) -> pd.DataFrame:
-    """:func:`hourly_counts_expr` on a Dataset; ``hour`` is naive UTC."""
+    """:func:`hourly_counts_expr` on a Dataset; ``hour`` is in the Dataset's local time."""
     _need(ds, "events")
-    return hourly_counts_expr(ds.table("events"), event_types).to_pandas()
+    return hourly_counts_expr(ds.table("events"), event_types, _local_of(ds)).to_pandas()
 
 
 def contact_response(
@@ -212,9 +247,11 @@ def contact_response(
     response_events: Sequence[str] = ("click",),
     same_channel: bool = True,
 ) -> pd.DataFrame:
-    """:func:`contact_response_expr` on a Dataset's events."""
+    """:func:`contact_response_expr` on a Dataset's events, in its local weeks."""
     _need(ds, "events")
-    expr = contact_response_expr(ds.table("events"), contact_events, response_events, same_channel)
+    expr = contact_response_expr(
+        ds.table("events"), contact_events, response_events, same_channel, _local_of(ds)
+    )
     return expr.to_pandas()
 
 

@@ -10,7 +10,13 @@ of the year. :func:`local_time` shifts each row by the offset in force at its ow
 - :func:`offset_changes` — the offset at the start of a range and each change inside it;
 - :func:`local_time` / :func:`local_day` — naive UTC -> local wall-clock time / calendar day,
   as engine expressions (DuckDB, Spark, any Ibis backend);
-- :func:`data_span` — the range a Dataset's timestamps cover (the range the two above need).
+- :func:`data_span` — the range a Dataset's timestamps cover (the range the two above need);
+- :func:`source_time` — a column of a source's table in that source's local time (a Dataset's
+  ``timezone`` over its span; unchanged for plain tables, which carry no zone).
+
+Per-user and per-period counts (active days, purchase days, retention weeks and months,
+contact weeks, signup weeks) are all in local calendar periods, and the instants they are
+compared with (``as_of``) are converted with :func:`to_local` (``Dataset.local``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import pandas as pd
 
 from growthlab.errors import AnalysisInputError
 
-__all__ = ["to_local", "offset_changes", "local_time", "local_day", "data_span"]
+__all__ = ["to_local", "offset_changes", "local_time", "local_day", "data_span", "source_time"]
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -137,3 +143,12 @@ def data_span(source: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
         now = pd.Timestamp.now("UTC").tz_localize(None)
         return pd.Timestamp("1970-01-01"), now + pd.Timedelta(days=1)
     return min(stamps), max(stamps)
+
+
+def source_time(source: Any, ts: ir.Value) -> ir.TimestampValue:
+    """``ts`` (a naive-UTC column of one of ``source``'s tables) as local wall-clock time in
+    ``source.timezone`` (:func:`local_time` over :func:`data_span`); a source without a
+    ``timezone`` (Ibis tables, a dict of frames) keeps UTC, so its periods are UTC periods."""
+    ts = ts.cast("timestamp")
+    timezone = getattr(source, "timezone", None)
+    return local_time(ts, timezone, *data_span(source)) if timezone else ts

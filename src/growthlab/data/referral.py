@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from growthlab.data.features import paid_orders
+from growthlab.data.localtime import source_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import require_columns
 
@@ -60,10 +61,13 @@ EDGE_COLUMNS = ("inviter_id", "invitee_id", "invited_at", "campaign_id", "share_
 
 
 def users(ds: Any) -> pd.DataFrame:
-    """One row per user with the columns of :data:`USER_COLUMNS` the source has: the per-user
-    frame of the referral page (about 40 bytes a user), never the whole ``users`` table."""
+    """One row per user with the columns of :data:`USER_COLUMNS` the source has and
+    ``signup_week`` (the Monday of the local calendar week of signup: ``K by signup week``
+    groups by it): the per-user frame of the referral page (about 50 bytes a user), never the
+    whole ``users`` table."""
     t = _need(_table(ds, "users"), "users", ("user_id", "signup_at"))
-    return t.select(*[c for c in USER_COLUMNS if c in t.columns]).to_pandas()
+    week = source_time(ds, t.signup_at).truncate("W")
+    return t.select(*[c for c in USER_COLUMNS if c in t.columns], signup_week=week).to_pandas()
 
 
 def edges(ds: Any) -> pd.DataFrame:

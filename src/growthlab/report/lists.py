@@ -246,16 +246,17 @@ def value_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
         p["potential_recency_score"],
         p["min_group_size"],
     )
+    local_as_of = ds.local(ds.as_of)  # activity days are local days
     life = segments.lifecycle_summary(
         activity,
-        ds.as_of,
+        local_as_of,
         p["new_days"],
         p["active_days"],
         p["silent_days"],
         p["churn_days"],
         p["min_group_size"],
     )
-    end = value.last_full_day(ds.local(ds.as_of))
+    end = value.last_full_day(local_as_of)
     ltv = value.analyse_clv(
         features.purchase_stats(ds, end, p["holdout_days"]),
         end,
@@ -272,7 +273,7 @@ def value_lists(ds: Any, params: dict[str, Any]) -> list[UserList]:
         rfm.scored,
         last_order_at=last_order,
         last_active=activity["last_active"],
-        as_of=ds.as_of,
+        as_of=local_as_of,
         clv=ltv.clv if ltv is not None else None,
     )
     tier_names = {

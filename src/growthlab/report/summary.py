@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from growthlab import i18n, metrics
+from growthlab.data.daily import last_complete_day
 from growthlab.findings import Finding, from_records, rank
 from growthlab.metrics import UNITS
 from growthlab.privacy import mask_personal
@@ -402,14 +403,17 @@ def front_findings_html(
     return f'<ol class="gl-findings gl-front">{"".join(rows)}</ol>'
 
 
-def recent_alerts(alert_table: pd.DataFrame, as_of: Any, days: int = 7) -> pd.DataFrame:
-    """Alerts dated within the ``days`` days up to ``as_of`` (the rest stay on the monitoring
-    page); all when the table has no dates."""
-    if alert_table.empty or "date" not in alert_table.columns or as_of is None:
+def recent_alerts(alert_table: pd.DataFrame, as_of_local: Any, days: int = 7) -> pd.DataFrame:
+    """Alerts dated within the last ``days`` local calendar days: the days ending on the last
+    complete day at ``as_of_local`` (local time, ``ds.local(ds.as_of)``;
+    :func:`growthlab.data.daily.last_complete_day`, the last day of the monitoring page's
+    series). The rest stay on the monitoring page; all when the table has no dates."""
+    if alert_table.empty or "date" not in alert_table.columns or as_of_local is None:
         return alert_table
     dates = pd.to_datetime(alert_table["date"], errors="coerce")
-    start = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=days)
-    return alert_table.loc[dates >= start].reset_index(drop=True)
+    last = last_complete_day(pd.Timestamp(as_of_local))
+    start = last - pd.Timedelta(days=days - 1)
+    return alert_table.loc[(dates >= start) & (dates <= last)].reset_index(drop=True)
 
 
 def alerts_display(alert_table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
