@@ -187,16 +187,33 @@ def test_truth_json_read_only_when_used(tmp_path, monkeypatch):
         ('{"ab": "\\"as_of\\": \\"no\\"", "as_of": "2024-02-29"}', "2024-02-29"),
         ('{"seed": 7}', None),
         ('{"as_of": null}', None),
+        ('{"as_of": ""}', None),
+        ('{"as_of": 0}', None),
+        ('{"a": 1, "as_of": 20250630}', "20250630"),
         ("[1, 2]", None),
         ("{}", None),
+        ('{"a": 1,} ', "error"),
+        ('{"a": 1 "as_of": "2025-01-01"}', "error"),
+        ('{"a": [1, 2}', "error"),
+        ("", "error"),
+        ('\ufeff{"as_of": "2025-01-01"}', "error"),
     ],
 )
 def test_truth_as_of_matches_a_full_parse(tmp_path, text, expected):
+    """The partial parse answers as a full parse would, and a broken file is an error naming
+    it (never a silently different as_of)."""
     from growthlab.data import dataset as dmod
+    from growthlab.errors import ConfigError
 
     (tmp_path / "truth.json").write_text(text, encoding="utf-8")
+    if expected == "error":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+        with pytest.raises(ConfigError, match="truth.json: not valid JSON"):
+            dmod._truth_as_of(tmp_path)
+        return
     full = json.loads(text)
-    assert expected == (full.get("as_of") if isinstance(full, dict) else None)
+    assert expected == dmod._planted_as_of(full)
     assert dmod._truth_as_of(tmp_path) == expected
 
 

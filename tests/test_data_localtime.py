@@ -240,3 +240,17 @@ def test_retention_contact_and_hour_periods_are_local(zone, request):
     local = users.set_index("user_id")["signup_at"]
     want = local.dt.to_period("W-SUN").dt.start_time.reindex(weeks.index)
     np.testing.assert_array_equal(pd.to_datetime(weeks).to_numpy(), want.to_numpy())
+
+
+def test_only_datasets_have_a_zone(new_york):
+    """A ``timezone`` column of a plain table or frame is data, not the source's zone."""
+    frame = pd.DataFrame(
+        {"user_id": ["a"], "ts": [pd.Timestamp("2024-01-01 23:30")], "timezone": ["Asia/Tokyo"]}
+    )
+    table = ibis.memtable(frame)
+    assert localtime.source_zone(frame) is None and localtime.source_zone(table) is None
+    got = table.select(t=localtime.source_time(table, table.ts)).to_pandas()["t"]
+    assert got.tolist() == frame["ts"].tolist()  # UTC kept
+    assert localtime.source_zone(new_york) == "America/New_York"
+    zone, span = localtime.local_of(new_york)
+    assert span == localtime.data_span(new_york) and span[0] < new_york.as_of <= span[1]

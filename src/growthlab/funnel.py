@@ -248,7 +248,8 @@ def retention_matrix(
     are observed: cells whose period ends after ``as_of`` (including the period containing
     ``as_of``) are NaN — right-censoring, not zero — and cohorts without a complete period are
     dropped. ``sizes`` and ``activity`` come from
-    :func:`growthlab.data.funnel.cohort_activity_expr` (no ``by``).
+    :func:`growthlab.data.funnel.cohort_activity_expr` (no ``by``); ``as_of`` is in the same
+    frame as their periods (local periods of ``cohort_activity(ds)``: ``ds.local(ds.as_of)``).
     Index: cohort start; columns: 0..P (cohort sizes: :func:`cohort_sizes`).
     Reference: standard cohort analysis (e.g. Fader & Hardie, "cohort retention curves").
     """

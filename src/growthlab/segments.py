@@ -244,8 +244,9 @@ def lifecycle_stages(
 
     Input: :func:`growthlab.data.features.activity` (signup_at, last_active, previous_active),
     with ``as_of`` in the same frame: that activity is in local wall-clock time with local
-    calendar days, so ``as_of`` is the local instant (``ds.local(ds.as_of)``) and idle is a
-    whole number of days (1 = active on the day before as_of's day).
+    calendar days, so ``as_of`` is the local instant (``ds.local(ds.as_of)``); for an as_of
+    at local midnight (a bare-date as_of) idle is a whole number of days (1 = active on the
+    day before).
     """
     _require(activity, ["signup_at", "last_active", "previous_active"], "activity")
     if not (0 < active_days <= silent_days <= churn_days):

@@ -959,7 +959,10 @@ def compare_to_rest(
 def last_full_day(as_of_local) -> pd.Timestamp:
     """Midnight starting the last full calendar day at or before ``as_of_local`` (a local
     timestamp): an as_of of 2025-06-30 00:00 gives 2025-06-29, of 2025-06-30 15:00 gives
-    2025-06-30 (the day is counted up to as_of)."""
+    2025-06-30 (the day is counted up to as_of: the observation end of purchase histories).
+    The daily KPI series end on the last *complete* day instead
+    (``growthlab.data.daily.last_complete_day``: 2025-06-29 for 15:00); the two agree for an
+    as_of at midnight, the default for a bare-date as_of."""
     return (pd.Timestamp(as_of_local) - pd.Timedelta(microseconds=1)).normalize()
 
 

@@ -188,7 +188,8 @@ def complete_series(
 
 def last_complete_day(local: pd.Timestamp) -> pd.Timestamp:
     """The last local day that is complete at the local time ``local`` (a day ending at 23:59
-    counts): the last day of the daily KPI series, and so of their alerts."""
+    counts): the last day of the daily KPI series, and so of their alerts. Purchase histories
+    count a partial last day (``growthlab.value.last_full_day``)."""
     day = local.normalize()
     return day if local - day >= pd.Timedelta(hours=23, minutes=59) else day - pd.Timedelta(days=1)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -176,43 +177,73 @@ def _truth_file(source: Any) -> Path | None:
 def _read_truth(source: Any) -> dict | None:
     """The source folder's truth.json (a synthetic source's planted truth), else None."""
     truth_file = _truth_file(source)
-    return None if truth_file is None else json.loads(truth_file.read_text(encoding="utf-8"))
+    if truth_file is None:
+        return None
+    try:
+        return json.loads(truth_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise ConfigError(f"{truth_file}: not valid JSON ({err})") from None
+
+
+def _planted_as_of(truth: Any) -> str | None:
+    """The ``as_of`` a truth dict plants (a missing or empty value plants none)."""
+    value = truth.get("as_of") if isinstance(truth, dict) else None
+    return str(value) if value else None
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's own whitespace (RFC 8259)
+_NOT_FOUND: Any = object()
+
+
+def _scan_as_of(text: str) -> Any:
+    """The ``as_of`` member of the JSON object ``text``, decoding its members one at a time
+    (``raw_decode``) and stopping there; :data:`_NOT_FOUND` when the text is not an object,
+    breaks off before ``as_of`` or has none."""
+    dec = json.JSONDecoder()
+
+    def skip(i: int) -> int:
+        return _WHITESPACE.match(text, i).end()
+
+    try:
+        i = skip(0)
+        if text[i : i + 1] != "{":
+            return _NOT_FOUND
+        i = skip(i + 1)
+        while text[i : i + 1] == '"':
+            key, i = dec.raw_decode(text, i)
+            i = skip(i)
+            if text[i : i + 1] != ":":
+                return _NOT_FOUND
+            value, i = dec.raw_decode(text, skip(i + 1))
+            if key == "as_of":
+                return _planted_as_of({"as_of": value})
+            i = skip(i)
+            if text[i : i + 1] != ",":
+                return _NOT_FOUND
+            i = skip(i + 1)
+    except ValueError:
+        return _NOT_FOUND
+    return _NOT_FOUND
 
 
 def _truth_as_of(source: Any) -> str | None:
     """``as_of`` of the source folder's truth.json, parsing only the members before it.
 
-    The file is one JSON object; its members are decoded one at a time (``raw_decode``) up to
-    ``as_of``, so the tens of MB of per-user truth after it are never parsed. Not an object,
-    or no ``as_of``: None.
+    At a million users the file holds tens of MB of per-user truth that loading a Dataset
+    does not need (:attr:`Dataset.truth` reads it on first use). When the members up to
+    ``as_of`` do not decode cleanly (not an object, a malformed member) or there is no
+    ``as_of``, the whole file is parsed (:func:`_read_truth`: the same answer as a full
+    parse, and a ConfigError naming the file when it is broken). Duplicate ``as_of`` members
+    are not looked for: the first one answers.
     """
     truth_file = _truth_file(source)
     if truth_file is None:
         return None
-    text = truth_file.read_text(encoding="utf-8")
-    dec = json.JSONDecoder()
-    ws = json.decoder.WHITESPACE.match
-
-    def skip(i: int) -> int:
-        return ws(text, i).end()
-
-    i = skip(0)
-    if text[i : i + 1] != "{":
-        return None
-    i = skip(i + 1)
-    while text[i : i + 1] == '"':
-        key, i = dec.raw_decode(text, i)
-        i = skip(i)
-        if text[i : i + 1] != ":":
-            return None
-        value, i = dec.raw_decode(text, skip(i + 1))
-        if key == "as_of":
-            return None if value is None else str(value)
-        i = skip(i)
-        if text[i : i + 1] != ",":
-            return None
-        i = skip(i + 1)
-    return None
+    try:
+        found = _scan_as_of(truth_file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        found = _NOT_FOUND
+    return _planted_as_of(_read_truth(source)) if found is _NOT_FOUND else found
 
 
 def _extend_key(key: str, **params: Any) -> str:
@@ -254,7 +285,7 @@ def resolve_options(
         if desc is not None and desc.as_of:
             as_of, as_of_source = desc.as_of, f"{_description.DESCRIPTION_FILE} of the source"
         else:
-            planted = truth.get("as_of") if isinstance(truth, dict) else _truth_as_of(source)
+            planted = _planted_as_of(truth) if truth is not None else _truth_as_of(source)
             if planted:
                 as_of, as_of_source = str(planted), "truth.json (the synthetic sample's date)"
     return {

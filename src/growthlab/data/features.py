@@ -25,7 +25,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.localtime import local_time, source_time
+from growthlab.data.localtime import local_time, source_time, source_zone
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
@@ -82,7 +82,8 @@ def order_days(source: Any, as_of=None) -> pd.DataFrame:
     orders`` (``ts`` = the local day, :func:`growthlab.data.localtime.source_time`).
 
     ``growthlab.value.summarise`` counts repeat purchases on distinct days, so feeding it this
-    frame gives the same summary as the orders in local time (:func:`local_orders`).
+    frame gives the same summary as the orders in local time (:func:`local_orders`), for a
+    local calibration end.
     """
     o = paid_orders(_table(source, "orders"), _as_of(source, as_of))
     day = source_time(source, o.ts).truncate("D")
@@ -120,9 +121,8 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     """Per user with an active day: ``last_active, previous_active, active_days, event_days``.
 
     Active days = local calendar days (:func:`growthlab.data.localtime.source_time`; days are
-    the midnights of local wall-clock time) with an event or a paid order at or before
-    ``as_of`` (default:
-    the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
+    the midnights of local wall-clock time) with an event or a paid order at or before the
+    naive-UTC instant ``as_of`` (default: the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
     the events that :func:`activity` and :func:`user_features` share (once per Dataset and
     instant, and kept beside a cache entry: see :mod:`growthlab.data.shared`). None when
     there are neither events nor orders.
@@ -165,9 +165,10 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
     Activity = any event or paid order at or before ``as_of``; ``last_active`` is the latest
     active calendar day, ``previous_active`` the active day before it (for "returned"
     users), ``active_days`` the number of distinct active days. Users with no activity have
-    missing days and 0 active days. All in local wall-clock time (days: local calendar days,
-    :func:`user_day_stats`), so compare them with a local as_of (``ds.local(ds.as_of)``), as
-    :func:`growthlab.segments.lifecycle_stages` does.
+    missing days and 0 active days. ``as_of`` is the naive-UTC cutoff of the activity
+    (default: the Dataset's); the columns are local wall-clock time (days: local calendar
+    days, :func:`user_day_stats`), so compare them with the local as_of
+    (``ds.local(ds.as_of)``), as the lifecycle stages of the value page do.
     """
     users = _table(source, "users")
     if users is None:
@@ -405,7 +406,7 @@ def purchase_stats(source: Any, observation_end, holdout_days: float = 0.0) -> p
     if pd.isna(lo):
         df = pd.DataFrame(columns=list(_STATS_COLUMNS), index=pd.Index([], name="user_id"))
     else:
-        tz = getattr(source, "timezone", None)
+        tz = source_zone(source)
         day = local_time(o.ts, tz, pd.Timestamp(lo), pd.Timestamp(hi)).truncate("D")
         # exact decimal sums: a float sum's result depends on the order the engine's threads
         # add in, and the lifetime-value fits amplify a last-digit difference to ~1e-8 (the

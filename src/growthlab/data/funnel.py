@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.localtime import data_span, local_time
+from growthlab.data.localtime import data_span, local_of, local_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
@@ -31,11 +31,6 @@ def _local(ts: ir.Value, local: Local | None) -> ir.TimestampValue:
     (:func:`growthlab.data.localtime.local_time`); unchanged without a zone."""
     timezone, span = local or (None, None)
     return local_time(ts.cast("timestamp"), timezone, *(span or data_span(None)))
-
-
-def _local_of(ds: Any) -> Local:
-    """A Dataset's time zone and the span of its data (what :func:`_local` needs)."""
-    return getattr(ds, "timezone", None), data_span(ds)
 
 
 def _check_steps(steps: Sequence[str]) -> list[str]:
@@ -122,7 +117,9 @@ def cohort_activity_expr(
     a user is active in a period when they have at least one event in it. Returns
     (sizes: [by,] cohort, users) and (activity: [by,] cohort, period_start, active_users).
     ``active``: :func:`active_periods_expr` of ``events`` when already at hand (it is the
-    expensive part: one pass over the events).
+    expensive part: one pass over the events), built with the same ``period`` and ``local``.
+    Compare the periods with an as_of in the same frame (``growthlab.funnel.retention_matrix``:
+    ``ds.local(ds.as_of)`` with ``local``, the naive-UTC as_of without).
     """
     unit = _unit(period)
     require_columns(users, name="users", columns=["user_id", "signup_at"] + ([by] if by else []))
@@ -224,7 +221,7 @@ def cohort_activity(
     in the Dataset's local periods (compare with ``ds.local(ds.as_of)``)."""
     _need(ds, "users", "events")
     events = ds.table("events")
-    local = _local_of(ds)
+    local = local_of(ds)
     # the distinct user-periods are shared by every breakdown asked of this Dataset
     active = shared_table(
         ds, ("active_periods", _unit(period)), lambda: active_periods_expr(events, period, local)
@@ -238,7 +235,7 @@ def cohort_activity(
 def hourly_counts(ds: Any, event_types: Sequence[str] | None = None) -> pd.DataFrame:
     """:func:`hourly_counts_expr` on a Dataset; ``hour`` is in the Dataset's local time."""
     _need(ds, "events")
-    return hourly_counts_expr(ds.table("events"), event_types, _local_of(ds)).to_pandas()
+    return hourly_counts_expr(ds.table("events"), event_types, local_of(ds)).to_pandas()
 
 
 def contact_response(
@@ -250,7 +247,7 @@ def contact_response(
     """:func:`contact_response_expr` on a Dataset's events, in its local weeks."""
     _need(ds, "events")
     expr = contact_response_expr(
-        ds.table("events"), contact_events, response_events, same_channel, _local_of(ds)
+        ds.table("events"), contact_events, response_events, same_channel, local_of(ds)
     )
     return expr.to_pandas()
 

@@ -11,8 +11,9 @@ of the year. :func:`local_time` shifts each row by the offset in force at its ow
 - :func:`local_time` / :func:`local_day` — naive UTC -> local wall-clock time / calendar day,
   as engine expressions (DuckDB, Spark, any Ibis backend);
 - :func:`data_span` — the range a Dataset's timestamps cover (the range the two above need);
-- :func:`source_time` — a column of a source's table in that source's local time (a Dataset's
-  ``timezone`` over its span; unchanged for plain tables, which carry no zone).
+- :func:`source_zone` / :func:`local_of` / :func:`source_time` — a source's zone (a Dataset's
+  ``timezone``; plain tables carry none), with its span, and a column of its tables in its
+  local time.
 
 Per-user and per-period counts (active days, purchase days, retention weeks and months,
 contact weeks, signup weeks) are all in local calendar periods, and the instants they are
@@ -32,7 +33,16 @@ import pandas as pd
 
 from growthlab.errors import AnalysisInputError
 
-__all__ = ["to_local", "offset_changes", "local_time", "local_day", "data_span", "source_time"]
+__all__ = [
+    "to_local",
+    "offset_changes",
+    "local_time",
+    "local_day",
+    "data_span",
+    "source_zone",
+    "local_of",
+    "source_time",
+]
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -145,10 +155,24 @@ def data_span(source: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
     return min(stamps), max(stamps)
 
 
+def source_zone(source: Any) -> str | None:
+    """The time zone of a Dataset-like ``source`` (its ``timezone``), else None: Ibis tables
+    and pandas frames carry no zone (a ``timezone`` column of theirs is data, not the zone)."""
+    if isinstance(source, ir.Table | pd.DataFrame):
+        return None
+    zone = getattr(source, "timezone", None)
+    return zone if isinstance(zone, str) and zone else None
+
+
+def local_of(source: Any) -> tuple[str | None, tuple[pd.Timestamp, pd.Timestamp]]:
+    """(time zone, span of the data) of ``source``: what :func:`local_time` needs for its
+    columns (:func:`source_zone`, :func:`data_span`)."""
+    return source_zone(source), data_span(source)
+
+
 def source_time(source: Any, ts: ir.Value) -> ir.TimestampValue:
     """``ts`` (a naive-UTC column of one of ``source``'s tables) as local wall-clock time in
-    ``source.timezone`` (:func:`local_time` over :func:`data_span`); a source without a
-    ``timezone`` (Ibis tables, a dict of frames) keeps UTC, so its periods are UTC periods."""
-    ts = ts.cast("timestamp")
-    timezone = getattr(source, "timezone", None)
-    return local_time(ts, timezone, *data_span(source)) if timezone else ts
+    the zone of ``source`` (:func:`local_of`); a source without one (Ibis tables) keeps UTC,
+    so its periods are UTC periods."""
+    zone, span = local_of(source)
+    return local_time(ts.cast("timestamp"), zone, *span)
