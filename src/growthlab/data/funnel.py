@@ -144,7 +144,8 @@ def cohort_activity_expr(
 def hourly_counts_expr(
     events: ir.Table, event_types: Sequence[str] | None = None, local: Local | None = None
 ) -> ir.Table:
-    """Events and distinct users per hour: hour, events, users.
+    """Events per hour: hour, events (what the weekday x hour grid sums; distinct users per
+    hour, which nothing read, cost three quarters of the query).
 
     ``hour`` = ts truncated to the hour of local wall-clock time with ``local`` = (time zone,
     span), else of UTC (exact for zones whose offset is not a whole number of hours, e.g.
@@ -157,7 +158,7 @@ def hourly_counts_expr(
         require_columns(events, name="events", columns=["event"])
         ev = ev.filter(ev.event.isin(list(event_types)))
     ev = ev.mutate(hour=_local(ev.ts, local).truncate("h"))
-    return ev.group_by("hour").aggregate(events=ev.count(), users=ev.user_id.nunique())
+    return ev.group_by("hour").aggregate(events=ev.count())
 
 
 def contact_response_expr(
