@@ -104,6 +104,19 @@ def test_scale_and_stop_follow_the_interval_verdict():
         assert f.section == "referral" and f.action_en and f.action_zh
 
 
+def test_cohort_dates_are_local_dates():
+    """The cohort's instants are naive UTC: 2025-05-29 18:00 UTC is 05-30 in Shanghai."""
+    rows = [{**ROWS[0], "cohort_start": pd.Timestamp("2025-05-01 18:00")}]
+    rows[0]["cohort_end"] = pd.Timestamp("2025-05-29 18:00")
+    econ = _econ(rows)
+    (utc,) = cf.verdict_findings(econ)
+    (local,) = cf.verdict_findings(econ, timezone="Asia/Shanghai")
+    assert "2025-05-01 to 2025-05-29" in utc.en
+    assert "2025-05-02 to 2025-05-30" in local.en and "2025-05-02" in local.zh
+    table = cf.next_yuan_table(econ, 5, "en", timezone="Asia/Shanghai")
+    assert table.iloc[0].tolist()[2] == "2025-05-02 – 2025-05-30"
+
+
 def test_no_finding_when_the_interval_includes_the_threshold():
     # the same campaigns against a 100 % ROI target: "up" [50 %, 200 %] now includes it
     # (no finding), "flat" [-10 %, 40 %] lies below it

@@ -127,8 +127,14 @@ def _campaign(key: Any, lang: str) -> str:
     return i18n.name("campaign", key, lang)
 
 
-def _date(ts: Any) -> str:
-    return MISSING if pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")
+def _date(ts: Any, timezone: str | None = None) -> str:
+    """The calendar date of the naive-UTC instant ``ts`` in ``timezone`` (None: UTC)."""
+    if pd.isna(ts):
+        return MISSING
+    ts = pd.Timestamp(ts)
+    if timezone:
+        ts = ts.tz_localize("UTC").tz_convert(timezone)
+    return ts.strftime("%Y-%m-%d")
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,9 +165,10 @@ _VERDICT_TEXT = {
 }
 
 
-def verdict_findings(econ: CampaignEconomics) -> list[Finding]:
+def verdict_findings(econ: CampaignEconomics, timezone: str | None = None) -> list[Finding]:
     """Scale / stop findings from the marginal ROI (module table); none when the interval
-    includes the target or the campaign is not rankable."""
+    includes the target or the campaign is not rankable. Cohort dates are local dates in
+    ``timezone`` (the source's; None: UTC)."""
     t = econ.table
     target = float(econ.params.get("target_roi", 0.0))
     total_cost = float(t["cost"].sum())
@@ -177,8 +184,8 @@ def verdict_findings(econ: CampaignEconomics) -> list[Finding]:
         fields = {
             lang: {
                 "c": _campaign(r.campaign_id, lang),
-                "start": _date(r.cohort_start),
-                "end": _date(r.cohort_end),
+                "start": _date(r.cohort_start, timezone),
+                "end": _date(r.cohort_end, timezone),
                 "n": _fmt(r.cohort_invitations, "count", lang),
                 "roi": _fmt(r.marginal_roi, "fraction", lang),
                 "ci": "[{}, {}]".format(
@@ -312,10 +319,12 @@ def economics_table(
     )
 
 
-def next_yuan_table(econ: CampaignEconomics, min_group_size: int, lang: str = "en") -> pd.DataFrame:
-    """Where the next yuan goes: rank, campaign, the latest cohort (dates, invitations), its
-    predicted ROI with the interval and the verdict in words (scale / hold / stop / not enough
-    data); campaigns with fewer than ``min_group_size`` invitations pooled."""
+def next_yuan_table(
+    econ: CampaignEconomics, min_group_size: int, lang: str = "en", timezone: str | None = None
+) -> pd.DataFrame:
+    """Where the next yuan goes: rank, campaign, the latest cohort (local dates in ``timezone``,
+    invitations), its predicted ROI with the interval and the verdict in words (scale / hold /
+    stop / not enough data); campaigns with fewer than ``min_group_size`` invitations pooled."""
     t = _suppressed(econ.table, min_group_size, lang)
     verdict = [
         i18n.t(f"verdict.campaign.{v}", lang) if isinstance(v, str) and v else MISSING
@@ -326,7 +335,7 @@ def next_yuan_table(econ: CampaignEconomics, min_group_size: int, lang: str = "e
             "next_yuan_rank": [_fmt(v, "count", lang) for v in t["rank"]],
             "campaign_id": [_campaign(k, lang) for k in t["campaign_id"]],
             "cohort": [
-                MISSING if pd.isna(e) else f"{_date(s)} – {_date(e)}"
+                MISSING if pd.isna(e) else f"{_date(s, timezone)} – {_date(e, timezone)}"
                 for s, e in zip(t["cohort_start"], t["cohort_end"], strict=True)
             ],
             "cohort_invitations": [_fmt(v, "count", lang) for v in t["cohort_invitations"]],
@@ -350,8 +359,10 @@ def economics_section(
     currency: str | None = None,
     lang: str = "en",
     horizon_days: float = 365,
+    timezone: str | None = None,
 ) -> EconomicsSection:
-    """Numbers, sentence, tables and findings of the campaign economics; only the ``no_cost``
+    """Numbers, sentence, tables and findings of the campaign economics (cohort dates in the
+    source's ``timezone``; None: UTC); only the ``no_cost``
     (neither rewards nor campaign spend) or ``no_orders`` (return unknown) sentence, with empty
     tables and chart rows (``report.show`` shows nothing for them), when there is nothing to
     weigh."""
@@ -390,7 +401,7 @@ def economics_section(
     }
     tables = {
         "economics": economics_table(econ, min_group_size, currency, lang),
-        "next_yuan": next_yuan_table(econ, min_group_size, lang),
+        "next_yuan": next_yuan_table(econ, min_group_size, lang, timezone),
     }
-    found = verdict_findings(econ) + abuse_findings(econ, currency)
+    found = verdict_findings(econ, timezone) + abuse_findings(econ, currency)
     return EconomicsSection(numbers, text, tables, found, "economics", econ.table)
