@@ -146,12 +146,8 @@ def fit_value(
     ``observation_end``): one row per buyer, the same summary."""
     if orders is None or not len(orders):
         return None
-    if _value.is_purchase_stats(orders):  # per-customer statistics from the engine
-        _value._check_stats_ends(orders, orders.attrs.get("calibration_end"), observation_end)
-        summary = _value.summarise_stats(orders, "D")
-    else:
-        summary = _value.summarise(orders, pd.Timestamp(observation_end), time_unit="D")
-    if len(summary) < 2 or int((summary["frequency"] > 0).sum()) < 3:
+    _, summary = _value.purchase_summaries(orders, observation_end, "D")
+    if not _value.models_identified(summary, 3):
         return None
     bg = _value.fit_bgnbd(summary)
     gg = _value.fit_gamma_gamma(summary)

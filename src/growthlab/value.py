@@ -45,6 +45,8 @@ __all__ = [
     "summarise",
     "summarise_stats",
     "is_purchase_stats",
+    "purchase_summaries",
+    "models_identified",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "bgnbd_loglik",
@@ -1034,7 +1036,9 @@ class ClvAnalysis:
         return t[["ltv_model", "ltv_parameter", "ltv_estimate", "ltv_se", "low", "high"]]
 
 
-def _identified(summary: pd.DataFrame, repeaters: int) -> bool:
+def models_identified(summary: pd.DataFrame, repeaters: int = 3) -> bool:
+    """Whether BG/NBD and Gamma-Gamma can be fitted to ``summary``: at least two customers and
+    ``repeaters`` customers with a repeat purchase (frequency > 0)."""
     return len(summary) >= 2 and int((summary["frequency"] > 0).sum()) >= repeaters
 
 
@@ -1047,6 +1051,40 @@ def _check_stats_ends(stats: pd.DataFrame, calibration_end, observation_end) -> 
                 f"stats: computed for {key} {got}, but the analysis uses {pd.Timestamp(want)} "
                 "(pass the same observation end and holdout to purchase_stats)"
             )
+
+
+def purchase_summaries(
+    orders: pd.DataFrame,
+    observation_end,
+    time_unit: str = "D",
+    calibration_end=None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """(calibration, full) BG/NBD summaries of ``orders`` up to ``observation_end``.
+
+    ``orders``: one row per order (:func:`summarise`; timestamps as they are, pass local times
+    for local calendar days) or the engine's purchase-day statistics (:func:`is_purchase_stats`,
+    :func:`summarise_stats`; checked to be computed for these ends, else a clear error). The
+    calibration summary covers purchases up to ``calibration_end`` with the rest as holdout;
+    None without ``calibration_end``.
+    """
+    end = pd.Timestamp(observation_end)
+    if is_purchase_stats(orders):
+        cal_check = (
+            orders.attrs.get("calibration_end") if calibration_end is None else calibration_end
+        )
+        _check_stats_ends(orders, cal_check, end)
+        cal = (
+            None
+            if calibration_end is None
+            else summarise_stats(orders, time_unit, calibration=True)
+        )
+        return cal, summarise_stats(orders, time_unit)
+    cal = None
+    if calibration_end is not None:
+        cal = summarise(
+            orders, pd.Timestamp(calibration_end), time_unit=time_unit, observation_end=end
+        )
+    return cal, summarise(orders, end, time_unit=time_unit)
 
 
 def analyse_clv(
@@ -1084,14 +1122,8 @@ def analyse_clv(
     scale = TIME_UNITS[time_unit]
     end = pd.Timestamp(observation_end)
     cal_end = end - pd.Timedelta(days=holdout_days)
-    if is_purchase_stats(orders):
-        _check_stats_ends(orders, cal_end, end)
-        cal = summarise_stats(orders, time_unit, calibration=True)
-        summary = summarise_stats(orders, time_unit)
-    else:
-        cal = summarise(orders, cal_end, time_unit=time_unit, observation_end=end)
-        summary = summarise(orders, end, time_unit=time_unit)
-    if not (_identified(cal, 1) and _identified(summary, 3)):
+    cal, summary = purchase_summaries(orders, end, time_unit, cal_end)
+    if not (models_identified(cal, 1) and models_identified(summary, 3)):
         return None
     cal_fit = fit_bgnbd(cal)
     table = holdout_calibration(cal_fit, cal, max_frequency=max_frequency)
