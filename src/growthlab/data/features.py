@@ -426,11 +426,10 @@ def purchase_stats(source: Any, observation_end, holdout_days: float = 0.0) -> p
             cal_days=d.count(where=in_cal),
             cal_total=d.value.sum(where=in_cal),
         )
-        if _SUMS_AS_FLOAT:
-            # the exact sums become float64 in the engine: a million Python Decimal objects
-            # cost ~4 s in to_pandas at 1M buyers (the query itself ~0.5 s); the same values
-            # (a decimal's nearest double either way; tests hold the two equal)
-            agg = agg.mutate(**{c: agg[c].cast("float64") for c in _SUM_COLUMNS})
+        # the exact sums become float64 in the engine: a million Python Decimal objects
+        # cost ~4 s in to_pandas at 1M buyers (the query itself ~0.5 s); the nearest double
+        # of the exact sum either way (tests hold it to Python's Decimal arithmetic)
+        agg = agg.mutate(**{c: agg[c].cast("float64") for c in _SUM_COLUMNS})
         df = agg.to_pandas().set_index("user_id").sort_index()
     for c in ("first_day", "last_day", "cal_last_day"):
         df[c] = pd.to_datetime(df[c])
@@ -443,8 +442,7 @@ def purchase_stats(source: Any, observation_end, holdout_days: float = 0.0) -> p
     return df
 
 
-#: the decimal sums of :func:`purchase_stats`, cast to float64 in the engine when True
-_SUMS_AS_FLOAT = True
+#: the decimal sums of :func:`purchase_stats`, cast to float64 in the engine
 _SUM_COLUMNS = ("first_value", "total", "cal_total")
 
 _STATS_COLUMNS = (
