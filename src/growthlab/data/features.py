@@ -122,10 +122,10 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
 
     Active days = local calendar days (:func:`growthlab.data.localtime.source_time`; days are
     the midnights of local wall-clock time) with an event or a paid order at or before the
-    naive-UTC instant ``as_of`` (default: the Dataset's); ``event_days`` counts the (non-missing) days with an event. One pass over
-    the events that :func:`activity` and :func:`user_features` share (once per Dataset and
-    instant, and kept beside a cache entry: see :mod:`growthlab.data.shared`). None when
-    there are neither events nor orders.
+    naive-UTC instant ``as_of`` (default: the Dataset's); ``event_days`` counts the
+    (non-missing) days with an event. One pass over the events that :func:`activity` and
+    :func:`user_features` share (once per Dataset and instant, and kept beside a cache entry:
+    see :mod:`growthlab.data.shared`). None when there are neither events nor orders.
     """
     ref = _as_of(source, as_of)
     parts = []
