@@ -343,4 +343,21 @@ def test_synthetic_sample_lift_recovered():
     v = res.verdicts.set_index("experiment_id").loc[truth["experiment_id"]]
     assert v["low"] <= truth["lift"] <= v["high"]
     assert not v["srm"] and not v["cuped"]  # assigned at signup: no pre-period, plain estimate
-    assert res.facts["method"].iloc[0] == "fixed"  # finished a month before as_of
+    facts = res.facts.set_index("experiment_id")
+    assert facts.loc[truth["experiment_id"], "method"] == "fixed"  # finished a month ago
+    # the planted split bug and the running experiment (no effect planted in either)
+    planted = ds.truth["experiments"]
+    srm = res.verdicts.set_index("experiment_id").loc["checkout_redesign"]
+    assert planted["checkout_redesign"]["planted"] == "srm"
+    assert (
+        srm["verdict"] == "srm"
+        and srm["srm_p_value"] < 0.001
+        and facts.loc["checkout_redesign", "srm"]
+    )
+    assert planted["share_card_v2"]["planted"] == "running"
+    running = res.verdicts.set_index("experiment_id").loc["share_card_v2"]
+    assert (
+        facts.loc["share_card_v2", "running"]
+        and facts.loc["share_card_v2", "method"] == "sequential"
+    )
+    assert running["verdict"] not in ("win", "loss", "srm")  # no effect planted, split kept

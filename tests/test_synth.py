@@ -284,7 +284,9 @@ def test_ab_test_shares_and_lift(sample):
     frames, truth = sample
     ab = truth["ab_test"]
     a = frames["assignments"]
-    assert a.user_id.is_unique and set(a.experiment_id) == {ab["experiment_id"]}
+    assert a.user_id.is_unique  # the experiments' signup windows do not overlap
+    assert set(a.experiment_id) == {ab["experiment_id"], *truth["experiments"]}
+    a = a[a.experiment_id == ab["experiment_id"]]
     n = len(a)
     treat = (a.variant == "treatment").sum()
     assert abs(treat - n / 2) < 4 * np.sqrt(n / 4)
@@ -300,6 +302,25 @@ def test_ab_test_shares_and_lift(sample):
     assert abs(rate["control"] - p0) < 4 * np.sqrt(p0 * (1 - p0) / (n / 2))
     assert a.assigned_at.min() >= pd.Timestamp(ab["start"])
     assert a.assigned_at.max() < pd.Timestamp(ab["end"]) + pd.Timedelta(days=1)
+
+
+def test_extra_experiments_planted_split_and_window(sample):
+    """checkout_redesign lost a quarter of its treatment assignments (treatment share 3/7 of
+    the logged users, not the planned 1/2); share_card_v2 assigns up to as_of."""
+    frames, truth = sample
+    a = frames["assignments"]
+    for exp, t in truth["experiments"].items():
+        g = a[a.experiment_id == exp]
+        n, treat = len(g), int((g.variant == "treatment").sum())
+        assert (n, treat) == (t["users"], t["treatment_users"]) and n > 100
+        share = t["expected_treatment_share"]
+        assert abs(treat - share * n) < 4 * np.sqrt(n * share * (1 - share))
+        assert g.assigned_at.min() >= pd.Timestamp(t["start"])
+        assert g.assigned_at.max() < pd.Timestamp(t["end"]) + pd.Timedelta(days=1)
+    srm = truth["experiments"]["checkout_redesign"]
+    assert srm["planted"] == "srm" and srm["expected_treatment_share"] == pytest.approx(3 / 7)
+    running = truth["experiments"]["share_card_v2"]
+    assert running["planted"] == "running" and running["end"] == truth["as_of"]
 
 
 def test_channel_effects_drive_first_conversion(sample):

@@ -103,6 +103,13 @@ assignment (always observable: first orders come < 12.5 d after signup). Closed 
 p0 = 1 - q̄² exp(-2 (1 - q̄)), q̄ = mean_c(1 - effect_c); p1 = 1 - (1 - p0)(1 - .14);
 lift = p1 - p0 (≈ .07).
 
+Two more experiments change nothing users do (lift 0; truth["experiments"], drawn from their
+own generator so every other table is the same for a seed): ``checkout_redesign`` (signups
+2025-02-10 .. 2025-03-11) planned 50/50, but a quarter of its treatment assignments were never
+logged, so treatment holds 3/7 of its users: a sample ratio mismatch the experiments page must
+flag instead of drawing a verdict; ``share_card_v2`` (signups from 2025-06-24) is still
+assigning at as_of: running, read with the sequential interval.
+
 Campaign economics (truth["campaign_economics"], issue #16)
 ----------------------------------------------------------
 Computed from the laws above, with no random draw and no change to any table. Reward rule:
@@ -236,6 +243,16 @@ REFUND_SHARE = 0.03
 
 AB = {"experiment_id": "welcome_coupon", "start_day": 120, "end_day": 150, "window_days": 14}
 AB_DELTA = 0.14
+#: Experiments besides ``welcome_coupon`` that change nothing users do (truth["experiments"]):
+#: active users signing up in [start_day, end_day) are assigned at signup, 50/50 as planned;
+#: ``checkout_redesign`` lost a quarter of its treatment assignments to a logging bug (a sample
+#: ratio mismatch), ``share_card_v2`` is still assigning at as_of (running).
+EXTRA_EXPERIMENTS = (
+    {"experiment_id": "checkout_redesign", "start_day": 40, "end_day": 70, "lost": 0.25,
+     "planted": "srm"},
+    {"experiment_id": "share_card_v2", "start_day": 174, "end_day": PERIOD_DAYS, "lost": 0.0,
+     "planted": "running"},
+)  # fmt: skip
 ANOMALY = {"day": 160, "metric": "revenue", "factor": 3.0}
 #: Campaign economics truth (truth["campaign_economics"]): the value section's CLV horizon
 #: and discounting (notebook 03 defaults) and the step of the numerical integration (days).
@@ -745,10 +762,57 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
         rng, raw, people, ident[-1], child, (*refs, r_share), events, orders, touches.act
     )
     tables = _tables(rng, raw, people, profile, rows, ident, costs, touches.in_ab, touches.treat)
+    # its own generator: every table and draw above stays as it was for a seed
+    extra, experiments = _extra_experiments(
+        np.random.default_rng(np.random.PCG64([seed, 1])), clock, people, signup_op
+    )
+    tables["assignments"] = pa.concat_tables([tables["assignments"], extra]).combine_chunks()
     truth = _truth(
         seed, clock, people, signup_op, rewards, child, touches, orders, ident, rows, tables
     )
+    truth["experiments"] = experiments
     return tables, truth
+
+
+def _extra_experiments(
+    rng: np.random.Generator, clock: _Clock, people: _People, signup_op: np.ndarray
+) -> tuple[pa.Table, dict]:
+    """The assignments of :data:`EXTRA_EXPERIMENTS` and truth["experiments"]: each active user
+    signing up in the window is assigned at signup, treatment with probability .5, and a
+    treatment assignment is lost (never logged) with probability ``lost``. Expected treatment
+    share of the logged users: .5 (1 - lost) / (1 - .5 lost) (3/7 for lost = .25)."""
+    users, exp_ids, variants, truth = [], [], [], {}
+    for spec in EXTRA_EXPERIMENTS:
+        lo, hi = clock.op(np.array([spec["start_day"], spec["end_day"]], float))
+        who = np.flatnonzero(people.active & (signup_op >= lo) & (signup_op < hi))
+        treat = rng.random(who.size) < 0.5
+        logged = ~treat | (rng.random(who.size) >= spec["lost"])
+        who, treat = who[logged], treat[logged]
+        users.append(who)
+        variants.append(treat.astype(np.int8))
+        exp_ids += [spec["experiment_id"]] * who.size
+        lost = float(spec["lost"])
+        truth[spec["experiment_id"]] = {
+            "planted": spec["planted"],
+            "planned_split": {"control": 0.5, "treatment": 0.5},
+            "lost_treatment_share": lost,
+            "expected_treatment_share": 0.5 * (1 - lost) / (1 - 0.5 * lost),
+            "lift": 0.0,
+            "start": _day(spec["start_day"]),
+            "end": _day(spec["end_day"] - 1),
+            "users": int(who.size),
+            "treatment_users": int(treat.sum()),
+        }
+    idx = np.concatenate(users)
+    table = pa.table(
+        {
+            "user_id": _dict(idx, people.user_dict),
+            "experiment_id": pa.array(exp_ids, pa.string()),
+            "variant": _dict(np.concatenate(variants), ["control", "treatment"]),
+            "assigned_at": _ts_array(people.signup_sec[idx]),
+        }
+    )
+    return table, truth
 
 
 # ----------------------------------------------------------------------------- users
