@@ -16,21 +16,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.localtime import data_span, local_of, local_time
+from growthlab.data.localtime import Local, in_local, local_of
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
 
 PERIODS = {"W": "W", "M": "M", "week": "W", "month": "M"}
-
-#: (time zone, (start, end)) of local periods: ``None`` keeps naive UTC
-Local = tuple[str | None, tuple[Any, Any] | None]
-
-
-def _local(ts: ir.Value, local: Local | None) -> ir.TimestampValue:
-    """Naive UTC ``ts`` in the local time of ``local`` = (time zone, span of the data)
-    (:func:`growthlab.data.localtime.local_time`); unchanged without a zone."""
-    timezone, span = local or (None, None)
-    return local_time(ts.cast("timestamp"), timezone, *(span or data_span(None)))
 
 
 def _check_steps(steps: Sequence[str]) -> list[str]:
@@ -96,7 +86,7 @@ def active_periods_expr(
     require_columns(events, name="events", columns=["user_id", "ts"])
     ev = events.filter(events.ts.notnull())
     ev = ev.select(
-        user_id=ev.user_id.cast("string"), period_start=_local(ev.ts, local).truncate(unit)
+        user_id=ev.user_id.cast("string"), period_start=in_local(ev.ts, local).truncate(unit)
     )
     return ev.distinct()
 
@@ -128,7 +118,7 @@ def cohort_activity_expr(
     u = users.filter(users.signup_at.notnull())
     u = u.select(
         user_id=u.user_id.cast("string"),
-        cohort=_local(u.signup_at, local).truncate(unit),
+        cohort=in_local(u.signup_at, local).truncate(unit),
         **({by: u[by]} if by else {}),
     )
     sizes = u.group_by([*keys, "cohort"]).aggregate(users=u.user_id.nunique())
@@ -157,7 +147,7 @@ def hourly_counts_expr(
     if event_types is not None:
         require_columns(events, name="events", columns=["event"])
         ev = ev.filter(ev.event.isin(list(event_types)))
-    ev = ev.mutate(hour=_local(ev.ts, local).truncate("h"))
+    ev = ev.mutate(hour=in_local(ev.ts, local).truncate("h"))
     return ev.group_by("hour").aggregate(events=ev.count())
 
 
@@ -181,7 +171,7 @@ def contact_response_expr(
     """
     require_columns(events, name="events", columns=["user_id", "ts", "channel", "event"])
     ev = events.filter(events.ts.notnull() & events.channel.notnull())
-    ev = ev.mutate(week=_local(ev.ts, local).truncate("W"))
+    ev = ev.mutate(week=in_local(ev.ts, local).truncate("W"))
     contacts = ev.filter(ev.event.isin(list(contact_events)))
     responses = ev.filter(ev.event.isin(list(response_events)))
     keys = ["user_id", "channel", "week"] if same_channel else ["user_id", "week"]

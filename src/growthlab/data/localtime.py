@@ -11,9 +11,9 @@ of the year. :func:`local_time` shifts each row by the offset in force at its ow
 - :func:`local_time` / :func:`local_day` — naive UTC -> local wall-clock time / calendar day,
   as engine expressions (DuckDB, Spark, any Ibis backend);
 - :func:`data_span` — the range a Dataset's timestamps cover (the range the two above need);
-- :func:`source_zone` / :func:`local_of` / :func:`source_time` — a source's zone (a Dataset's
-  ``timezone``; plain tables carry none), with its span, and a column of its tables in its
-  local time.
+- :func:`source_zone` / :func:`local_of` / :func:`in_local` / :func:`source_time` — a source's
+  zone (a Dataset's ``timezone``; plain tables carry none), with its span; a column in the
+  local time of such a (zone, span), or of a source's tables.
 
 Per-user and per-period counts (active days, purchase days, retention weeks and months,
 contact weeks, signup weeks) are all in local calendar periods, and the instants they are
@@ -41,6 +41,7 @@ __all__ = [
     "data_span",
     "source_zone",
     "local_of",
+    "in_local",
     "source_time",
 ]
 
@@ -164,15 +165,25 @@ def source_zone(source: Any) -> str | None:
     return zone if isinstance(zone, str) and zone else None
 
 
-def local_of(source: Any) -> tuple[str | None, tuple[pd.Timestamp, pd.Timestamp]]:
-    """(time zone, span of the data) of ``source``: what :func:`local_time` needs for its
-    columns (:func:`source_zone`, :func:`data_span`)."""
+#: (time zone, (start, end) of the data): what :func:`local_time` needs for a source's
+#: columns (:func:`local_of`); no zone keeps naive UTC
+Local = tuple[str | None, tuple[Any, Any] | None]
+
+
+def local_of(source: Any) -> Local:
+    """(time zone, span of the data) of ``source`` (:func:`source_zone`, :func:`data_span`)."""
     return source_zone(source), data_span(source)
+
+
+def in_local(ts: ir.Value, local: Local | None) -> ir.TimestampValue:
+    """Naive UTC ``ts`` as local wall-clock time of ``local`` = (time zone, span)
+    (:func:`local_time`); unchanged without a zone (``local`` None or zone None)."""
+    zone, span = local or (None, None)
+    return local_time(ts.cast("timestamp"), zone, *(span or data_span(None)))
 
 
 def source_time(source: Any, ts: ir.Value) -> ir.TimestampValue:
     """``ts`` (a naive-UTC column of one of ``source``'s tables) as local wall-clock time in
     the zone of ``source`` (:func:`local_of`); a source without one (Ibis tables) keeps UTC,
     so its periods are UTC periods."""
-    zone, span = local_of(source)
-    return local_time(ts.cast("timestamp"), zone, *span)
+    return in_local(ts, local_of(source))

@@ -40,6 +40,7 @@ from growthlab.data.channels import sql_case
 from growthlab.data.contract import Problem
 from growthlab.data.identity import stitch
 from growthlab.data.identity import summarise as summarise_identity
+from growthlab.data.localtime import to_local
 from growthlab.data.quality import QualityReport
 from growthlab.data.source import RawTables, csv_line_problems
 from growthlab.errors import ConfigError, DataContractError
@@ -832,7 +833,7 @@ class Validator:
 
     def _local_day(self, ts: pd.Timestamp):
         """The local calendar date (``timezone``) of a naive UTC instant."""
-        return ts.tz_localize("UTC").tz_convert(self.timezone).date()
+        return to_local(ts, self.timezone).date()
 
     def _graph_rules(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Self-referrals, two-inviter conflicts (earliest invitation wins) and cycles."""

@@ -32,6 +32,7 @@ import pandas as pd
 
 from growthlab import i18n
 from growthlab.campaigns import CampaignEconomics
+from growthlab.data.localtime import to_local
 from growthlab.findings import POINT_ESTIMATE_CONFIDENCE, Evidence, Finding, confidence
 from growthlab.metrics import format_value
 from growthlab.privacy import suppress_small_groups
@@ -131,10 +132,7 @@ def _date(ts: Any, timezone: str | None = None) -> str:
     """The calendar date of the naive-UTC instant ``ts`` in ``timezone`` (None: UTC)."""
     if pd.isna(ts):
         return MISSING
-    ts = pd.Timestamp(ts)
-    if timezone:
-        ts = ts.tz_localize("UTC").tz_convert(timezone)
-    return ts.strftime("%Y-%m-%d")
+    return (to_local(ts, timezone) if timezone else pd.Timestamp(ts)).strftime("%Y-%m-%d")
 
 
 # --------------------------------------------------------------------------------------------
