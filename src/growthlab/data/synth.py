@@ -789,7 +789,7 @@ def _extra_experiments(
         logged = ~treat | (rng.random(who.size) >= spec["lost"])
         who, treat = who[logged], treat[logged]
         users.append(who)
-        variants.append(treat.astype(np.int8))
+        variants.append(treat)
         exp_ids += [spec["experiment_id"]] * who.size
         lost = float(spec["lost"])
         truth[spec["experiment_id"]] = {
@@ -803,15 +803,7 @@ def _extra_experiments(
             "users": int(who.size),
             "treatment_users": int(treat.sum()),
         }
-    idx = np.concatenate(users)
-    table = pa.table(
-        {
-            "user_id": _dict(idx, people.user_dict),
-            "experiment_id": pa.array(exp_ids, pa.string()),
-            "variant": _dict(np.concatenate(variants), ["control", "treatment"]),
-            "assigned_at": _ts_array(people.signup_sec[idx]),
-        }
-    )
+    table = _assignments(people, np.concatenate(users), exp_ids, np.concatenate(variants))
     return table, truth
 
 
@@ -1453,15 +1445,22 @@ def _tables(
         }
     )
     a_idx = np.flatnonzero(in_ab)
-    tables["assignments"] = pa.table(
-        {
-            "user_id": _dict(a_idx, user_dict),
-            "experiment_id": pa.array([AB["experiment_id"]] * a_idx.size, pa.string()),
-            "variant": _dict(treat[a_idx].astype(np.int8), ["control", "treatment"]),
-            "assigned_at": _ts_array(people.signup_sec[a_idx]),
-        }
+    tables["assignments"] = _assignments(
+        people, a_idx, [AB["experiment_id"]] * a_idx.size, treat[a_idx]
     )
     return tables
+
+
+def _assignments(people: _People, idx: np.ndarray, experiment_ids: list, treat: np.ndarray):
+    """Assignment rows of users ``idx`` (assigned at signup; ``treat``: in treatment)."""
+    return pa.table(
+        {
+            "user_id": _dict(idx, people.user_dict),
+            "experiment_id": pa.array(experiment_ids, pa.string()),
+            "variant": _dict(np.asarray(treat).astype(np.int8), ["control", "treatment"]),
+            "assigned_at": _ts_array(people.signup_sec[idx]),
+        }
+    )
 
 
 def _events_table(
