@@ -180,3 +180,22 @@ def test_engine_sources_keep_nothing_on_local_disk(source, tmp_path, monkeypatch
     features.activity(ds)
     referral.user_activity(ds)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_time_zone_rule_change_derives_the_tables_again(source, primed, fresh, monkeypatch):
+    # A kept table counts local days under this machine's time-zone rules; after a tzdata
+    # update that moves the zone's offset, reusing it would bucket days under the old rules.
+    from growthlab.data import localtime
+
+    assert fresh.timezone and features.activity(fresh)["active_days"].sum() > 0
+    reused = features.activity(_without_events(data.load(source, as_of=AS_OF, cache_dir=primed)))
+    pd.testing.assert_frame_equal(reused, features.activity(fresh))
+    real = localtime.offset_changes
+    monkeypatch.setattr(
+        localtime,
+        "offset_changes",
+        lambda zone, start, end: [(at, s + 3600) for at, s in real(zone, start, end)],
+    )
+    other = _without_events(data.load(source, as_of=AS_OF, cache_dir=primed))
+    # derived again: from the paid orders only, since its events are gone
+    assert 0 < features.activity(other)["active_days"].sum() < reused["active_days"].sum() / 2

@@ -27,6 +27,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from growthlab.data import cache as _cache
+from growthlab.data import localtime
 
 __all__ = ["shared_table"]
 
@@ -45,7 +46,8 @@ def _materialise(con: Any, table: ir.Table) -> ir.Table:
 
 
 def _kept(source: Any, key: Hashable) -> tuple[Path, str, str] | None:
-    """(cache folder, entry key, file name) of ``key``'s table beside ``source``'s cache entry;
+    """(cache folder, entry key, file name) of ``key``'s table beside ``source``'s cache entry
+    (the name also holds the UTC offsets of the source's time zone over its data's span);
     None unless the source is a DuckDB Dataset loaded through the local cache (an engine
     source's tables stay in its engine: its ``cache`` names scratch tables, not a file)."""
     entry = getattr(source, "cache", None)
@@ -56,7 +58,11 @@ def _kept(source: Any, key: Hashable) -> tuple[Path, str, str] | None:
     path = Path(entry["path"])
     if path.name != f"{entry['key']}{_cache.SUFFIX}" or not path.is_file():
         return None
-    name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    # the zone's offsets over the data's span, as this machine's time-zone database has them:
+    # a kept table counted in local days is not reused after a tzdata rule change
+    zone, span = localtime.local_of(source)
+    rules = localtime.offset_changes(zone, *span) if zone else None
+    name = hashlib.sha256(repr((key, rules)).encode()).hexdigest()[:32]
     return path.parent, entry["key"], name
 
 
