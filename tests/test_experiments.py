@@ -361,3 +361,12 @@ def test_synthetic_sample_lift_recovered():
         and facts.loc["share_card_v2", "method"] == "sequential"
     )
     assert running["verdict"] not in ("win", "loss", "srm")  # no effect planted, split kept
+    # the planted unsubscribes veto shipping, whatever conversion says
+    assert planted["daily_push"]["planted"] == "guardrail"
+    push = res.verdicts.set_index("experiment_id").loc["daily_push"]
+    assert push["verdict"] == "guardrail" and push["guardrails_harmed"] == "unsubscribe_rate"
+    unsub = res.comparisons.set_index(["experiment_id", "metric"]).loc[
+        ("daily_push", "unsubscribe_rate")
+    ]
+    assert unsub["low"] > 0 and unsub["low"] <= planted["daily_push"]["unsubscribe_lift"]
+    assert planted["daily_push"]["unsubscribe_lift"] <= unsub["high"]

@@ -323,6 +323,29 @@ def test_extra_experiments_planted_split_and_window(sample):
     assert running["planted"] == "running" and running["end"] == truth["as_of"]
 
 
+def test_daily_push_treatment_unsubscribes_more(sample):
+    """daily_push: 5 % of its treatment users get a planted app-push unsubscribe within the
+    outcome window; control users only opt out at the usual rate."""
+    frames, truth = sample
+    t = truth["experiments"]["daily_push"]
+    assert t["planted"] == "guardrail" and t["unsubscribe_lift"] == 0.05
+    window = pd.Timedelta(days=truth["ab_test"]["window_days"])
+    a = frames["assignments"].query("experiment_id == 'daily_push'")
+    ev = frames["events"]
+    un = ev[ev.event == "unsubscribe"].merge(a, on="user_id")
+    un = un[(un.ts >= un.assigned_at) & (un.ts < un.assigned_at + window)]
+    quit_ = un.drop_duplicates("user_id").groupby("variant").size()
+    n = a.groupby("variant").size()
+    rate = quit_.reindex(n.index, fill_value=0) / n
+    # the planted opt-outs alone: Binomial(treatment users, .05), all inside the window
+    n1 = n["treatment"]
+    planted = t["unsubscribed_by_treatment"]
+    assert abs(planted - 0.05 * n1) < 4 * np.sqrt(n1 * 0.05 * 0.95)
+    assert quit_["treatment"] >= planted  # each planted user, in the window
+    diff, se = rate["treatment"] - rate["control"], np.sqrt(0.06 / n1 + 0.01 / n["control"])
+    assert abs(diff - 0.05) < 4 * se and rate["control"] < 0.02
+
+
 def test_channel_effects_drive_first_conversion(sample):
     frames, truth = sample
     users, _, ev, od = _clean(frames, truth)

@@ -103,12 +103,16 @@ assignment (always observable: first orders come < 12.5 d after signup). Closed 
 p0 = 1 - q̄² exp(-2 (1 - q̄)), q̄ = mean_c(1 - effect_c); p1 = 1 - (1 - p0)(1 - .14);
 lift = p1 - p0 (≈ .07).
 
-Two more experiments change nothing users do (lift 0; truth["experiments"], drawn from their
-own generator so every other table is the same for a seed): ``checkout_redesign`` (signups
+Three more experiments change nothing users buy (conversion lift 0; truth["experiments"],
+drawn from their own generator so every other table is the same for a seed, apart from the
+unsubscribe events appended to ``events`` below): ``checkout_redesign`` (signups
 2025-02-10 .. 2025-03-11) planned 50/50, but a quarter of its treatment assignments were never
 logged, so treatment holds 3/7 of its users: a sample ratio mismatch the experiments page must
 flag instead of drawing a verdict; ``share_card_v2`` (signups from 2025-06-24) is still
-assigning at as_of: running, read with the sequential interval.
+assigning at as_of: running, read with the sequential interval; ``daily_push`` (signups
+2025-03-22 .. 2025-04-20) sends its treatment a daily app push, and 5 % of the treatment users
+unsubscribe because of it (an ``unsubscribe`` event on app push uniform in the 14 days after
+assignment, besides the usual opt-outs): a guardrail the page must let veto shipping.
 
 Campaign economics (truth["campaign_economics"], issue #16)
 ----------------------------------------------------------
@@ -243,15 +247,19 @@ REFUND_SHARE = 0.03
 
 AB = {"experiment_id": "welcome_coupon", "start_day": 120, "end_day": 150, "window_days": 14}
 AB_DELTA = 0.14
-#: Experiments besides ``welcome_coupon`` that change nothing users do (truth["experiments"]):
+#: Experiments besides ``welcome_coupon`` that change nothing users buy (truth["experiments"]):
 #: active users signing up in [start_day, end_day) are assigned at signup, 50/50 as planned;
 #: ``checkout_redesign`` lost a quarter of its treatment assignments to a logging bug (a sample
-#: ratio mismatch), ``share_card_v2`` is still assigning at as_of (running).
+#: ratio mismatch), ``share_card_v2`` is still assigning at as_of (running), ``daily_push``
+#: makes a share ``unsubscribe`` of its treatment users unsubscribe within
+#: ``AB["window_days"]`` of assignment (a harmed guardrail).
 EXTRA_EXPERIMENTS = (
     {"experiment_id": "checkout_redesign", "start_day": 40, "end_day": 70, "lost": 0.25,
      "planted": "srm"},
     {"experiment_id": "share_card_v2", "start_day": 174, "end_day": PERIOD_DAYS, "lost": 0.0,
      "planted": "running"},
+    {"experiment_id": "daily_push", "start_day": 80, "end_day": 110, "lost": 0.0,
+     "planted": "guardrail", "unsubscribe": 0.05},
 )  # fmt: skip
 ANOMALY = {"day": 160, "metric": "revenue", "factor": 3.0}
 #: Campaign economics truth (truth["campaign_economics"]): the value section's CLV horizon
@@ -761,11 +769,13 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
     rows = _dirty_rows(
         rng, raw, people, ident[-1], child, (*refs, r_share), events, orders, touches.act
     )
-    tables = _tables(rng, raw, people, profile, rows, ident, costs, touches.in_ab, touches.treat)
-    # its own generator: every table and draw above stays as it was for a seed
-    extra, experiments = _extra_experiments(
-        np.random.default_rng(np.random.PCG64([seed, 1])), clock, people, signup_op
+    # its own generator: every table and draw above stays as it was for a seed; the opt-outs
+    # it plants are appended to the events
+    extra, experiments, opt_outs = _extra_experiments(
+        np.random.default_rng(np.random.PCG64([seed, 1])), clock, raw, people, signup_op
     )
+    rows.events = _append(rows.events, opt_outs)
+    tables = _tables(rng, raw, people, profile, rows, ident, costs, touches.in_ab, touches.treat)
     tables["assignments"] = pa.concat_tables([tables["assignments"], extra]).combine_chunks()
     truth = _truth(
         seed, clock, people, signup_op, rewards, child, touches, orders, ident, rows, tables
@@ -775,12 +785,15 @@ def _build(n_users: int, seed: int) -> tuple[dict[str, pa.Table], dict]:
 
 
 def _extra_experiments(
-    rng: np.random.Generator, clock: _Clock, people: _People, signup_op: np.ndarray
-) -> tuple[pa.Table, dict]:
-    """The assignments of :data:`EXTRA_EXPERIMENTS` and truth["experiments"]: each active user
-    signing up in the window is assigned at signup, treatment with probability .5, and a
-    treatment assignment is lost (never logged) with probability ``lost``. Expected treatment
-    share of the logged users: .5 (1 - lost) / (1 - .5 lost) (3/7 for lost = .25)."""
+    rng: np.random.Generator, clock: _Clock, raw: _Raw, people: _People, signup_op: np.ndarray
+):
+    """The assignments of :data:`EXTRA_EXPERIMENTS`, truth["experiments"] and the planted
+    opt-out events (user, second, event code, raw channel). Each active user signing up in the
+    window is assigned at signup, treatment with probability .5, and a treatment assignment is
+    lost (never logged) with probability ``lost``. Expected treatment share of the logged
+    users: .5 (1 - lost) / (1 - .5 lost) (3/7 for lost = .25). A treatment user unsubscribes
+    with probability ``unsubscribe`` (on app push, uniform in the ``AB["window_days"]`` after
+    assignment, before the period ends), drawn after every assignment."""
     users, exp_ids, variants, truth = [], [], [], {}
     for spec in EXTRA_EXPERIMENTS:
         lo, hi = clock.op(np.array([spec["start_day"], spec["end_day"]], float))
@@ -798,13 +811,35 @@ def _extra_experiments(
             "lost_treatment_share": lost,
             "expected_treatment_share": 0.5 * (1 - lost) / (1 - 0.5 * lost),
             "lift": 0.0,
+            "unsubscribe_lift": float(spec.get("unsubscribe", 0.0)),
             "start": _day(spec["start_day"]),
             "end": _day(spec["end_day"] - 1),
             "users": int(who.size),
             "treatment_users": int(treat.sum()),
         }
     table = _assignments(people, np.concatenate(users), exp_ids, np.concatenate(variants))
-    return table, truth
+    parts = []
+    for spec, who, treat in zip(EXTRA_EXPERIMENTS, users, variants, strict=True):
+        if not spec.get("unsubscribe"):
+            continue
+        treated = who[treat]
+        quit_ = treated[rng.random(treated.size) < spec["unsubscribe"]]
+        tt = signup_op[quit_] + rng.random(quit_.size) * AB["window_days"]
+        seen = tt < PERIOD_DAYS
+        quit_, tt = quit_[seen], tt[seen]
+        truth[spec["experiment_id"]]["unsubscribed_by_treatment"] = int(quit_.size)
+        parts.append(
+            (
+                quit_,
+                _sec(clock.wall(tt)),
+                np.full(quit_.size, _EVENT_CODE["unsubscribe"], np.int8),
+                raw.draw(rng, np.full(quit_.size, raw.index["app_push"])),
+            )
+        )
+    opt_outs = tuple(
+        np.concatenate([p[i] for p in parts]) if parts else np.array([], np.int64) for i in range(4)
+    )
+    return table, truth, opt_outs
 
 
 # ----------------------------------------------------------------------------- users
