@@ -145,7 +145,9 @@ def test_activity_and_purchase_days_are_local_days(new_york):
 
     ds = new_york
     as_of = ds.local(ds.as_of)
-    ev = _local_frame(ds, "events", ["user_id", "ts"], ("ts",)).dropna()
+    ev = _local_frame(ds, "events", ["user_id", "ts", "event"], ("ts",)).dropna()
+    ev = ev[~ev["event"].isin(["reach", "unsubscribe", "complaint"])]  # not activity
+    ev = ev[["user_id", "ts"]]
     od = _local_frame(ds, "orders", ["user_id", "ts", "status", "amount"], ("ts",))
     od = od[(od["status"].fillna("paid") == "paid") & (od["ts"] <= as_of)]
     ev = ev[ev["ts"] <= as_of]
@@ -174,7 +176,8 @@ def test_activity_and_purchase_days_are_local_days(new_york):
         )
     assert (got["active_days"] == want["active_days"]).all()
     # the same users counted by UTC days differ (what the old code did), so this can fail
-    utc = ds.frame("events", ["user_id", "ts"]).dropna()
+    utc = ds.frame("events", ["user_id", "ts", "event"]).dropna()
+    utc = utc[~utc["event"].isin(["reach", "unsubscribe", "complaint"])]
     utc = utc[utc["ts"] <= ds.as_of]
     utc_days = utc.assign(d=utc["ts"].dt.normalize()).groupby("user_id")["d"].nunique()
     local_ev_days = ev.assign(d=ev["ts"].dt.normalize()).groupby("user_id")["d"].nunique()

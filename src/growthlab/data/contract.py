@@ -183,6 +183,12 @@ CANONICAL_EVENTS: tuple[str, ...] = (
     "unsubscribe",
     "complaint",
 )
+#: Canonical events that are not a user's activity: the brand's own touches (``reach``: a
+#: message delivered, whether or not the user looked) and opt-outs (``unsubscribe``,
+#: ``complaint``). Lifecycle stages, retention and activity after signup count every other
+#: event and paid orders; with these counted, a push sent to every dormant user would make
+#: them all "active" and "retained".
+NOT_ACTIVITY_EVENTS: tuple[str, ...] = ("reach", "unsubscribe", "complaint")
 
 # Rule names (the words that appear in messages and QualityReport frames).
 # Fatal: the run stops with DataContractError.

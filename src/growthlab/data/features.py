@@ -25,6 +25,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.contract import NOT_ACTIVITY_EVENTS
 from growthlab.data.localtime import local_time, source_time, source_zone
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
@@ -39,13 +40,15 @@ __all__ = [
     "user_day_stats",
     "paid_orders",
     "purchase_stats",
+    "activity_events",
 ]
 
 #: Event types that are not the user's own engagement choice: lifecycle markers (signup, the
-#: invitee's invite_click at signup), brand-initiated touches (reach), mirrors of other tables
-#: (purchase = orders) and rare opt-out signals (unsubscribe, complaint). The channel mix is
-#: computed over the other ("engagement") events.
-SYSTEM_EVENTS = ("signup", "reach", "purchase", "invite_click", "unsubscribe", "complaint")
+#: invitee's invite_click at signup), mirrors of other tables (purchase = orders) and the
+#: events that are no activity at all (brand touches and opt-outs,
+#: :data:`growthlab.data.contract.NOT_ACTIVITY_EVENTS`). The channel mix is computed over the
+#: other ("engagement") events.
+SYSTEM_EVENTS = ("signup", "purchase", "invite_click", *NOT_ACTIVITY_EVENTS)
 
 
 def _table(source: Any, name: str) -> ir.Table | None:
@@ -121,9 +124,11 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     """Per user with an active day: ``last_active, previous_active, active_days, event_days``.
 
     Active days = local calendar days (:func:`growthlab.data.localtime.source_time`; days are
-    the midnights of local wall-clock time) with an event or a paid order at or before the
-    naive-UTC instant ``as_of`` (default: the Dataset's); ``event_days`` counts the
-    (non-missing) days with an event. One pass over the events that :func:`activity` and
+    the midnights of local wall-clock time) with an activity event (any but
+    :data:`~growthlab.data.contract.NOT_ACTIVITY_EVENTS`: the brand's touches and opt-outs)
+    or a paid order at or before the naive-UTC instant ``as_of`` (default: the Dataset's);
+    ``event_days`` counts the (non-missing) days with an activity event. One pass over the
+    events that :func:`activity` and
     :func:`user_features` share (once per Dataset and instant, and kept beside a cache entry:
     see :mod:`growthlab.data.shared`). None when there are neither events nor orders.
     """
@@ -132,7 +137,8 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     events = _table(source, "events")
     if events is not None:
         require_columns(events, name="events", columns=["user_id", "ts"])
-        e = events if ref is None else events.filter(events.ts <= ref.to_pydatetime())
+        e = activity_events(events)
+        e = e if ref is None else e.filter(e.ts <= ref.to_pydatetime())
         day = source_time(source, e.ts).truncate("D")
         parts.append(e.select("user_id", day=day, _ev=ibis.literal(1)))
     orders = _table(source, "orders")
@@ -159,10 +165,22 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     return shared_table(source, ("user_day_stats", ref), build, persist=True)
 
 
+def activity_events(events: ir.Table) -> ir.Table:
+    """The rows of ``events`` that are a user's activity: every event type but
+    :data:`~growthlab.data.contract.NOT_ACTIVITY_EVENTS` (a delivered message, an opt-out).
+    The one activity rule of lifecycle stages, retention and activity after signup. A table
+    without an ``event`` column (a frame of activity timestamps) is taken as it is; the data
+    contract requires the column, so a Dataset's events always have it."""
+    if "event" not in events.columns:
+        return events
+    return events.filter(~events.event.isin(list(NOT_ACTIVITY_EVENTS)))
+
+
 def activity(source: Any, as_of=None) -> pd.DataFrame:
     """Per user of ``users``: ``signup_at, last_active, previous_active, active_days``.
 
-    Activity = any event or paid order at or before ``as_of``; ``last_active`` is the latest
+    Activity = any activity event (:func:`activity_events`) or paid order at or before
+    ``as_of``; ``last_active`` is the latest
     active calendar day, ``previous_active`` the active day before it (for "returned"
     users), ``active_days`` the number of distinct active days. Users with no activity have
     missing days and 0 active days. ``as_of`` is the naive-UTC cutoff of the activity

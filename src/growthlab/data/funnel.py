@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from growthlab.data.features import activity_events
 from growthlab.data.localtime import Local, in_local, local_of
 from growthlab.data.shared import shared_table
 from growthlab.errors import AnalysisInputError, require_columns
@@ -78,13 +79,16 @@ def _unit(period: str) -> str:
 def active_periods_expr(
     events: ir.Table, period: str = "W", local: Local | None = None
 ) -> ir.Table:
-    """Distinct (user_id, period_start): the periods in which each user has an event.
+    """Distinct (user_id, period_start): the periods in which each user has an activity event
+    (:func:`growthlab.data.features.activity_events`: a delivered message or an opt-out does
+    not retain a user).
 
     Periods are local calendar periods with ``local`` = (time zone, (start, end) of the data),
     else UTC periods; ``period_start`` is the local (or UTC) wall-clock start."""
     unit = _unit(period)
     require_columns(events, name="events", columns=["user_id", "ts"])
-    ev = events.filter(events.ts.notnull())
+    ev = activity_events(events)
+    ev = ev.filter(ev.ts.notnull())
     ev = ev.select(
         user_id=ev.user_id.cast("string"), period_start=in_local(ev.ts, local).truncate(unit)
     )
@@ -104,7 +108,8 @@ def cohort_activity_expr(
 
     cohort = signup_at truncated to the period (ISO week starting Monday, or calendar month),
     in local wall-clock time with ``local`` = (time zone, span; see :func:`active_periods_expr`);
-    a user is active in a period when they have at least one event in it. Returns
+    a user is active in a period when they have at least one activity event in it
+    (:func:`active_periods_expr`). Returns
     (sizes: [by,] cohort, users) and (activity: [by,] cohort, period_start, active_users).
     ``active``: :func:`active_periods_expr` of ``events`` when already at hand (it is the
     expensive part: one pass over the events), built with the same ``period`` and ``local``.
@@ -283,6 +288,7 @@ def cohort_activity_frames(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`cohort_activity_expr` on pandas users/events -> (sizes, activity) frames."""
     ucols = [c for c in ("user_id", "signup_at", by) if c and c in users.columns]
-    t = memtables(users=users[ucols], events=events[["user_id", "ts"]])
+    ecols = [c for c in ("user_id", "ts", "event") if c in events.columns]
+    t = memtables(users=users[ucols], events=events[ecols])
     sizes, act = cohort_activity_expr(t["users"], t["events"], period, by)
     return sizes.to_pandas(), act.to_pandas()

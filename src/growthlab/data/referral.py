@@ -9,8 +9,8 @@ They run unchanged on DuckDB, Spark or any Ibis backend and return small pandas 
   invitee paid (input of ``referral_outcomes.invite_funnel``);
 - :func:`invites_sent` — invite_sent events per user within ``window_days`` after signup (the
   ``i`` of ``K = i × c``, ``referral.k_decomposition``);
-- :func:`user_activity` — per user: activity (events other than ``signup`` and orders) after
-  signup, last activity, paid orders and revenue (input of the abuse signals and of
+- :func:`user_activity` — per user: activity (activity events other than ``signup`` and
+  ``invite_click``, and orders) after signup, last activity, paid orders and revenue (input of the abuse signals and of
   ``referral_outcomes.referred_vs_organic``).
 
 Each takes a ``Dataset`` (``ds.table``/``ds.has``) or the Ibis tables themselves.
@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from growthlab.data.features import paid_orders
+from growthlab.data.features import activity_events, paid_orders
 from growthlab.data.localtime import source_time
 from growthlab.data.shared import shared_table
 from growthlab.errors import require_columns
@@ -131,7 +131,9 @@ def user_activity(ds: Any) -> pd.DataFrame:
     """Per user: ``user_id, signup_at, referred, activity, last_active_at, converted, orders,
     revenue``.
 
-    activity = events other than :data:`ACQUISITION_EVENTS` with ``ts >= signup_at`` plus orders after signup;
+    activity = activity events (:func:`growthlab.data.features.activity_events`: no delivered
+    message or opt-out) other than :data:`ACQUISITION_EVENTS` with ``ts >= signup_at``, plus
+    orders after signup;
     last_active_at = latest such event or order; converted = at least one paid order;
     revenue = Σ paid amount. Users with nothing get 0 / missing.
     """
@@ -181,6 +183,7 @@ def _user_activity_expr(ds: Any) -> ir.Table:
     events = _table(ds, "events")
     if events is not None:
         ev = _need(events, "events", ("user_id", "ts", "event"))
+        ev = activity_events(ev)
         ev = ev.filter(~ev.event.isin(ACQUISITION_EVENTS)).select(
             user_id=ev.user_id.cast("string"), ts=ev.ts
         )
