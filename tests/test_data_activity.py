@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from growthlab import data, segments
-from growthlab.data import contract, features, referral
+from growthlab.data import features, referral
 from growthlab.data import funnel as dfunnel
 
 AS_OF = "2025-03-31"
@@ -58,12 +58,6 @@ def ds():
     return data.load(
         {"users": users, "events": events, "orders": orders}, as_of=AS_OF, timezone="UTC"
     )
-
-
-def test_the_rule_names_the_brands_touches_and_the_opt_outs():
-    assert set(contract.NOT_ACTIVITY_EVENTS) == {"reach", "unsubscribe", "complaint"}
-    assert set(contract.NOT_ACTIVITY_EVENTS) <= set(features.SYSTEM_EVENTS)
-    assert set(contract.NOT_ACTIVITY_EVENTS) <= set(contract.CANONICAL_EVENTS)
 
 
 def test_a_push_does_not_make_a_dormant_user_active(ds):

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from growthlab.data import daily, features, funnel, journeys, referral, shared
+from growthlab.data.contract import NOT_ACTIVITY_EVENTS
 
 T0 = pd.Timestamp("2025-03-01 08:00")
 
@@ -142,9 +143,21 @@ def people():
     )
     events = pd.DataFrame(
         {
-            "user_id": ["a", "a", "a", "b", "b", "b", "c", "c", "a"],
-            # b has events before signup (the row-by-row recount); c only acquisition events
-            "ts": [_ts(0), _ts(5), _ts(30), _ts(1), _ts(12), _ts(60), _ts(20), _ts(21), _ts(-3)],
+            "user_id": ["a", "a", "a", "b", "b", "b", "c", "c", "a", "d"],
+            # b has events before signup (the row-by-row recount); c only acquisition events;
+            # d only a message the brand sent (no activity)
+            "ts": [
+                _ts(0),
+                _ts(5),
+                _ts(30),
+                _ts(1),
+                _ts(12),
+                _ts(60),
+                _ts(20),
+                _ts(21),
+                _ts(-3),
+                _ts(50),
+            ],  # fmt: skip
             "event": [
                 "signup",
                 "visit",
@@ -155,8 +168,9 @@ def people():
                 "signup",
                 "invite_click",
                 "reach",
+                "reach",
             ],
-            "channel": ["wecom", "wecom", None, "sms", "sms", "live", "live", "live", "sms"],
+            "channel": ["wecom", "wecom", None, "sms", "sms", "live", "live", "live", "sms", "sms"],
         }
     )
     orders = pd.DataFrame(
@@ -176,7 +190,10 @@ def test_user_activity_matches_reference(people):
     got = referral.user_activity(Tables(users=users, events=events, orders=orders))
     acts = pd.concat(
         [
-            events.loc[~events["event"].isin(referral.ACQUISITION_EVENTS), ["user_id", "ts"]],
+            events.loc[
+                ~events["event"].isin([*referral.ACQUISITION_EVENTS, *NOT_ACTIVITY_EVENTS]),
+                ["user_id", "ts"],
+            ],
             orders[["user_id", "ts"]],
         ]
     ).merge(users[["user_id", "signup_at"]], on="user_id")
@@ -198,7 +215,8 @@ def test_activity_previous_day_matches_reference(people):
     ds = Tables(as_of=_ts(100), users=users, events=events, orders=orders)
     got = features.activity(ds)
     paid = orders[orders["status"] == "paid"]
-    days = pd.concat([events[["user_id", "ts"]], paid[["user_id", "ts"]]])
+    acts = events[~events["event"].isin(NOT_ACTIVITY_EVENTS)]
+    days = pd.concat([acts[["user_id", "ts"]], paid[["user_id", "ts"]]])
     days = days.assign(day=days["ts"].dt.floor("D"))[["user_id", "day"]].drop_duplicates()
     for u in users["user_id"]:
         d = sorted(days.loc[days["user_id"] == u, "day"])
@@ -217,7 +235,8 @@ def test_user_features_matches_reference(people):
     want = pd.DataFrame(index=pd.Index(sorted(users["user_id"]), name="user_id"))
     g = ev.groupby("user_id")
     want["events"] = g.size()
-    want["active_days"] = ev.assign(d=ev["ts"].dt.floor("D")).groupby("user_id")["d"].nunique()
+    acts = ev[~ev["event"].isin(NOT_ACTIVITY_EVENTS)]
+    want["active_days"] = acts.assign(d=acts["ts"].dt.floor("D")).groupby("user_id")["d"].nunique()
     want["channels_used"] = g["channel"].nunique()
     for t in ev["event"].unique():
         want[f"ev_{t}"] = (ev["event"] == t).groupby(ev["user_id"]).sum()
@@ -246,8 +265,8 @@ def test_cohort_breakdowns_share_one_user_period_pass(people):
     pd.testing.assert_frame_equal(
         _sorted(act_r, keys), _sorted(direct[1].to_pandas(), keys), check_dtype=False
     )
-    # active users = distinct users with an event in the period (reference)
-    e = events.merge(users, on="user_id")
+    # active users = distinct users with an activity event in the period (reference)
+    e = events[~events["event"].isin(NOT_ACTIVITY_EVENTS)].merge(users, on="user_id")
     e["cohort"] = e["signup_at"].dt.to_period("W").dt.start_time
     e["period_start"] = e["ts"].dt.to_period("W").dt.start_time
     e = e[e["period_start"] >= e["cohort"]]

@@ -45,13 +45,14 @@ def test_chinese_values_get_a_space_where_latin_meets_han():
         ("Push", " Push "),
         ("", ""),
         ("企业微信", "企业微信"),
+        (3, " 3 "),  # not a string: formatted first
     ],
 )
 def test_only_the_joins_beside_a_value_get_a_space(value, expected):
     i18n.TEXT["_test.join"] = ("{v}", "渠道{v}上升")
     try:
         assert i18n.t("_test.join", "zh", v=value) == f"渠道{expected}上升"
-        assert i18n.t("_test.join", "en", v=value) == value
+        assert i18n.t("_test.join", "en", v=value) == str(value)
     finally:
         del i18n.TEXT["_test.join"]
 
@@ -65,3 +66,12 @@ def test_every_chinese_template_fills_like_str_format_apart_from_spaces():
         fields = {n.split(".")[0].split("[")[0]: "x1" for n in names}
         filled = i18n.t(key, "zh", **fields)
         assert filled.replace(" ", "") == zh.format(**fields).replace(" ", ""), key
+
+
+def test_format_specs_and_conversions_fill_as_str_format():
+    i18n.TEXT["_test.spec"] = ("{v:>{w}}|{s!r}", "渠道{v:>{w}}{s!r}")
+    try:
+        assert i18n.t("_test.spec", "en", v=7, w=3, s="x") == "  7|'x'"
+        assert i18n.t("_test.spec", "zh", v=7, w=3, s="x") == "渠道  7'x'"
+    finally:
+        del i18n.TEXT["_test.spec"]

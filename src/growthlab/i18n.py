@@ -1030,6 +1030,8 @@ def _fill_zh(text: str, fields: Mapping[str, Any]) -> str:
         if field is None:
             continue
         value = formatter.get_field(field, (), fields)[0]
+        if spec and "{" in spec:  # a nested field in the format spec, e.g. {x:{width}}
+            spec = formatter.vformat(spec, (), fields)
         value = formatter.format_field(formatter.convert_field(value, conversion), spec)
         if value:
             if out and gap(out[-1], value[0]):

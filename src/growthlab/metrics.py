@@ -414,7 +414,8 @@ _ENTRIES = [
         "注册 30 天后仍有活跃的受邀用户占比",
         "fraction",
         "Users with an accepted inviter, signed up at least 30 days before as_of, with an "
-        "event or order at or after signup + 30 days / those users. Not the cohort retention "
+        "activity event (not reach, unsubscribe or complaint) or an order at or after signup "
+        "+ 30 days / those users. Not the cohort retention "
         "of the attribution page (active within one period).",
         "up",
     ),
@@ -563,8 +564,9 @@ _ENTRIES = [
         "Users active in the last {active_days} days (incl. returned)",
         "近 {active_days} 天活跃用户占比（含回流）",
         "fraction",
-        "Users whose lifecycle stage is active or returned (last event or paid order at most "
-        "active_days before as_of) / users.",
+        "Users whose lifecycle stage is active or returned (last activity event or paid order "
+        "at most active_days before as_of; reach, unsubscribe and complaint events are not "
+        "activity) / users.",
         "up",
     ),
     _m(
@@ -572,8 +574,8 @@ _ENTRIES = [
         "Churned users (inactive over {churn_days} days)",
         "已流失用户占比（超过 {churn_days} 天未活跃）",
         "fraction",
-        "Users whose lifecycle stage is churned (no event or paid order in churn_days, or "
-        "never active) / users.",
+        "Users whose lifecycle stage is churned (no activity event or paid order in "
+        "churn_days, or never active) / users.",
         "down",
     ),
     _m(

@@ -77,7 +77,8 @@ def referred_vs_organic(
 
     ``outcomes``: one row per user with ``referred`` (bool), ``signup_at``, ``converted``
     (bool: at least one paid order), ``revenue`` (paid amount) and ``last_active_at`` (last
-    event or order; missing = never active after signup).
+    activity event or order, ``growthlab.data.referral.user_activity``; missing = never active
+    after signup).
 
     - conversion = share converted (Wilson interval);
     - retention_d = share with activity at or after signup + d days, among users who signed up

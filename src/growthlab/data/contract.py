@@ -185,9 +185,11 @@ CANONICAL_EVENTS: tuple[str, ...] = (
 )
 #: Canonical events that are not a user's activity: the brand's own touches (``reach``: a
 #: message delivered, whether or not the user looked) and opt-outs (``unsubscribe``,
-#: ``complaint``). Lifecycle stages, retention and activity after signup count every other
-#: event and paid orders; with these counted, a push sent to every dormant user would make
-#: them all "active" and "retained".
+#: ``complaint``). Every other event is activity (``growthlab.data.features.activity_events``)
+#: for lifecycle stages (with paid orders), cohort retention (events only) and activity after
+#: signup (with orders; signup and invite_click excluded there as acquisition). With these
+#: counted, a push sent to every dormant user would make them all "active" and "retained".
+#: Matched by exact name: map an export's own names to these (``values:`` in growthlab.yaml).
 NOT_ACTIVITY_EVENTS: tuple[str, ...] = ("reach", "unsubscribe", "complaint")
 
 # Rule names (the words that appear in messages and QualityReport frames).

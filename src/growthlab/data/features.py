@@ -285,8 +285,8 @@ def user_features(
     Columns (missing tables simply contribute no columns):
 
     - ``ev_<type>``: number of events of each type (default: the ``max_event_types`` most frequent);
-    - ``events``, ``active_days``, ``channels_used``: total events, distinct active days,
-      distinct channels touched;
+    - ``events``, ``active_days``, ``channels_used``: total events, distinct days with an
+      activity event (:func:`activity_events`), distinct channels touched;
     - ``ch_<channel>``: share of the user's engagement events (types not in
       :data:`SYSTEM_EVENTS`) on each channel (channel mix; default the ``max_channels`` most
       frequent channels of engagement events); 0 for users without engagement events;

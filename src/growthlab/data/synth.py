@@ -8,9 +8,9 @@ as the written files hold them (raw channel names, naive local timestamps, dirty
 ``generate(n_users, seed)`` -> ``growthlab.data.load(frames, as_of=truth["as_of"])`` with
 ``.truth`` set; ``write(out, n_users, seed, fmt)`` writes ``<table>.csv|.parquet`` and
 ``truth.json`` (sorted keys) atomically; ``generate_tables`` gives the pyarrow tables. Everything
-is drawn from one ``numpy.random.Generator(PCG64(seed))`` and vectorised (the branching process is
-generated level by level over all campaigns at once): same seed -> identical frames and
-byte-identical files. Cost: 1M users (25M events, 2.2M orders) take ~22 s CPU to generate
+is drawn from ``numpy.random.Generator(PCG64(seed))`` (the experiments besides welcome_coupon from
+their own ``PCG64([seed, 1])``) and vectorised (the branching process is generated level by
+level over all campaigns at once): same seed -> identical frames and byte-identical files. Cost: 1M users (25M events, 2.2M orders) take ~22 s CPU to generate
 (+ ~12 s to write CSV), peak RSS ~3 GB.
 
 Clock
@@ -135,7 +135,8 @@ Events (~25 per user): ``signup`` at signup (acquisition channel); ``invite_sent
 at each ``invited_at`` (plus the segment's unsuccessful ones) and ``invite_click`` by the invitee
 at its signup (share channel); a ``purchase`` event per paid order (mini_program); ``unsubscribe``
 (3 % of users) and ``complaint`` (1 %) an exponential time after signup (mean
-``OPT_OUT_MEAN_DAYS``, censored at the period's end), on sms/wecom/app_push. Accidental exact
+``OPT_OUT_MEAN_DAYS``, censored at the period's end), on sms/wecom/app_push, and the daily_push
+experiment's extra app-push unsubscribes (appended last, see above). Accidental exact
 duplicates (same user, second, event, channel) are moved on by one second.
 identities: ``openid`` and ``unionid`` per user, ``phone_hash`` for 70 %, ``device_id`` for 50 %
 (all fraud users); 1 % of organic users are second accounts sharing another organic user's
@@ -824,14 +825,16 @@ def _extra_experiments(
             continue
         treated = who[treat]
         quit_ = treated[rng.random(treated.size) < spec["unsubscribe"]]
-        tt = signup_op[quit_] + rng.random(quit_.size) * AB["window_days"]
-        seen = tt < PERIOD_DAYS
-        quit_, tt = quit_[seen], tt[seen]
+        # calendar (wall-clock) days after assignment, strictly inside the outcome window
+        offset = rng.random(quit_.size) * (AB["window_days"] - 1 / 86400)
+        sec = people.signup_sec[quit_] + _sec(offset)
+        seen = clock.op(people.signup_wall[quit_] + offset) < PERIOD_DAYS
+        quit_, sec = quit_[seen], sec[seen]
         truth[spec["experiment_id"]]["unsubscribed_by_treatment"] = int(quit_.size)
         parts.append(
             (
                 quit_,
-                _sec(clock.wall(tt)),
+                sec,
                 np.full(quit_.size, _EVENT_CODE["unsubscribe"], np.int8),
                 raw.draw(rng, np.full(quit_.size, raw.index["app_push"])),
             )
