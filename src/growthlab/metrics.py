@@ -415,8 +415,8 @@ _ENTRIES = [
         "fraction",
         "Users with an accepted inviter, signed up at least 30 days before as_of, with an "
         "activity event (not reach, unsubscribe or complaint) or an order at or after signup "
-        "+ 30 days / those users. Not the cohort retention "
-        "of the attribution page (active within one period).",
+        "+ 30 days / those users. Not the cohort retention of the attribution page (active "
+        "within one period).",
         "up",
     ),
     _m(

@@ -128,9 +128,9 @@ def user_day_stats(source: Any, as_of=None) -> ir.Table | None:
     :data:`~growthlab.data.contract.NOT_ACTIVITY_EVENTS`: the brand's touches and opt-outs)
     or a paid order at or before the naive-UTC instant ``as_of`` (default: the Dataset's);
     ``event_days`` counts the (non-missing) days with an activity event. One pass over the
-    events that :func:`activity` and
-    :func:`user_features` share (once per Dataset and instant, and kept beside a cache entry:
-    see :mod:`growthlab.data.shared`). None when there are neither events nor orders.
+    events that :func:`activity` and :func:`user_features` share (once per Dataset and
+    instant, and kept beside a cache entry: see :mod:`growthlab.data.shared`). None when there
+    are neither events nor orders.
     """
     ref = _as_of(source, as_of)
     parts = []
@@ -180,13 +180,12 @@ def activity(source: Any, as_of=None) -> pd.DataFrame:
     """Per user of ``users``: ``signup_at, last_active, previous_active, active_days``.
 
     Activity = any activity event (:func:`activity_events`) or paid order at or before
-    ``as_of``; ``last_active`` is the latest
-    active calendar day, ``previous_active`` the active day before it (for "returned"
-    users), ``active_days`` the number of distinct active days. Users with no activity have
-    missing days and 0 active days. ``as_of`` is the naive-UTC cutoff of the activity
-    (default: the Dataset's); the columns are local wall-clock time (days: local calendar
-    days, :func:`user_day_stats`), so compare them with the local as_of
-    (``ds.local(ds.as_of)``), as the lifecycle stages of the value page do.
+    ``as_of``; ``last_active`` is the latest active calendar day, ``previous_active`` the
+    active day before it (for "returned" users), ``active_days`` the number of distinct
+    active days. Users with no activity have missing days and 0 active days. ``as_of`` is the
+    naive-UTC cutoff of the activity (default: the Dataset's); the columns are local
+    wall-clock time (days: local calendar days, :func:`user_day_stats`), so compare them with
+    the local as_of (``ds.local(ds.as_of)``), as the lifecycle stages of the value page do.
     """
     users = _table(source, "users")
     if users is None:

@@ -10,8 +10,8 @@ They run unchanged on DuckDB, Spark or any Ibis backend and return small pandas 
 - :func:`invites_sent` — invite_sent events per user within ``window_days`` after signup (the
   ``i`` of ``K = i × c``, ``referral.k_decomposition``);
 - :func:`user_activity` — per user: activity (activity events other than ``signup`` and
-  ``invite_click``, and orders) after signup, last activity, paid orders and revenue (input of the abuse signals and of
-  ``referral_outcomes.referred_vs_organic``).
+  ``invite_click``, and orders) after signup, last activity, paid orders and revenue (input of
+  the abuse signals and of ``referral_outcomes.referred_vs_organic``).
 
 Each takes a ``Dataset`` (``ds.table``/``ds.has``) or the Ibis tables themselves.
 """

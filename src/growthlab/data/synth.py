@@ -8,10 +8,11 @@ as the written files hold them (raw channel names, naive local timestamps, dirty
 ``generate(n_users, seed)`` -> ``growthlab.data.load(frames, as_of=truth["as_of"])`` with
 ``.truth`` set; ``write(out, n_users, seed, fmt)`` writes ``<table>.csv|.parquet`` and
 ``truth.json`` (sorted keys) atomically; ``generate_tables`` gives the pyarrow tables. Everything
-is drawn from ``numpy.random.Generator(PCG64(seed))`` (the experiments besides welcome_coupon from
-their own ``PCG64([seed, 1])``) and vectorised (the branching process is generated level by
-level over all campaigns at once): same seed -> identical frames and byte-identical files. Cost: 1M users (25M events, 2.2M orders) take ~22 s CPU to generate
-(+ ~12 s to write CSV), peak RSS ~3 GB.
+is drawn from ``numpy.random.Generator(PCG64(seed))`` (the experiments besides welcome_coupon
+from their own ``PCG64([seed, 1])``) and vectorised (the branching process is generated level
+by level over all campaigns at once): same seed -> identical frames and byte-identical files.
+Cost: 1M users (25M events, 2.2M orders) take ~22 s CPU to generate (+ ~12 s to write CSV),
+peak RSS ~3 GB.
 
 Clock
 -----
