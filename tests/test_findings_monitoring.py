@@ -187,3 +187,19 @@ def test_findings_from_a_real_detection_run():
     found = monitoring.alert_findings(alerts, recent_start=counts.recent_start)
     assert len(found) == 1 and str(dates[147].date()) in found[0].en
     assert math.isclose(found[0].reach, 1.0) and found[0].effect > 0.5
+
+
+def test_a_handful_of_opt_outs_is_no_fatigue():
+    # a week of 1,1,1,1,1,0,0 complaints against none: the paired t interval lies above 0,
+    # but five events against none is p = 1/32 one-sided (exact test of two Poisson counts)
+    c = _channels(
+        [
+            ("complaints", "app_push", 5.0, 0.0, 1.8, 8.2),
+            ("complaints", "sms", 9.0, 0.0, 4.0, 14.0),  # p = 1/512: named
+            ("unsubscribes", "wecom", 20.0, 10.0, 2.0, 18.0),  # p = .049: not named
+        ]
+    )
+    (f,) = monitoring.contact_fatigue_findings(c, days=7)
+    assert f.subject == "sms" and "App push" not in f.en
+    loose = monitoring.contact_fatigue_findings(c, days=7, alpha=0.2)  # one-sided level .1
+    assert [f.subject for f in loose] == ["wecom", "sms, app_push"]

@@ -211,13 +211,35 @@ def alert_findings(
     return out
 
 
+def _counts_rose(last: pd.Series, previous: pd.Series, level: float) -> np.ndarray:
+    """True where the count ``last`` is significantly above ``previous`` (same window
+    length): the exact conditional test of two Poisson counts, one-sided p < ``level``."""
+    lo = np.rint(last.fillna(0).to_numpy(float)).astype(np.int64)
+    hi = lo + np.rint(previous.fillna(0).to_numpy(float)).astype(np.int64)
+    p = np.array(
+        [
+            st.binomtest(int(k), int(n), 0.5, alternative="greater").pvalue
+            for k, n in zip(lo, hi, strict=True)
+        ]
+    )
+    return p < level if len(p) else np.zeros(0, dtype=bool)
+
+
 def contact_fatigue_findings(
-    channel_comparison: pd.DataFrame, *, days: int, max_channels: int = 3
+    channel_comparison: pd.DataFrame, *, days: int, max_channels: int = 3, alpha: float = 0.05
 ) -> list[Finding]:
     """Contact-fatigue signals: per metric of :data:`FATIGUE_METRICS`, the channels whose
     unsubscribes (complaints) rose over the last ``days`` days with a paired interval of the
-    difference above 0 (:func:`interval_verdict`); one finding per metric naming at most
-    ``max_channels`` of them, largest rise first.
+    difference above 0 (:func:`interval_verdict`) **and** an exact test of the two counts
+    agreeing; one finding per metric naming at most ``max_channels`` of them, largest rise
+    first.
+
+    The exact test: opt-outs are rare counts, and a paired t interval over a week of daily
+    counts such as 1,1,1,1,1,0,0 against 0s lies above 0 although five events against none
+    is weak evidence. Under equal Poisson rates in the two windows, last | last + previous ~
+    Binomial(last + previous, 1/2) (the conditional test of two Poisson counts, Przyborowski
+    & Wilenski 1940); a channel is named only when its one-sided p-value is below
+    ``alpha`` / 2, the level of the interval's lower bound (5 against 0: p = 1/32, not named).
 
     ``channel_comparison``: :func:`growthlab.monitor.period_comparison` with a segment column
     (the overall row gives the reach denominator). Effect = min(Σ last / Σ previous − 1 over
@@ -236,6 +258,7 @@ def contact_fatigue_findings(
             for lo, hi in zip(ch["diff_low"], ch["diff_high"], strict=True)
         ]
         rising = ch.loc[np.asarray(verdicts, dtype=object) == "above"]
+        rising = rising.loc[_counts_rose(rising["last"], rising["previous"], alpha / 2)]
         if rising.empty:
             continue
         rising = rising.sort_values("diff", ascending=False).head(max_channels)
