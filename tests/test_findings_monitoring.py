@@ -44,6 +44,9 @@ def test_kpi_move_picks_the_largest_clear_move_with_its_direction():
     (g,) = monitoring.kpi_move_findings(c.iloc[:2], days=7)
     assert g.subject == "revenue" and "good news" in g.en and g.effect == pytest.approx(0.2)
     assert g.action_en == i18n.t("action.kpi_move.good", "en")
+    # revenue carries the Dataset's currency, as the front page's tiles write it
+    (cny,) = monitoring.kpi_move_findings(c.iloc[:2], days=7, currency="CNY")
+    assert "1,200.00 CNY against 1,000.00 CNY" in cny.en and "1,200.00 CNY" in cny.zh
     # a clear fall of a KPI where up is better: bad news, with the generic action
     fall = _cmp([("conversions", 800.0, 1000.0, -350.0, -50.0)])
     (h,) = monitoring.kpi_move_findings(fall, days=7)

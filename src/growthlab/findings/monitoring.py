@@ -62,10 +62,11 @@ def _segment(segment: str, lang: str) -> str:
     return i18n.maybe(f"channel.{segment}", lang, str(segment))
 
 
-def _num(value: float, metric: str, lang: str) -> str:
-    """A KPI value: counts without decimals, revenue with two."""
+def _num(value: float, metric: str, lang: str, currency: str | None = None) -> str:
+    """A KPI value: counts without decimals, revenue with two and its ``currency`` (as the
+    front page's tiles write it)."""
     unit = "currency" if metric == "revenue" else "count"
-    return metrics.format_value(value, unit, lang=lang)
+    return metrics.format_value(value, unit, lang=lang, currency=currency)
 
 
 def _signed_pct(value: float) -> str:
@@ -76,7 +77,9 @@ def _good(metric: str, up: bool) -> bool:
     return (better(metric) == "down") != up
 
 
-def kpi_move_findings(comparison: pd.DataFrame, *, days: int) -> list[Finding]:
+def kpi_move_findings(
+    comparison: pd.DataFrame, *, days: int, currency: str | None = None
+) -> list[Finding]:
     """The largest move of an overall KPI over the last ``days`` days (at most one finding).
 
     ``comparison``: :func:`growthlab.monitor.period_comparison` of the overall series (columns
@@ -105,8 +108,8 @@ def kpi_move_findings(comparison: pd.DataFrame, *, days: int) -> list[Finding]:
             "moved": i18n.t("word.rose" if up else "word.fell", lang),
             "change": metrics.format_value(abs(float(r["change"])), "fraction", lang=lang),
             "days": int(days),
-            "last": _num(r["last"], metric, lang),
-            "previous": _num(r["previous"], metric, lang),
+            "last": _num(r["last"], metric, lang, currency),
+            "previous": _num(r["previous"], metric, lang, currency),
             "low": _signed_pct(r["change_low"]),
             "high": _signed_pct(r["change_high"]),
             "news": i18n.t("word.good_news" if good else "word.bad_news", lang),
@@ -140,7 +143,7 @@ def kpi_move_findings(comparison: pd.DataFrame, *, days: int) -> list[Finding]:
     ]
 
 
-def alert_sentence(alert: dict, lang: str = "en") -> str:
+def alert_sentence(alert: dict, lang: str = "en", currency: str | None = None) -> str:
     """One alert (a row of :func:`growthlab.monitor.alert_table` as a dict) as plain text:
     KPI and channel, date, observed against expected and band, above/below, score."""
     metric = str(alert["metric"])
@@ -150,10 +153,10 @@ def alert_sentence(alert: dict, lang: str = "en") -> str:
         metric=_kpi(metric, lang),
         segment=_segment(str(alert.get("segment", OVERALL)), lang),
         date=str(pd.Timestamp(alert["date"]).date()),
-        observed=_num(alert["observed"], metric, lang),
-        expected=_num(alert["expected"], metric, lang),
-        low=_num(alert["low"], metric, lang),
-        high=_num(alert["high"], metric, lang),
+        observed=_num(alert["observed"], metric, lang, currency),
+        expected=_num(alert["expected"], metric, lang, currency),
+        low=_num(alert["low"], metric, lang, currency),
+        high=_num(alert["high"], metric, lang, currency),
         direction=i18n.t("verdict.above" if alert["direction"] == "up" else "verdict.below", lang),
         score=f"{float(alert['score']):+.1f}",
     )
@@ -165,6 +168,7 @@ def alert_findings(
     recent_start: pd.Timestamp,
     shares: pd.DataFrame | None = None,
     n: int = 3,
+    currency: str | None = None,
 ) -> list[Finding]:
     """Findings for the recent alerts: dated on or after ``recent_start``, the strongest day
     of each (metric, segment) series, the ``n`` strongest series.
@@ -188,7 +192,7 @@ def alert_findings(
         effect = abs(float(r["observed"]) / exp - 1) if exp > 0 else 1.0
         share = r.get("share", 1.0)
         reach = 1.0 if segment == OVERALL or share is None or not np.isfinite(share) else share
-        texts = {lang: alert_sentence(r, lang) for lang in ("en", "zh")}
+        texts = {lang: alert_sentence(r, lang, currency) for lang in ("en", "zh")}
         action = "action.kpi_alert.good" if _good(metric, up) else "action.kpi_alert.bad"
         out.append(
             Finding(
