@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from growthlab import plots  # noqa: E402
+from growthlab import i18n, plots  # noqa: E402
 from growthlab import referral as r  # noqa: E402
 from growthlab import referral_outcomes as ro  # noqa: E402
 from growthlab.plots import funnel as fp  # noqa: E402
@@ -164,6 +164,11 @@ def test_monitoring_panels_say_their_unit_and_the_alerts_direction():
     fig = mp.series_grid(res, ["revenue"], lang="zh", currency="CNY")
     ax = fig.axes[0]
     assert ax.get_ylabel() == "每日收入（CNY）" and _titled(fig)
+    # the figure's own title, not its last panel's (a loop variable once shadowed it)
+    assert fig._suptitle.get_text() == i18n.t("chart.monitor.grid_title", "zh")
+    assert ax.get_title() == "收入"
+    titled = mp.series_grid(res, ["revenue"], lang="zh", title="渠道序列")
+    assert titled._suptitle.get_text() == "渠道序列"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "告警：高于区间" in legend and "告警：低于区间" in legend
     assert _latin(fig) == []

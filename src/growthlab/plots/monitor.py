@@ -102,10 +102,10 @@ def series_grid(
             sub = sub.loc[sub["metric"] == m]
         if "segment" in sub.columns:
             sub = sub.loc[sub["segment"] == seg]
-        title = (titles or {}).get(m) or _kpi(m, lang)
+        panel = (titles or {}).get(m) or _kpi(m, lang)
         if pair:
-            title = _l(lang, "series_title", metric=title, segment=_segment(seg, lang))
-        series_ax(sub, axes.flat[i], title=title, lang=lang, legend=(i == 0))
+            panel = _l(lang, "series_title", metric=panel, segment=_segment(seg, lang))
+        series_ax(sub, axes.flat[i], title=panel, lang=lang, legend=(i == 0))
         unit = f"chart.monitor.unit.{m}"
         if unit in i18n.TEXT:
             axes.flat[i].set_ylabel(i18n.t(unit, lang, currency=currency), fontsize="small")
