@@ -206,3 +206,6 @@ def test_a_handful_of_opt_outs_is_no_fatigue():
     assert f.subject == "sms" and "App push" not in f.en
     loose = monitoring.contact_fatigue_findings(c, days=7, alpha=0.2)  # one-sided level .1
     assert [f.subject for f in loose] == ["wecom", "sms, app_push"]
+    # no events in either window is no rise, whatever interval a caller passes
+    zero = _channels([("complaints", "sms", 0.0, 0.0, 0.5, 1.0)])
+    assert monitoring.contact_fatigue_findings(zero, days=7) == []

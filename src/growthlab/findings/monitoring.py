@@ -222,7 +222,7 @@ def _counts_rose(last: pd.Series, previous: pd.Series, level: float) -> np.ndarr
     hi = lo + np.rint(previous.fillna(0).to_numpy(float)).astype(np.int64)
     p = np.array(
         [
-            st.binomtest(int(k), int(n), 0.5, alternative="greater").pvalue
+            st.binomtest(int(k), int(n), 0.5, alternative="greater").pvalue if n > 0 else 1.0
             for k, n in zip(lo, hi, strict=True)
         ]
     )
