@@ -75,3 +75,21 @@ def test_format_specs_and_conversions_fill_as_str_format():
         assert i18n.t("_test.spec", "zh", v=7, w=3, s="x") == "渠道  7'x'"
     finally:
         del i18n.TEXT["_test.spec"]
+
+
+def test_report_sentences_and_metric_labels_get_the_same_spaces():
+    # one mechanism (i18n.spaced) for every zh template: t, report.text, report.say's HTML
+    # and metric labels
+    from growthlab import metrics
+    from growthlab.report import notebook
+
+    assert i18n.spaced("最近{n}天{ch}的", {"n": 7, "ch": "App 推送"}) == "最近 {n} 天 {ch}的"
+    assert i18n.spaced("{{字面}}字{v}", {"v": "A"}) == "{{字面}}字 {v}"  # braces stay escaped
+    assert notebook.text("zh", en="-", zh="共{n}个实验", n=4) == "共 4 个实验"
+    assert notebook.text("en", en="{n}x", zh="共{n}个", n=4) == "4x"
+    html = notebook.sentence_html("zh", en="-", zh="告警：{a}，**{b}**项", a="GMV上升", b=3)
+    assert html == "<p>告警：GMV上升，<strong>3</strong>项</p>"  # markup joins get none
+    html = notebook.sentence_html("zh", en="-", zh="渠道{a}上升", a="App<b>")
+    assert html == "<p>渠道 App&lt;b&gt;上升</p>"  # value escaped, join spaced
+    metric = metrics.Metric("m", "Users in {period}", "{period}内用户", "count", "-")
+    assert metric.label("zh", period="Q3") == "Q3 内用户"

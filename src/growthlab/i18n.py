@@ -1006,12 +1006,23 @@ _LATIN = re.compile(r"[A-Za-z0-9]")
 
 
 def _fill_zh(text: str, fields: Mapping[str, Any]) -> str:
-    """``text.format(**fields)`` with a space wherever a field's value meets Han text (of the
-    template or of the next value) with a Latin letter or digit ("最近 7 天 App 推送", not
-    "最近 7 天App 推送"): the spacing the Chinese templates use around numbers (W3C,
-    *Requirements for Chinese Text Layout*, mixed text composition). Only the joins beside a
-    value get a space: the values themselves (a campaign name a brand wrote, "双11") and the
-    template's own text are left exactly as they are."""
+    """``text.format(**fields)`` with the spaces of :func:`spaced` at the joins."""
+    return spaced(text, fields).format(**fields)
+
+
+def spaced(template: str, fields: Mapping[str, Any]) -> str:
+    """A Chinese ``template`` (``str.format`` syntax) with a space put wherever a field's
+    value, as ``fields`` fill it, meets Han text (of the template or of the next value) with a
+    Latin letter or digit ("最近 7 天 App 推送", not "最近 7 天App 推送"): the spacing the
+    Chinese templates use around numbers (W3C, *Requirements for Chinese Text Layout*, mixed
+    text composition). Returns a template still to be filled, so callers that fill it
+    otherwise (HTML placeholders) get the same spacing. Only the joins beside a value get a
+    space: the values themselves (a campaign name a brand wrote, "双11") and the template's
+    own text are left exactly as they are.
+
+    >>> spaced("最近{n}天{ch}的", {"n": 7, "ch": "App 推送"})
+    '最近 {n} 天 {ch}的'
+    """
 
     def gap(left: str, right: str) -> bool:
         return bool(
@@ -1019,26 +1030,29 @@ def _fill_zh(text: str, fields: Mapping[str, Any]) -> str:
         )
 
     formatter = Formatter()
-    out = ""
-    after_value = False  # the text so far ends with a field's value
-    for literal, field, spec, conversion in formatter.parse(text):
+    out = []  # pieces of the new template
+    last = ""  # the last character of the filled text so far
+    after_value = False  # the filled text so far ends with a field's value
+    for literal, field, spec, conversion in formatter.parse(template):
         if literal:
-            if after_value and gap(out[-1:], literal[0]):
-                out += " "
-            out += literal
-            after_value = False
+            if after_value and gap(last, literal[0]):
+                out.append(" ")
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            last, after_value = literal[-1], False
         if field is None:
             continue
         value = formatter.get_field(field, (), fields)[0]
-        if spec and "{" in spec:  # a nested field in the format spec, e.g. {x:{width}}
-            spec = formatter.vformat(spec, (), fields)
-        value = formatter.format_field(formatter.convert_field(value, conversion), spec)
+        filled_spec = formatter.vformat(spec, (), fields) if spec and "{" in spec else spec
+        value = formatter.format_field(formatter.convert_field(value, conversion), filled_spec)
+        if value and last and gap(last, value[0]):
+            out.append(" ")
+        out.append(
+            "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            + "}"
+        )  # fmt: skip
         if value:
-            if out and gap(out[-1], value[0]):
-                out += " "
-            out += value
-            after_value = True
-    return out
+            last, after_value = value[-1], True
+    return "".join(out)
 
 
 def name(kind: str, key: Any, lang: str = "en") -> str:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from numbers import Number
 from typing import Any
 
+from growthlab import i18n
+
 UNITS = (
     "fraction",
     "pp",
@@ -62,6 +64,8 @@ class Metric:
         """The name of the metric in ``lang`` (en or zh), its ``{fields}`` filled in."""
         template = self.zh if lang == "zh" else self.en
         try:
+            if lang == "zh" and fields:
+                return i18n.spaced(template, fields).format(**fields)
             return template.format(**fields)
         except (KeyError, IndexError):
             return template

@@ -119,8 +119,10 @@ def text(lang: str = "en", *, en: str, zh: str | None = None, **values: Any) -> 
     The result is plain text, not HTML: pass it to :func:`say` as a value (it is escaped there)
     or use it as a chart label. Pre-format numbers with :func:`fmt`.
     """
-    template = zh if (lang == "zh" and zh is not None) else en
-    return template.format(**{k: str(v) for k, v in values.items()})
+    values = {k: str(v) for k, v in values.items()}
+    if lang == "zh" and zh is not None:
+        return i18n.spaced(zh, values).format(**values)
+    return en.format(**values)
 
 
 def _placeholder(i: int) -> str:
@@ -141,6 +143,8 @@ def sentence_html(lang: str = "en", *, en: str, zh: str | None = None, **values:
     import mistune
 
     template = zh if (lang == "zh" and zh is not None) else en
+    if lang == "zh" and zh is not None:  # the spaces of i18n.t, from the values as shown
+        template = i18n.spaced(template, {k: str(v) for k, v in values.items()})
     names = list(values)
     holders = {k: _placeholder(i) for i, k in enumerate(names)}
     rendered = mistune.html(template.format(**holders))
